@@ -1,0 +1,151 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { FileStage, IngestSummary } from '../../shared/contract.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import type { Embedder } from '../models/embedder.js';
+import type { ChunkRow, DocumentRow } from '../store/schema.js';
+import type { Workspace } from '../store/workspace.js';
+import { collectFiles } from './collect-files.js';
+import { formatFromExtension } from './detect-format.js';
+import type { DocumentParser } from './parse-pool.js';
+import { segmentForIndex } from './text-units.js';
+
+export interface FileProgress {
+  path: string;
+  stage: FileStage;
+  fraction: number;
+  reason?: string;
+  chunks?: number;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export interface IngestOptions {
+  parser: DocumentParser;
+  embedder?: Embedder | null;
+  signal?: AbortSignal;
+  onProgress?: (p: FileProgress) => void;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Import files and folders into the workspace. Each file is handled on its own: a failure is recorded with
+ * its reason and the batch goes on; an unchanged file is left alone; a changed file's new chunks replace
+ * the old ones in one commit.
+ */
+export async function ingestPaths(ws: Workspace, inputs: string[], options: IngestOptions): Promise<IngestSummary> {
+  const { files, skipped, errors } = await collectFiles(inputs);
+  const summary: IngestSummary = { documents: 0, chunks: 0, unchanged: 0, skipped, errors };
+  const total = files.length;
+  let done = 0;
+  const report = (p: Omit<FileProgress, 'filesDone' | 'filesTotal'>): void =>
+    options.onProgress?.({ ...p, filesDone: done, filesTotal: total });
+
+  for (const f of files) report({ path: f, stage: 'queued', fraction: 0 });
+  for (const s of skipped) options.onProgress?.({ path: s.path, stage: 'skipped', fraction: 1, reason: s.reason, filesDone: 0, filesTotal: total });
+  for (const e of errors) options.onProgress?.({ path: e.path, stage: 'error', fraction: 1, reason: e.reason, filesDone: 0, filesTotal: total });
+
+  const settings = ws.settings;
+  let wrote = false;
+  for (const file of files) {
+    if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
+    try {
+      const stat = await fs.stat(file);
+      const sha = await sha256File(file);
+      const existing = await ws.documentByPath(file);
+      if (existing && existing.sha256 === sha && existing.status === 'ready') {
+        summary.unchanged++;
+        done++;
+        report({ path: file, stage: 'unchanged', fraction: 1, chunks: existing.chunks });
+        continue;
+      }
+      const twin = await ws.documentBySha(sha);
+      if (twin && twin.path !== file) {
+        const reason = `same content as ${twin.path}, already imported`;
+        summary.skipped.push({ path: file, reason });
+        done++;
+        report({ path: file, stage: 'skipped', fraction: 1, reason });
+        continue;
+      }
+      report({ path: file, stage: 'parsing', fraction: 0.1 });
+      const parsed = await options.parser.parse(file, { targetTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlap });
+      report({ path: file, stage: 'indexing', fraction: 0.6 });
+      const id = randomUUID();
+      const rows: ChunkRow[] = [];
+      for (const c of parsed.chunks) {
+        const row: ChunkRow = {
+          id: `${id}:${c.ordinal}`,
+          document_id: id,
+          ordinal: c.ordinal,
+          text: c.text,
+          fts_text: segmentForIndex(c.text),
+          page: c.page,
+          heading: c.heading,
+          language: c.language,
+          tokens: c.tokens,
+          content_hash: createHash('sha256').update(c.text).digest('hex').slice(0, 32),
+        };
+        if (options.embedder && ws.hasVectors) {
+          row.vector = await options.embedder.embed(c.heading.length ? `${c.heading.join(' > ')}\n${c.text}` : c.text);
+          if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
+        }
+        rows.push(row);
+      }
+      const doc: DocumentRow = {
+        id,
+        path: file,
+        title: parsed.document.title,
+        sha256: sha,
+        format: parsed.document.format,
+        language: parsed.document.language,
+        pages: parsed.document.pages,
+        chunks: rows.length,
+        status: 'ready',
+        error: null,
+        size: stat.size,
+        imported_at: new Date().toISOString(),
+      };
+      await ws.commitDocument(doc, rows);
+      wrote = true;
+      summary.documents++;
+      summary.chunks += rows.length;
+      done++;
+      report({ path: file, stage: 'done', fraction: 1, chunks: rows.length });
+    } catch (err) {
+      if (err instanceof DocTuneError && err.code === 'CANCELLED') throw err;
+      const wire = toWireError(err);
+      summary.errors.push({ path: file, reason: wire.message });
+      done++;
+      report({ path: file, stage: 'error', fraction: 1, reason: wire.message });
+      await recordFailure(ws, file, wire.message).catch(() => undefined);
+    }
+  }
+  if (wrote) await ws.refreshIndexes();
+  return summary;
+}
+
+async function recordFailure(ws: Workspace, file: string, reason: string): Promise<void> {
+  const stat = await fs.stat(file).catch(() => null);
+  const sha = stat ? await sha256File(file).catch(() => '') : '';
+  await ws.recordFailure({
+    id: randomUUID(),
+    path: file,
+    title: path.basename(file),
+    sha256: sha,
+    format: formatFromExtension(file) ?? 'unknown',
+    language: 'und',
+    pages: null,
+    chunks: 0,
+    status: 'error',
+    error: reason,
+    size: stat?.size ?? 0,
+    imported_at: new Date().toISOString(),
+  });
+}

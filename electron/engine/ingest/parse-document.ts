@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { DocTuneError } from '../errors.js';
+import { decodeText } from './decode-text.js';
+import { assertContentMatches, formatFromExtension } from './detect-format.js';
+import { parseDocx } from './parse-docx.js';
+import { parseHtml } from './parse-html.js';
+import { parseMarkdown } from './parse-markdown.js';
+import { parsePdf } from './parse-pdf.js';
+import { parseText } from './parse-text.js';
+import type { ParsedDocument } from './types.js';
+
+/** Parse one file's bytes into blocks. Throws DocTuneError naming the file and the reason. */
+export async function parseDocument(file: string, bytes: Buffer): Promise<ParsedDocument> {
+  const format = formatFromExtension(file);
+  if (!format) throw new DocTuneError('UNSUPPORTED_FORMAT', `unsupported file type "${path.extname(file) || 'none'}"`, { path: file });
+  assertContentMatches(format, bytes, file);
+  const fallbackTitle = path.basename(file, path.extname(file));
+  let doc: ParsedDocument;
+  switch (format) {
+    case 'pdf':
+      doc = await parsePdf(bytes, file, fallbackTitle);
+      break;
+    case 'docx':
+      doc = await parseDocx(bytes, file, fallbackTitle);
+      break;
+    case 'html':
+      doc = parseHtml(decodeText(bytes, file).text, fallbackTitle);
+      break;
+    case 'markdown':
+      doc = parseMarkdown(decodeText(bytes, file).text, fallbackTitle);
+      break;
+    case 'text':
+      doc = parseText(decodeText(bytes, file).text, fallbackTitle);
+      break;
+  }
+  const hasText = doc.blocks.some((b) => (b.kind === 'table' ? b.rows.some((r) => r.some((c) => c.trim())) : b.text.trim()));
+  if (!hasText) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
+  return doc;
+}

@@ -1,0 +1,36 @@
+/**
+ * Worker-thread entry: parse and chunk one file at a time, off the thread that serves the UI. Runs under a
+ * heap cap, so a decompression bomb or a pathological PDF kills this worker, not the app.
+ */
+import { readFile } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import { toWireError } from '../errors.js';
+import { chunkBlocks } from './chunker.js';
+import { detectLanguage } from './detect-language.js';
+import { parseDocument } from './parse-document.js';
+import type { ChunkOptions } from './types.js';
+import type { ParseRequest, ParseResponse } from './parse-protocol.js';
+
+if (!parentPort) throw new Error('parse-worker must run in a worker thread');
+const port = parentPort;
+
+port.on('message', (req: ParseRequest) => {
+  void handle(req).then((res) => port.postMessage(res));
+});
+
+async function handle(req: ParseRequest): Promise<ParseResponse> {
+  try {
+    const bytes = await readFile(req.file);
+    const doc = await parseDocument(req.file, bytes);
+    const sample = doc.blocks
+      .slice(0, 200)
+      .map((b) => (b.kind === 'table' ? b.rows.flat().join(' ') : b.text))
+      .join('\n');
+    const language = detectLanguage(sample);
+    const options: ChunkOptions = { targetTokens: req.targetTokens, overlapTokens: req.overlapTokens };
+    const chunks = chunkBlocks(doc.blocks, options, language);
+    return { id: req.id, ok: true, document: { title: doc.title, format: doc.format, pages: doc.pages, language }, chunks };
+  } catch (err) {
+    return { id: req.id, ok: false, error: toWireError(err) };
+  }
+}

@@ -1,0 +1,34 @@
+/** What parsers produce and the chunker consumes: a document as a flat list of structural blocks. */
+export type Block =
+  | { kind: 'heading'; level: number; text: string; page: number | null }
+  | { kind: 'paragraph'; text: string; page: number | null }
+  | { kind: 'list-item'; text: string; page: number | null }
+  | { kind: 'table'; rows: string[][]; page: number | null };
+
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text';
+
+export interface ParsedDocument {
+  format: DocumentFormat;
+  title: string;
+  /** Page count where the format has pages (PDF, DOCX metadata). */
+  pages: number | null;
+  blocks: Block[];
+}
+
+export interface ChunkDraft {
+  ordinal: number;
+  text: string;
+  page: number | null;
+  heading: string[];
+  language: string;
+  tokens: number;
+}
+
+export interface ChunkOptions {
+  /** Target chunk size in (estimated) tokens. */
+  targetTokens: number;
+  /** Tokens of context repeated from the end of the previous chunk of the same section. */
+  overlapTokens: number;
+}
+
+export const DEFAULT_CHUNK_OPTIONS: ChunkOptions = { targetTokens: 400, overlapTokens: 50 };

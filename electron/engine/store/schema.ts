@@ -1,0 +1,79 @@
+import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
+
+export const DOCUMENTS_TABLE = 'documents';
+export const CHUNKS_TABLE = 'chunks';
+export const SETTINGS_TABLE = 'settings';
+
+/** Bumped when the on-disk layout changes; a newer workspace is refused rather than misread. */
+export const WORKSPACE_VERSION = 1;
+
+export const documentsSchema = new Schema([
+  new Field('id', new Utf8(), false),
+  new Field('path', new Utf8(), false),
+  new Field('title', new Utf8(), false),
+  new Field('sha256', new Utf8(), false),
+  new Field('format', new Utf8(), false),
+  new Field('language', new Utf8(), false),
+  new Field('pages', new Int32(), true),
+  new Field('chunks', new Int32(), false),
+  new Field('status', new Utf8(), false),
+  new Field('error', new Utf8(), true),
+  new Field('size', new Float64(), false),
+  new Field('imported_at', new Utf8(), false),
+]);
+
+export function chunksSchema(vectorDim: number | null): Schema {
+  const fields = [
+    new Field('id', new Utf8(), false),
+    new Field('document_id', new Utf8(), false),
+    new Field('ordinal', new Int32(), false),
+    new Field('text', new Utf8(), false),
+    // The text as the full-text index should tokenise it (Chinese pre-segmented into words).
+    new Field('fts_text', new Utf8(), false),
+    new Field('page', new Int32(), true),
+    new Field('heading', new List(new Field('item', new Utf8(), true)), false),
+    new Field('language', new Utf8(), false),
+    new Field('tokens', new Int32(), false),
+    new Field('content_hash', new Utf8(), false),
+  ];
+  if (vectorDim !== null) {
+    fields.push(new Field('vector', new FixedSizeList(vectorDim, new Field('item', new Float32(), true)), false));
+  }
+  return new Schema(fields);
+}
+
+export const settingsSchema = new Schema([new Field('key', new Utf8(), false), new Field('value', new Utf8(), false)]);
+
+export interface DocumentRow {
+  id: string;
+  path: string;
+  title: string;
+  sha256: string;
+  format: string;
+  language: string;
+  pages: number | null;
+  chunks: number;
+  status: 'ready' | 'error';
+  error: string | null;
+  size: number;
+  imported_at: string;
+}
+
+export interface ChunkRow {
+  id: string;
+  document_id: string;
+  ordinal: number;
+  text: string;
+  fts_text: string;
+  page: number | null;
+  heading: string[];
+  language: string;
+  tokens: number;
+  content_hash: string;
+  vector?: number[];
+}
+
+/** SQL string literal for LanceDB filters. */
+export function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

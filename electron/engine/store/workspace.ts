@@ -1,0 +1,259 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { DocTuneError } from '../errors.js';
+import {
+  CHUNKS_TABLE,
+  chunksSchema,
+  DOCUMENTS_TABLE,
+  documentsSchema,
+  SETTINGS_TABLE,
+  settingsSchema,
+  sqlString,
+  WORKSPACE_VERSION,
+  type ChunkRow,
+  type DocumentRow,
+} from './schema.js';
+
+export interface WorkspaceSettings {
+  version: number;
+  embeddingModel: string | null;
+  embeddingDim: number | null;
+  chunkTokens: number;
+  chunkOverlap: number;
+}
+
+const DEFAULT_SETTINGS: WorkspaceSettings = {
+  version: WORKSPACE_VERSION,
+  embeddingModel: null,
+  embeddingDim: null,
+  chunkTokens: 400,
+  chunkOverlap: 50,
+};
+
+/**
+ * A workspace folder: one LanceDB database with the documents, chunks and settings tables. The documents
+ * table is the commit log: a document's chunks are written first, then its row; chunks whose document row
+ * never landed (a crash in between) are invisible to readers and removed on the next open.
+ */
+export class Workspace {
+  private constructor(
+    readonly dir: string,
+    private readonly db: lancedb.Connection,
+    private documents: lancedb.Table,
+    private chunks: lancedb.Table,
+    private readonly settingsTable: lancedb.Table,
+    private settingsCache: WorkspaceSettings,
+  ) {}
+
+  static async open(dir: string): Promise<Workspace> {
+    const abs = path.resolve(dir);
+    try {
+      await fs.mkdir(abs, { recursive: true });
+      const stat = await fs.stat(abs);
+      if (!stat.isDirectory()) throw new Error('not a folder');
+    } catch (err) {
+      throw new DocTuneError('WORKSPACE', `cannot use workspace folder: ${(err as Error).message}`, { path: abs, cause: err });
+    }
+    const db = await lancedb.connect(abs);
+    const names = new Set(await db.tableNames());
+    const settingsTable = names.has(SETTINGS_TABLE)
+      ? await db.openTable(SETTINGS_TABLE)
+      : await db.createEmptyTable(SETTINGS_TABLE, settingsSchema, { existOk: true });
+    const settings = await readSettings(settingsTable);
+    if (settings.version > WORKSPACE_VERSION) {
+      throw new DocTuneError('WORKSPACE', `workspace was written by a newer DocTune (format ${settings.version})`, { path: abs });
+    }
+    const documents = names.has(DOCUMENTS_TABLE)
+      ? await db.openTable(DOCUMENTS_TABLE)
+      : await db.createEmptyTable(DOCUMENTS_TABLE, documentsSchema, { existOk: true });
+    const chunks = names.has(CHUNKS_TABLE)
+      ? await db.openTable(CHUNKS_TABLE)
+      : await db.createEmptyTable(CHUNKS_TABLE, chunksSchema(settings.embeddingDim), { existOk: true });
+    const ws = new Workspace(abs, db, documents, chunks, settingsTable, settings);
+    if (!names.has(SETTINGS_TABLE)) await ws.updateSettings({});
+    await ws.removeOrphanChunks();
+    return ws;
+  }
+
+  get settings(): WorkspaceSettings {
+    return { ...this.settingsCache };
+  }
+
+  async updateSettings(patch: Partial<WorkspaceSettings>): Promise<void> {
+    const next = { ...this.settingsCache, ...patch, version: WORKSPACE_VERSION };
+    const rows = Object.entries(next).map(([key, value]) => ({ key, value: JSON.stringify(value) }));
+    await this.settingsTable.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+    this.settingsCache = next;
+  }
+
+  get hasVectors(): boolean {
+    return this.settingsCache.embeddingDim !== null;
+  }
+
+  chunkTable(): lancedb.Table {
+    return this.chunks;
+  }
+
+  async listDocuments(): Promise<DocumentRow[]> {
+    const rows = (await this.documents.query().toArray()) as DocumentRow[];
+    return rows.map(plainDocument).sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  async documentByPath(p: string): Promise<DocumentRow | null> {
+    const rows = await this.documents.query().where(`path = ${sqlString(p)}`).limit(1).toArray();
+    return rows[0] ? plainDocument(rows[0] as DocumentRow) : null;
+  }
+
+  async documentBySha(sha: string): Promise<DocumentRow | null> {
+    const rows = await this.documents.query().where(`sha256 = ${sqlString(sha)} AND status = 'ready'`).limit(1).toArray();
+    return rows[0] ? plainDocument(rows[0] as DocumentRow) : null;
+  }
+
+  /** Ids of documents whose chunks are visible (committed, ready). */
+  async committedDocumentIds(): Promise<Map<string, DocumentRow>> {
+    const docs = await this.listDocuments();
+    return new Map(docs.filter((d) => d.status === 'ready').map((d) => [d.id, d]));
+  }
+
+  /**
+   * Store a document with all its chunks, atomically as far as readers can tell: chunks first, then the
+   * document row (one LanceDB commit, replacing any previous row for the same path), then the old
+   * version's chunks are removed.
+   */
+  async commitDocument(doc: DocumentRow, chunks: ChunkRow[]): Promise<void> {
+    const previous = await this.documentByPath(doc.path);
+    if (chunks.length) {
+      if (this.hasVectors && chunks.some((c) => !c.vector)) {
+        throw new DocTuneError('INTERNAL', 'workspace has an embedding model but chunks came without vectors', { path: doc.path });
+      }
+      await this.chunks.add(chunks as unknown as Record<string, unknown>[]);
+    }
+    try {
+      await this.documents.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([doc as unknown as Record<string, unknown>]);
+    } catch (err) {
+      // The document row is the commit point; without it the new chunks must go.
+      await this.chunks.delete(`document_id = ${sqlString(doc.id)}`).catch(() => undefined);
+      throw err;
+    }
+    if (previous && previous.id !== doc.id) await this.chunks.delete(`document_id = ${sqlString(previous.id)}`);
+  }
+
+  /** Remember a file that failed, unless a good version of it is already stored (which stays untouched). */
+  async recordFailure(doc: DocumentRow): Promise<void> {
+    const previous = await this.documentByPath(doc.path);
+    if (previous?.status === 'ready') return;
+    await this.documents.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([doc as unknown as Record<string, unknown>]);
+  }
+
+  async removeDocument(id: string): Promise<boolean> {
+    const rows = await this.documents.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
+    if (!rows.length) return false;
+    await this.documents.delete(`id = ${sqlString(id)}`);
+    await this.chunks.delete(`document_id = ${sqlString(id)}`);
+    return true;
+  }
+
+  async chunksOf(documentId: string): Promise<ChunkRow[]> {
+    const rows = await this.chunks
+      .query()
+      .where(`document_id = ${sqlString(documentId)}`)
+      .select(['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash'])
+      .toArray();
+    return rows.map(plainChunk).sort((a, b) => a.ordinal - b.ordinal);
+  }
+
+  async counts(): Promise<{ documents: number; chunks: number }> {
+    const ids = await this.committedDocumentIds();
+    let chunks = 0;
+    for (const d of ids.values()) chunks += d.chunks;
+    return { documents: ids.size, chunks };
+  }
+
+  /** Create or refresh the full-text index after writes (new rows are searchable either way). */
+  async refreshIndexes(): Promise<void> {
+    if ((await this.chunks.countRows()) === 0) return;
+    const indices = await this.chunks.listIndices();
+    if (!indices.some((i) => i.columns.includes('fts_text'))) {
+      await this.chunks.createIndex('fts_text', {
+        config: lancedb.Index.fts({ baseTokenizer: 'simple', lowercase: true, stem: true, removeStopWords: false, asciiFolding: true }),
+      });
+    } else {
+      await this.chunks.optimize();
+    }
+  }
+
+  /** Replace the chunks table with one that carries vectors (after choosing or changing the embedding model). */
+  async rewriteChunks(rows: ChunkRow[], vectorDim: number | null): Promise<void> {
+    this.chunks = await this.db.createTable(CHUNKS_TABLE, rows as unknown as Record<string, unknown>[], {
+      mode: 'overwrite',
+      schema: chunksSchema(vectorDim),
+    });
+    if (rows.length === 0) this.chunks = await this.db.openTable(CHUNKS_TABLE);
+    await this.refreshIndexes();
+  }
+
+  async allChunks(): Promise<ChunkRow[]> {
+    const ids = await this.committedDocumentIds();
+    const rows = await this.chunks.query().toArray();
+    return rows.map(plainChunk).filter((c) => ids.has(c.document_id));
+  }
+
+  private async removeOrphanChunks(): Promise<void> {
+    const ids = await this.committedDocumentIds();
+    const rows = await this.chunks.query().select(['document_id']).toArray();
+    const orphans = new Set<string>();
+    for (const r of rows) if (!ids.has(r.document_id as string)) orphans.add(r.document_id as string);
+    for (const id of orphans) await this.chunks.delete(`document_id = ${sqlString(id)}`);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+async function readSettings(table: lancedb.Table): Promise<WorkspaceSettings> {
+  const rows = await table.query().toArray();
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const r of rows) {
+    try {
+      settings[r.key as string] = JSON.parse(r.value as string);
+    } catch {
+      // A damaged value falls back to its default.
+    }
+  }
+  return settings as unknown as WorkspaceSettings;
+}
+
+function plainDocument(r: DocumentRow): DocumentRow {
+  return {
+    id: r.id,
+    path: r.path,
+    title: r.title,
+    sha256: r.sha256,
+    format: r.format,
+    language: r.language,
+    pages: r.pages ?? null,
+    chunks: Number(r.chunks),
+    status: r.status,
+    error: r.error ?? null,
+    size: Number(r.size),
+    imported_at: r.imported_at,
+  };
+}
+
+export function plainChunk(r: Record<string, unknown>): ChunkRow {
+  const heading = r.heading as { toArray?: () => string[] } | string[] | null;
+  return {
+    id: r.id as string,
+    document_id: r.document_id as string,
+    ordinal: Number(r.ordinal),
+    text: r.text as string,
+    fts_text: (r.fts_text as string | undefined) ?? '',
+    page: r.page === null || r.page === undefined ? null : Number(r.page),
+    heading: heading ? (Array.isArray(heading) ? heading : [...(heading.toArray?.() ?? [])]) : [],
+    language: r.language as string,
+    tokens: Number(r.tokens),
+    content_hash: r.content_hash as string,
+  };
+}

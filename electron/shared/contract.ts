@@ -1,0 +1,157 @@
+/**
+ * The one typed contract between the UI and the engine. Electron IPC (main + preload), the browser-mode
+ * WebSocket server and the renderer all import this module; every payload crossing a process boundary is
+ * validated against these schemas on the receiving side.
+ */
+import { z } from 'zod';
+
+export const DocumentStatus = z.enum(['ready', 'error']);
+
+export const DocumentSummary = z.object({
+  id: z.string(),
+  path: z.string(),
+  title: z.string(),
+  format: z.string(),
+  language: z.string(),
+  pages: z.number().int().nullable(),
+  chunks: z.number().int(),
+  status: DocumentStatus,
+  error: z.string().nullable(),
+  sha256: z.string(),
+  importedAt: z.string(),
+});
+export type DocumentSummary = z.infer<typeof DocumentSummary>;
+
+export const ChunkView = z.object({
+  id: z.string(),
+  documentId: z.string(),
+  ordinal: z.number().int(),
+  text: z.string(),
+  page: z.number().int().nullable(),
+  heading: z.array(z.string()),
+  language: z.string(),
+  tokens: z.number().int(),
+});
+export type ChunkView = z.infer<typeof ChunkView>;
+
+export const SearchHit = z.object({
+  chunkId: z.string(),
+  documentId: z.string(),
+  text: z.string(),
+  path: z.string(),
+  title: z.string(),
+  page: z.number().int().nullable(),
+  heading: z.array(z.string()),
+  score: z.number(),
+  /** Query terms to highlight in `text`, as the search tokenised them. */
+  terms: z.array(z.string()),
+});
+export type SearchHit = z.infer<typeof SearchHit>;
+
+export const FileOutcome = z.object({ path: z.string(), reason: z.string() });
+export type FileOutcome = z.infer<typeof FileOutcome>;
+
+export const IngestSummary = z.object({
+  documents: z.number().int(),
+  chunks: z.number().int(),
+  unchanged: z.number().int(),
+  skipped: z.array(FileOutcome),
+  errors: z.array(FileOutcome),
+});
+export type IngestSummary = z.infer<typeof IngestSummary>;
+
+export const FileStage = z.enum(['queued', 'parsing', 'indexing', 'done', 'unchanged', 'skipped', 'error']);
+export type FileStage = z.infer<typeof FileStage>;
+
+export const IngestProgress = z.object({
+  jobId: z.string(),
+  path: z.string(),
+  stage: FileStage,
+  /** 0..1 for this file. */
+  fraction: z.number(),
+  reason: z.string().optional(),
+  chunks: z.number().int().optional(),
+  filesDone: z.number().int(),
+  filesTotal: z.number().int(),
+});
+export type IngestProgress = z.infer<typeof IngestProgress>;
+
+export const WorkspaceInfo = z.object({
+  path: z.string(),
+  documents: z.number().int(),
+  chunks: z.number().int(),
+  embeddingModel: z.string().nullable(),
+  chunkTokens: z.number().int(),
+  chunkOverlap: z.number().int(),
+});
+export type WorkspaceInfo = z.infer<typeof WorkspaceInfo>;
+
+export const Capabilities = z.object({
+  /** Native file/folder pickers (Electron). */
+  nativeDialogs: z.boolean(),
+  /** Files are uploaded over HTTP to the engine's machine (browser mode). */
+  upload: z.boolean(),
+});
+export type Capabilities = z.infer<typeof Capabilities>;
+
+const Empty = z.object({}).strict();
+
+/** Request channels: name → argument and result schemas. */
+export const channels = {
+  'app.capabilities': { args: Empty, result: Capabilities },
+  'workspace.info': { args: Empty, result: WorkspaceInfo },
+  'docs.list': { args: Empty, result: z.array(DocumentSummary) },
+  'docs.chunks': { args: z.object({ documentId: z.string().min(1) }).strict(), result: z.array(ChunkView) },
+  'docs.remove': { args: z.object({ documentId: z.string().min(1) }).strict(), result: z.object({ removed: z.boolean() }) },
+  'ingest.start': {
+    args: z.object({ paths: z.array(z.string().min(1)).min(1).max(10_000) }).strict(),
+    result: z.object({ jobId: z.string() }),
+  },
+  'ingest.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  'search.query': {
+    args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10) }).strict(),
+    result: z.array(SearchHit),
+  },
+  'dialog.pickPaths': {
+    args: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
+    result: z.object({ paths: z.array(z.string()) }),
+  },
+} as const;
+
+export type Channel = keyof typeof channels;
+export type ArgsOf<C extends Channel> = z.input<(typeof channels)[C]['args']>;
+export type ResultOf<C extends Channel> = z.infer<(typeof channels)[C]['result']>;
+
+/** Push events from the engine to the UI. */
+export const events = {
+  'ingest.progress': IngestProgress,
+  'ingest.done': z.object({ jobId: z.string(), summary: IngestSummary }),
+  'ingest.failed': z.object({ jobId: z.string(), error: z.string() }),
+} as const;
+export type EventName = keyof typeof events;
+export type EventOf<E extends EventName> = z.infer<(typeof events)[E]>;
+
+/** Errors cross every boundary in this one shape. */
+export const WireError = z.object({ code: z.string(), message: z.string(), path: z.string().optional() });
+export type WireError = z.infer<typeof WireError>;
+
+/** What the renderer sees, whichever door it came through. */
+export interface DocTuneApi {
+  invoke<C extends Channel>(channel: C, args: ArgsOf<C>): Promise<ResultOf<C>>;
+  on<E extends EventName>(event: E, listener: (payload: EventOf<E>) => void): () => void;
+  /** Electron only: the filesystem path behind a dropped File. */
+  pathForFile?(file: File): string;
+  /** Browser mode only: send files to the engine's machine; returns their stored paths. */
+  upload?(files: { file: File; relativePath: string }[], onProgress?: (sent: number, total: number) => void): Promise<string[]>;
+}
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);
+}
+
+export function parseArgs<C extends Channel>(channel: C, raw: unknown): z.infer<(typeof channels)[C]['args']> {
+  return channels[channel].args.parse(raw ?? {}) as z.infer<(typeof channels)[C]['args']>;
+}
+
+/** The preload exposes the API under this global name. */
+export const BRIDGE_NAME = 'doctune';
