@@ -22,7 +22,8 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
     try {
       const info = await parser.getInfo();
       const t = (info.info as { Title?: unknown } | undefined)?.Title;
-      if (typeof t === 'string' && t.trim().length > 3 && !/^(untitled|microsoft word|document)/i.test(t.trim())) title = t.trim();
+      // Metadata titles are often file names ("FactSheet3") or tool defaults; accept only real phrases.
+      if (typeof t === 'string' && /\S\s+\S/.test(t.trim()) && !/^(untitled|microsoft word|document)/i.test(t.trim())) title = t.trim();
     } catch {
       // Metadata is optional; text is what matters.
     }
@@ -39,7 +40,9 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
       throw new DocTuneError('NO_TEXT_LAYER', 'no text layer (scanned?): the PDF has pages but no extractable text', { path: file });
     }
     const blocks = linesToBlocks(lines);
-    return { format: 'pdf', title: title ?? fallbackTitle, pages: result.total, blocks };
+    const firstHeading = blocks.find((b) => b.kind === 'heading' && b.page === 1);
+    const headingTitle = firstHeading && firstHeading.kind === 'heading' && firstHeading.text.length >= 8 ? firstHeading.text : null;
+    return { format: 'pdf', title: title ?? headingTitle ?? fallbackTitle, pages: result.total, blocks };
   } finally {
     await parser.destroy().catch(() => undefined);
   }

@@ -17,6 +17,7 @@ export class Embedder {
     private readonly model: LlamaModel,
     private readonly context: LlamaEmbeddingContext,
     readonly dimensions: number,
+    private readonly contextSize: number,
   ) {}
 
   static async load(modelPath: string, options: EmbedderOptions = {}): Promise<Embedder> {
@@ -29,9 +30,10 @@ export class Embedder {
     try {
       const llama = await getLlama({ gpu: options.gpu ? 'auto' : false, logLevel: LlamaLogLevel.error, logger: () => undefined });
       const model = await llama.loadModel({ modelPath: abs, gpuLayers: options.gpu ? 'auto' : 0 });
-      const context = await model.createEmbeddingContext({ threads, contextSize: Math.min(2048, model.trainContextSize) });
+      const contextSize = Math.min(2048, model.trainContextSize);
+      const context = await model.createEmbeddingContext({ threads, contextSize });
       const probe = await context.getEmbeddingFor('dimension probe');
-      return new Embedder(abs, llama, model, context, probe.vector.length);
+      return new Embedder(abs, llama, model, context, probe.vector.length, contextSize);
     } catch (err) {
       throw new DocTuneError('MODEL', `cannot load embedding model: ${(err as Error).message}`, { path: abs, cause: err });
     }
@@ -39,7 +41,7 @@ export class Embedder {
 
   /** Embed one text; texts longer than the model's context are cut to fit it. */
   async embed(text: string): Promise<number[]> {
-    const maxTokens = this.context.context?.contextSize ?? 512;
+    const maxTokens = this.contextSize;
     let tokens = this.model.tokenize(text);
     if (tokens.length > maxTokens) tokens = tokens.slice(0, maxTokens);
     const emb = await this.context.getEmbeddingFor(tokens);

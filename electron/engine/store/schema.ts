@@ -1,4 +1,4 @@
-import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { DataType, Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 
 export const DOCUMENTS_TABLE = 'documents';
 export const CHUNKS_TABLE = 'chunks';
@@ -23,7 +23,7 @@ export const documentsSchema = new Schema([
 ]);
 
 export function chunksSchema(vectorDim: number | null): Schema {
-  const fields = [
+  const fields: Field<DataType>[] = [
     new Field('id', new Utf8(), false),
     new Field('document_id', new Utf8(), false),
     new Field('ordinal', new Int32(), false),

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ArgsOf, Channel, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
+import { channels } from '../../shared/contract.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { ingestPaths } from '../ingest/ingest-files.js';
+import { DocumentParser, type ParserOptions } from '../ingest/parse-pool.js';
+import { Embedder } from '../models/embedder.js';
+import { searchWorkspace } from '../store/search.js';
+import { Workspace } from '../store/workspace.js';
+import { documentSummary, chunkView } from './views.js';
+
+export interface EngineOptions {
+  workspaceDir: string;
+  parser?: ParserOptions;
+  /** llama.cpp threads for the embedding model. */
+  threads?: number;
+  /** Door-specific handlers (native dialogs in Electron). */
+  pickPaths?: (kind: 'files' | 'folder') => Promise<string[]>;
+  capabilities?: { nativeDialogs: boolean; upload: boolean };
+}
+
+type Handlers = { [C in Channel]: (args: ResultArgs<C>) => Promise<ResultOf<C>> };
+type ResultArgs<C extends Channel> = import('zod').infer<(typeof channels)[C]['args']>;
+
+/**
+ * The engine as the UI sees it: one object serving the contract's channels, whichever door (Electron IPC,
+ * WebSocket, CLI) the call came through, and emitting the contract's events.
+ */
+export class Engine {
+  private workspace: Workspace | null = null;
+  private opening: Promise<Workspace> | null = null;
+  private readonly parser: DocumentParser;
+  private embedder: Embedder | null = null;
+  private readonly events = new EventEmitter();
+  private readonly jobs = new Map<string, AbortController>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: EngineOptions) {
+    this.parser = new DocumentParser(options.parser);
+  }
+
+  async ws(): Promise<Workspace> {
+    if (this.workspace) return this.workspace;
+    this.opening ??= Workspace.open(this.options.workspaceDir).then((w) => (this.workspace = w));
+    return this.opening;
+  }
+
+  /** The embedding model named in the workspace settings, loaded on first use. */
+  async embedderFor(ws: Workspace): Promise<Embedder | null> {
+    const model = ws.settings.embeddingModel;
+    if (!model) return null;
+    if (this.embedder?.modelPath === model) return this.embedder;
+    await this.embedder?.dispose();
+    this.embedder = await Embedder.load(model, { threads: this.options.threads ?? 1 });
+    return this.embedder;
+  }
+
+  on<E extends EventName>(event: E, listener: (payload: EventOf<E>) => void): () => void {
+    this.events.on(event, listener);
+    return () => this.events.off(event, listener);
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventOf<E>): void {
+    this.events.emit(event, payload);
+  }
+
+  /** Validate and dispatch one request. Throws DocTuneError; doors convert with toWireError. */
+  async invoke<C extends Channel>(channel: C, rawArgs: unknown): Promise<ResultOf<C>> {
+    const spec = channels[channel];
+    if (!spec) throw new DocTuneError('BAD_ARGUMENT', `unknown channel ${String(channel)}`);
+    const args = spec.args.parse(rawArgs ?? {});
+    const handler = this.handlers[channel] as (a: unknown) => Promise<ResultOf<C>>;
+    return handler(args);
+  }
+
+  private readonly handlers: Handlers = {
+    'app.capabilities': async () => this.options.capabilities ?? { nativeDialogs: false, upload: false },
+    'workspace.info': async () => {
+      const ws = await this.ws();
+      const counts = await ws.counts();
+      const s = ws.settings;
+      return { path: ws.dir, ...counts, embeddingModel: s.embeddingModel, chunkTokens: s.chunkTokens, chunkOverlap: s.chunkOverlap };
+    },
+    'docs.list': async () => (await (await this.ws()).listDocuments()).map(documentSummary),
+    'docs.chunks': async ({ documentId }) => (await (await this.ws()).chunksOf(documentId)).map(chunkView),
+    'docs.remove': async ({ documentId }) => ({ removed: await (await this.ws()).removeDocument(documentId) }),
+    'ingest.start': async ({ paths }) => {
+      const jobId = randomUUID();
+      const controller = new AbortController();
+      this.jobs.set(jobId, controller);
+      // Imports run one after another; the request returns at once and progress arrives as events.
+      this.queue = this.queue.then(() =>
+        this.ingest(paths, { signal: controller.signal, jobId })
+          .then((summary) => this.emit('ingest.done', { jobId, summary }))
+          .catch((err: unknown) => this.emit('ingest.failed', { jobId, error: toWireError(err).message }))
+          .finally(() => this.jobs.delete(jobId)),
+      );
+      return { jobId };
+    },
+    'ingest.cancel': async ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      job?.abort();
+      return { cancelled: Boolean(job) };
+    },
+    'search.query': async ({ query, k }) => {
+      const ws = await this.ws();
+      return searchWorkspace(ws, query, k, await this.embedderFor(ws));
+    },
+    'dialog.pickPaths': async ({ kind }) => {
+      if (!this.options.pickPaths) throw new DocTuneError('BAD_ARGUMENT', 'file dialogs are only available in the desktop app');
+      return { paths: await this.options.pickPaths(kind) };
+    },
+  };
+
+  /** Import files; used directly by the CLI and through `ingest.start` by the UI. */
+  async ingest(paths: string[], opts: { signal?: AbortSignal; jobId?: string } = {}): Promise<IngestSummary> {
+    const ws = await this.ws();
+    const embedder = await this.embedderFor(ws);
+    const jobId = opts.jobId ?? randomUUID();
+    return ingestPaths(ws, paths, {
+      parser: this.parser,
+      embedder,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onProgress: (p) => this.emit('ingest.progress', { jobId, ...p }),
+    });
+  }
+
+  /**
+   * Choose (or clear) the workspace's embedding model. Existing chunks are re-embedded and the chunks
+   * table rewritten with vectors in one commit, so search never sees a mix of models.
+   */
+  async setEmbeddingModel(modelPath: string | null): Promise<{ dimensions: number | null; chunks: number }> {
+    const ws = await this.ws();
+    const chunks = await ws.allChunks();
+    if (!modelPath) {
+      await ws.rewriteChunks(chunks, null);
+      await ws.updateSettings({ embeddingModel: null, embeddingDim: null });
+      return { dimensions: null, chunks: chunks.length };
+    }
+    await this.embedder?.dispose();
+    this.embedder = await Embedder.load(modelPath, { threads: this.options.threads ?? 1 });
+    for (const c of chunks) c.vector = await this.embedder.embed(c.heading.length ? `${c.heading.join(' > ')}\n${c.text}` : c.text);
+    await ws.rewriteChunks(chunks, this.embedder.dimensions);
+    await ws.updateSettings({ embeddingModel: this.embedder.modelPath, embeddingDim: this.embedder.dimensions });
+    return { dimensions: this.embedder.dimensions, chunks: chunks.length };
+  }
+
+  async setChunking(targetTokens: number, overlapTokens: number): Promise<void> {
+    if (!(targetTokens >= 32 && targetTokens <= 8192) || !(overlapTokens >= 0 && overlapTokens < targetTokens)) {
+      throw new DocTuneError('BAD_ARGUMENT', 'chunk size must be 32–8192 tokens and overlap smaller than the chunk');
+    }
+    await (await this.ws()).updateSettings({ chunkTokens: targetTokens, chunkOverlap: overlapTokens });
+  }
+
+  async close(): Promise<void> {
+    for (const job of this.jobs.values()) job.abort();
+    await this.queue.catch(() => undefined);
+    await this.parser.close();
+    await this.embedder?.dispose();
+    this.workspace?.close();
+  }
+}

@@ -1,0 +1,30 @@
+import type { DocumentSummary, IngestSummary, SearchHit } from '../../shared/contract.js';
+
+export function formatIngestSummary(s: IngestSummary): string {
+  const lines = [`Imported ${s.documents} document(s), ${s.chunks} chunk(s); ${s.unchanged} unchanged.`];
+  if (s.skipped.length) lines.push(`Skipped ${s.skipped.length}:`, ...s.skipped.map((x) => `  ${x.path}: ${x.reason}`));
+  if (s.errors.length) lines.push(`Failed ${s.errors.length}:`, ...s.errors.map((x) => `  ${x.path}: ${x.reason}`));
+  return lines.join('\n');
+}
+
+export function formatDocuments(docs: DocumentSummary[]): string {
+  if (!docs.length) return 'No documents in this workspace yet. Add some with: doctune ingest <files or folders>';
+  const rows = docs.map((d) => [d.status === 'ready' ? 'ok' : 'ERROR', d.format, d.language, d.pages === null ? '-' : String(d.pages), String(d.chunks), d.title]);
+  const header = ['status', 'format', 'lang', 'pages', 'chunks', 'title'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const out = [fmt(header), ...rows.map(fmt)];
+  for (const d of docs) if (d.error) out.push(`  ${d.path}: ${d.error}`);
+  return out.join('\n');
+}
+
+export function formatHits(hits: SearchHit[]): string {
+  if (!hits.length) return 'No matches.';
+  return hits
+    .map((h, i) => {
+      const where = [h.page === null ? null : `p. ${h.page}`, h.heading.length ? h.heading.join(' › ') : null].filter(Boolean).join(' — ');
+      const excerpt = h.text.length > 300 ? `${h.text.slice(0, 300)}…` : h.text;
+      return `${i + 1}. ${h.title}${where ? ` — ${where}` : ''}  (score ${h.score})\n   ${h.path}\n   ${excerpt.replace(/\n/g, '\n   ')}`;
+    })
+    .join('\n\n');
+}

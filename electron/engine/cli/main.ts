@@ -1,0 +1,178 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Engine } from '../api/engine.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { startBrowserServer } from '../server/browser-server.js';
+import { defaultWorkspaceDir } from '../store/paths.js';
+import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
+
+/** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+const workspaceOption = (): Option =>
+  new Option('-w, --workspace <dir>', 'workspace folder (created if missing)').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
+
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'electron'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+export function buildCli(): Command {
+  const program = new Command('doctune')
+    .description('DocTune: turn domain documents into a LoRA adapter for a local language model')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('ingest')
+    .description('import documents and folders into the workspace (PDF, DOCX, HTML, Markdown, text)')
+    .argument('<paths...>', 'files or folders')
+    .addOption(workspaceOption())
+    .option('--chunk-tokens <n>', 'target chunk size in tokens (saved to the workspace)', positiveInt)
+    .option('--chunk-overlap <n>', 'overlap between chunks in tokens (saved to the workspace)', positiveInt)
+    .option('--json', 'print the result as JSON')
+    .action(async (paths: string[], opts: { workspace: string; json?: boolean; chunkTokens?: number; chunkOverlap?: number }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace });
+      try {
+        if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
+          const s = (await engine.ws()).settings;
+          await engine.setChunking(opts.chunkTokens ?? s.chunkTokens, opts.chunkOverlap ?? s.chunkOverlap);
+        }
+        if (!opts.json) engine.on('ingest.progress', (p) => {
+          if (['done', 'error', 'unchanged'].includes(p.stage)) {
+            const note = p.stage === 'error' ? `error: ${p.reason}` : p.stage === 'unchanged' ? 'unchanged' : `${p.chunks} chunks`;
+            process.stderr.write(`[${p.filesDone}/${p.filesTotal}] ${p.path}: ${note}\n`);
+          }
+        });
+        const summary = await engine.ingest(paths);
+        const { unchanged, ...contract } = summary;
+        print(Boolean(opts.json), { ...contract, unchanged }, () => formatIngestSummary(summary));
+        const attempted = summary.documents + summary.unchanged + summary.errors.length;
+        if (summary.documents === 0 && summary.unchanged === 0 && summary.errors.length > 0 && attempted > 0) process.exitCode = EXIT_FAILED;
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('docs')
+    .description('list the documents in the workspace')
+    .addOption(workspaceOption())
+    .option('--json', 'print as JSON')
+    .action(async (opts: { workspace: string; json?: boolean }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace });
+      try {
+        const docs = await engine.invoke('docs.list', {});
+        print(Boolean(opts.json), docs, () => formatDocuments(docs));
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('search')
+    .description('search the workspace (full-text, plus vectors when an embedding model is set)')
+    .argument('<query>', 'what to look for')
+    .addOption(workspaceOption())
+    .option('-k, --k <n>', 'number of results', positiveInt, 5)
+    .option('--json', 'print as JSON')
+    .action(async (query: string, opts: { workspace: string; k: number; json?: boolean }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace });
+      try {
+        const hits = await engine.invoke('search.query', { query, k: Math.max(1, Math.min(100, opts.k)) });
+        const out = hits.map((h) => ({ text: h.text, path: h.path, page: h.page, heading: h.heading.join(' > '), score: h.score, title: h.title }));
+        print(Boolean(opts.json), out, () => formatHits(hits));
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('config')
+    .description('show or change workspace settings')
+    .addOption(workspaceOption())
+    .option('--embedding-model <gguf>', 'GGUF embedding model for vector search ("none" to turn it off); re-embeds existing chunks')
+    .option('--chunk-tokens <n>', 'target chunk size in tokens for future imports', positiveInt)
+    .option('--chunk-overlap <n>', 'overlap in tokens for future imports', positiveInt)
+    .option('--threads <n>', 'CPU threads for the embedding model', positiveInt, 1)
+    .option('--json', 'print as JSON')
+    .action(async (opts: { workspace: string; embeddingModel?: string; chunkTokens?: number; chunkOverlap?: number; threads: number; json?: boolean }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads });
+      try {
+        const ws = await engine.ws();
+        if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
+          await engine.setChunking(opts.chunkTokens ?? ws.settings.chunkTokens, opts.chunkOverlap ?? ws.settings.chunkOverlap);
+        }
+        if (opts.embeddingModel !== undefined) await engine.setEmbeddingModel(opts.embeddingModel === 'none' ? null : opts.embeddingModel);
+        const info = await engine.invoke('workspace.info', {});
+        print(Boolean(opts.json), info, () =>
+          [`workspace:       ${info.path}`, `documents:       ${info.documents}`, `chunks:          ${info.chunks}`,
+            `embedding model: ${info.embeddingModel ?? '(none: full-text search only)'}`, `chunk size:      ${info.chunkTokens} tokens, overlap ${info.chunkOverlap}`].join('\n'));
+      } finally {
+        await engine.close();
+      }
+    });
+
+  program
+    .command('ui')
+    .description('serve the DocTune UI to a browser on this machine (e.g. a GPU box reached over an SSH tunnel)')
+    .addOption(workspaceOption())
+    .option('-p, --port <n>', 'port (0 picks a free one)', positiveInt, 0)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--threads <n>', 'CPU threads for models', positiveInt, 1)
+    .action(async (opts: { workspace: string; port: number; host: string; threads: number }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads, capabilities: { nativeDialogs: false, upload: true } });
+      await engine.ws();
+      const server = await startBrowserServer({
+        engine,
+        staticDir: path.join(packageRoot(), 'dist', 'renderer'),
+        uploadDir: path.join(path.resolve(opts.workspace), 'uploads'),
+        host: opts.host,
+        port: opts.port,
+      });
+      process.stdout.write(`DocTune is serving workspace ${path.resolve(opts.workspace)}\nOpen: ${server.url}\n`);
+      const stop = (): void => {
+        void server.close().then(() => engine.close()).then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await new Promise(() => undefined);
+    });
+
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return EXIT_USAGE;
+    }
+    const wire = toWireError(err);
+    process.stderr.write(`doctune: ${wire.path ? `${wire.path}: ` : ''}${wire.message}\n`);
+    return err instanceof DocTuneError && err.code === 'BAD_ARGUMENT' ? EXIT_USAGE : EXIT_FAILED;
+  }
+}

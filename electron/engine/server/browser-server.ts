@@ -1,0 +1,182 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { events, isChannel, type EventName } from '../../shared/contract.js';
+import type { Engine } from '../api/engine.js';
+import { DocTuneError, toWireError } from '../errors.js';
+
+export interface BrowserServerOptions {
+  engine: Engine;
+  staticDir: string;
+  uploadDir: string;
+  host?: string;
+  port?: number;
+  token?: string;
+  maxUploadBytes?: number;
+}
+
+export interface BrowserServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+};
+
+/**
+ * Browser mode: the built renderer and the engine's contract over a WebSocket, on loopback, guarded by a
+ * random token that only the printed URL carries (and by an Origin check against cross-site pages).
+ */
+export async function startBrowserServer(options: BrowserServerOptions): Promise<BrowserServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const host = options.host ?? '127.0.0.1';
+  const maxUpload = options.maxUploadBytes ?? 1024 * 1024 * 1024;
+  const staticRoot = path.resolve(options.staticDir);
+  await fs.access(path.join(staticRoot, 'index.html')).catch(() => {
+    throw new DocTuneError('NOT_FOUND', `the UI is not built (missing ${staticRoot}/index.html); run: npm run build`);
+  });
+  let origin = '';
+
+  const authorised = (url: URL): boolean => {
+    const given = Buffer.from(url.searchParams.get('token') ?? '');
+    const want = Buffer.from(token);
+    return given.length === want.length && timingSafeEqual(given, want);
+  };
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', origin);
+      if (req.method === 'POST' && url.pathname === '/upload') {
+        if (!authorised(url) || (req.headers.origin && req.headers.origin !== origin)) return send(res, 403, { error: 'forbidden' });
+        try {
+          const stored = await receiveUpload(req, options.uploadDir, maxUpload);
+          return send(res, 200, { path: stored });
+        } catch (err) {
+          return send(res, 400, { error: toWireError(err).message });
+        }
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+      await serveStatic(res, staticRoot, url.pathname);
+    })().catch((err: unknown) => send(res, 500, { error: toWireError(err).message }));
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname !== '/api' || !authorised(url) || (req.headers.origin && req.headers.origin !== origin)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, options.engine));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  origin = `http://${host}:${port}`;
+  return {
+    url: `${origin}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function serveSocket(ws: WebSocket, engine: Engine): void {
+  const unsubscribe = (Object.keys(events) as EventName[]).map((name) =>
+    engine.on(name, (payload) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: name, payload }));
+    }),
+  );
+  ws.on('close', () => unsubscribe.forEach((u) => u()));
+  ws.on('message', (data) => {
+    let msg: { id?: unknown; channel?: unknown; args?: unknown };
+    try {
+      msg = JSON.parse(String(data)) as typeof msg;
+    } catch {
+      return ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'BAD_ARGUMENT', message: 'malformed message' } }));
+    }
+    const id = typeof msg.id === 'number' ? msg.id : null;
+    if (!isChannel(msg.channel)) {
+      return ws.send(JSON.stringify({ id, ok: false, error: { code: 'BAD_ARGUMENT', message: `unknown channel ${String(msg.channel)}` } }));
+    }
+    engine
+      .invoke(msg.channel, msg.args)
+      .then((result) => ws.send(JSON.stringify({ id, ok: true, result })))
+      .catch((err: unknown) => ws.send(JSON.stringify({ id, ok: false, error: toWireError(err) })));
+  });
+}
+
+async function serveStatic(res: http.ServerResponse, root: string, pathname: string): Promise<void> {
+  const rel = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+  const file = path.resolve(root, `.${rel}`);
+  if (!file.startsWith(root + path.sep)) return send(res, 404, { error: 'not found' });
+  const stat = await fs.stat(file).catch(() => null);
+  if (!stat?.isFile()) return send(res, 404, { error: 'not found' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'Content-Length': stat.size,
+    'Cache-Control': rel === '/index.html' ? 'no-store' : 'max-age=3600',
+  });
+  await pipeline(createReadStream(file), res);
+}
+
+/** Store one uploaded file under the upload folder, at its (sanitised) relative path. */
+async function receiveUpload(req: http.IncomingMessage, uploadDir: string, maxBytes: number): Promise<string> {
+  const header = req.headers['x-doctune-path'];
+  const raw = decodeURIComponent(Array.isArray(header) ? (header[0] ?? '') : (header ?? ''));
+  const parts = raw.split(/[\\/]+/).filter((p) => p && p !== '.' && p !== '..');
+  if (!parts.length) throw new DocTuneError('BAD_ARGUMENT', 'upload needs an X-DocTune-Path header');
+  const target = path.join(path.resolve(uploadDir), ...parts);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.part-${randomBytes(4).toString('hex')}`;
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) req.destroy(new DocTuneError('TOO_LARGE', `upload larger than ${maxBytes} bytes`));
+  });
+  try {
+    await pipeline(req, createWriteStream(tmp));
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  return target;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
