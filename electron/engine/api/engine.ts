@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ArgsOf, Channel, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
+import type { z } from 'zod';
+import type { Channel, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
 import { channels } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
@@ -21,7 +22,7 @@ export interface EngineOptions {
 }
 
 type Handlers = { [C in Channel]: (args: ResultArgs<C>) => Promise<ResultOf<C>> };
-type ResultArgs<C extends Channel> = import('zod').infer<(typeof channels)[C]['args']>;
+type ResultArgs<C extends Channel> = z.infer<(typeof channels)[C]['args']>;
 
 /**
  * The engine as the UI sees it: one object serving the contract's channels, whichever door (Electron IPC,

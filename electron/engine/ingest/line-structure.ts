@@ -9,7 +9,7 @@ import type { Block } from './types.js';
 const BULLET = /^(?:[•●▪■◦○·\-–—*]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|\([ivx]+\)|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）)\s*/u;
 const SENTENCE_END = /[.!?:;。！？；：”"')\]）]$/u;
 const ZH_HEADING = /^第[一二三四五六七八九十百零〇0-9]+[编章节](?:\s|$)/u;
-const ZH_ARTICLE = /^第[一二三四五六七八九十百千零〇0-9]+条(?:\s|　|$)/u;
+const ZH_ARTICLE = /^第[一二三四五六七八九十百千零〇0-9]+条(?:\s|\u3000|$)/u;
 const NUMBERED_HEADING = /^(?:(?:chapter|section|part|appendix)\s+[0-9ivxA-Z]+\b|[0-9]+(?:\.[0-9]+)*\.?\s+\p{Lu})/iu;
 
 export interface Line {

@@ -1,0 +1,120 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { Engine } from '../engine/api/engine.js';
+import { userDataDir } from '../engine/store/paths.js';
+import { forwardEvents, registerIpc } from './ipc.js';
+
+declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
+declare const MAIN_WINDOW_VITE_NAME: string | undefined;
+
+process.env.GGML_NO_BACKTRACE ??= '1';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const devServerUrl = typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' ? MAIN_WINDOW_VITE_DEV_SERVER_URL : undefined;
+const rendererName = typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window';
+const rendererIndex = path.join(here, `../renderer/${rendererName}/index.html`);
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+let mainWindow: BrowserWindow | null = null;
+
+function isOwnPage(url: string): boolean {
+  if (devServerUrl) return url.startsWith(devServerUrl);
+  try {
+    return fileURLToPath(url) === rendererIndex;
+  } catch {
+    return false;
+  }
+}
+
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return Boolean(frame && mainWindow && event.sender === mainWindow.webContents && frame === mainWindow.webContents.mainFrame && isOwnPage(frame.url));
+}
+
+async function createWindow(engine: Engine): Promise<void> {
+  mainWindow = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'DocTune',
+    icon: path.join(here, '../../resources/icon.png'),
+    show: false,
+    webPreferences: {
+      preload: path.join(here, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  forwardEvents(engine, mainWindow.webContents);
+  mainWindow.on('closed', () => (mainWindow = null));
+  if (devServerUrl) await mainWindow.loadURL(devServerUrl);
+  else await mainWindow.loadFile(rendererIndex);
+}
+
+function hardenWebContents(): void {
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!isOwnPage(url)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(({ url }) => {
+      // Links in documents open in the user's browser, never inside the app.
+      if (/^https:\/\//.test(url)) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+  });
+}
+
+async function pickPaths(kind: 'files' | 'folder'): Promise<string[]> {
+  const options: Electron.OpenDialogOptions = {
+    properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
+    filters:
+      kind === 'files'
+        ? [{ name: 'Documents', extensions: ['pdf', 'docx', 'html', 'htm', 'md', 'markdown', 'txt'] }]
+        : [],
+  };
+  const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? [] : result.filePaths;
+}
+
+app.enableSandbox();
+if (!app.requestSingleInstanceLock()) app.quit();
+
+void app.whenReady().then(async () => {
+  hardenWebContents();
+  const engine = new Engine({
+    workspaceDir: path.join(userDataDir(), 'workspaces', 'default'),
+    parser: { workerUrl: new URL('./parse-worker.js', import.meta.url) },
+    threads: 1,
+    pickPaths,
+    capabilities: { nativeDialogs: true, upload: false },
+  });
+  registerIpc(engine, isTrustedSender);
+  await createWindow(engine);
+  app.on('second-instance', () => {
+    if (mainWindow?.isMinimized()) mainWindow.restore();
+    mainWindow?.focus();
+  });
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow(engine);
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') void engine.close().finally(() => app.quit());
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The only bridge between the sandboxed renderer and the app: a narrow, typed API (the contract's
+ * DocTuneApi). No Node or Electron object crosses it; channel names are checked here and payloads are
+ * validated again in the main process.
+ */
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { BRIDGE_NAME, events, isChannel, type DocTuneApi, type EventName } from '../shared/contract.js';
+
+const INVOKE_CHANNEL = 'doctune:invoke';
+const EVENT_CHANNEL = 'doctune:event';
+
+class BridgeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+const api: DocTuneApi = {
+  async invoke(channel, args) {
+    if (!isChannel(channel)) throw new BridgeError('BAD_ARGUMENT', `unknown channel ${String(channel)}`);
+    const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, channel, args)) as
+      | { ok: true; result: never }
+      | { ok: false; error: { code: string; message: string; path?: string } };
+    if (reply.ok) return reply.result;
+    throw new BridgeError(reply.error.code, reply.error.message, reply.error.path);
+  },
+  on(event, listener) {
+    if (!Object.prototype.hasOwnProperty.call(events, event)) throw new BridgeError('BAD_ARGUMENT', `unknown event ${String(event)}`);
+    const handler = (_e: Electron.IpcRendererEvent, name: EventName, payload: unknown): void => {
+      if (name === event) listener(payload as Parameters<typeof listener>[0]);
+    };
+    ipcRenderer.on(EVENT_CHANNEL, handler);
+    return () => ipcRenderer.off(EVENT_CHANNEL, handler);
+  },
+  pathForFile(file: File) {
+    return webUtils.getPathForFile(file);
+  },
+};
+
+contextBridge.exposeInMainWorld(BRIDGE_NAME, api);

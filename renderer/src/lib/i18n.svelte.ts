@@ -1,0 +1,89 @@
+import { en, type MessageKey } from '../locales/en';
+import { zhCN } from '../locales/zh-CN';
+import { translate, type Catalog, type Params } from './translate';
+
+export type LocaleCode = 'en' | 'zh-CN';
+
+/**
+ * The choices in the language switcher. Each language is named in itself (an autonym) on purpose: someone who
+ * cannot read the current language must still be able to find their own.
+ */
+export const LOCALES: readonly { code: LocaleCode; name: string }[] = [
+  { code: 'en', name: 'English' },
+  { code: 'zh-CN', name: '中文' },
+];
+
+const CATALOGS: Record<LocaleCode, Catalog> = { en, 'zh-CN': zhCN };
+const STORAGE_KEY = 'doctune.locale';
+
+function isLocaleCode(value: unknown): value is LocaleCode {
+  return value === 'en' || value === 'zh-CN';
+}
+
+function initialLocale(): LocaleCode {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (isLocaleCode(saved)) return saved;
+  } catch {
+    // Storage can be unavailable (privacy settings); fall through to the browser's language.
+  }
+  const preferred = typeof navigator === 'undefined' ? 'en' : navigator.language;
+  return preferred.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+}
+
+let current = $state<LocaleCode>(initialLocale());
+applyToDocument(current);
+
+function applyToDocument(code: LocaleCode): void {
+  if (typeof document !== 'undefined') document.documentElement.lang = code;
+}
+
+export function getLocale(): LocaleCode {
+  return current;
+}
+
+export function setLocale(code: string): void {
+  if (!isLocaleCode(code)) return;
+  current = code;
+  applyToDocument(code);
+  try {
+    localStorage.setItem(STORAGE_KEY, code);
+  } catch {
+    // Not persisted; the choice still holds for this session.
+  }
+}
+
+/** Translate a message; reading `current` makes every template that calls it follow locale changes. */
+export function t(key: MessageKey, params?: Params): string {
+  return translate(CATALOGS[current], en, current, key, params);
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+function cachedFormat(key: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const cacheKey = `${current}|${key}`;
+  let format = numberFormats.get(cacheKey);
+  if (!format) {
+    format = new Intl.NumberFormat(current, options);
+    numberFormats.set(cacheKey, format);
+  }
+  return format;
+}
+
+export function formatNumber(value: number, maximumFractionDigits = 0): string {
+  return cachedFormat(`n${maximumFractionDigits}`, { maximumFractionDigits, minimumFractionDigits: maximumFractionDigits }).format(value);
+}
+
+export function formatPercent(fraction: number): string {
+  return cachedFormat('percent', { style: 'percent', maximumFractionDigits: 0 }).format(fraction);
+}
+
+/** A document language tag ("en", "zh") as a name in the UI language, e.g. "Chinese" / "中文". */
+export function languageName(tag: string): string {
+  if (!tag || tag === 'und') return t('docs.unknownLanguage');
+  try {
+    return new Intl.DisplayNames([current], { type: 'language' }).of(tag) ?? tag;
+  } catch {
+    return tag;
+  }
+}
