@@ -35,7 +35,7 @@ export async function searchWorkspace(ws: Workspace, query: string, k: number, e
   let vectorRows: Record<string, unknown>[] = [];
   if (embedder && ws.hasVectors) {
     const vector = await embedder.embed(q);
-    vectorRows = await table.query().nearestTo(vector).distanceType('cosine').select(COLUMNS).limit(pool).toArray();
+    vectorRows = await table.query().nearestTo(vector).distanceType('cosine').select([...COLUMNS, '_distance']).limit(pool).toArray();
   }
 
   const fused = new Map<string, { row: Record<string, unknown>; score: number; bm25: number | null }>();

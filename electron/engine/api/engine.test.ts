@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from './engine.js';
+import { corpusFile, tempDir, TINY_MODEL } from '../testing/corpus.js';
+import type { EventOf } from '../../shared/contract.js';
+
+describe('engine contract', () => {
+  const engine = new Engine({ workspaceDir: tempDir('engine'), threads: 1 });
+  afterAll(() => engine.close());
+
+  it('validates arguments against the contract', async () => {
+    await expect(engine.invoke('search.query', { query: '' })).rejects.toThrow();
+    await expect(engine.invoke('docs.chunks', { documentId: 'x', extra: 1 })).rejects.toThrow();
+    await expect(engine.invoke('dialog.pickPaths', { kind: 'folder' })).rejects.toThrow(/only available in the desktop app/);
+  });
+
+  it('imports through ingest.start with progress events, then lists, shows chunks and searches', async () => {
+    const progress: EventOf<'ingest.progress'>[] = [];
+    engine.on('ingest.progress', (p) => progress.push(p));
+    const done = new Promise<EventOf<'ingest.done'>>((resolve) => engine.on('ingest.done', resolve));
+    const file = corpusFile('ready_gov_be_prepared_for_a_tornado.pdf');
+    const { jobId } = await engine.invoke('ingest.start', { paths: [file] });
+    const result = await done;
+    expect(result.jobId).toBe(jobId);
+    expect(result.summary.documents).toBe(1);
+    expect(progress.map((p) => p.stage)).toEqual(['queued', 'parsing', 'indexing', 'done']);
+    expect(progress.at(-1)).toMatchObject({ filesDone: 1, filesTotal: 1, fraction: 1 });
+
+    const [doc] = await engine.invoke('docs.list', {});
+    expect(doc).toMatchObject({ format: 'pdf', pages: 2, status: 'ready', language: 'en' });
+    const chunks = await engine.invoke('docs.chunks', { documentId: doc!.id });
+    expect(chunks.length).toBe(doc!.chunks);
+    const hits = await engine.invoke('search.query', { query: 'tornado warning', k: 3 });
+    expect(hits[0]!.title).toMatch(/TORNADO/i);
+    expect((await engine.invoke('workspace.info', {})).documents).toBe(1);
+  });
+
+  it('adds vector search with a GGUF embedding model (plumbing on the tiny model)', async () => {
+    const { dimensions, chunks } = await engine.setEmbeddingModel(TINY_MODEL);
+    expect(dimensions).toBe(64);
+    expect(chunks).toBeGreaterThan(0);
+    const info = await engine.invoke('workspace.info', {});
+    expect(info.embeddingModel).toBe(path.resolve(TINY_MODEL));
+    // New imports get vectors too; hybrid search still finds exact terms.
+    const md = path.join(tempDir('engine-md'), 'shelter.md');
+    fs.writeFileSync(md, '# Shelter\n\nGo to a basement or an interior room on the lowest floor during a tornado.\n');
+    const summary = await engine.ingest([md]);
+    expect(summary.documents).toBe(1);
+    const table = (await engine.ws()).chunkTable();
+    const schema = await table.schema();
+    expect(schema.fields.map((f) => f.name)).toContain('vector');
+    const hits = await engine.invoke('search.query', { query: 'basement interior room', k: 3 });
+    expect(hits[0]!.text).toContain('basement');
+    await engine.setEmbeddingModel(null);
+    expect((await engine.invoke('workspace.info', {})).embeddingModel).toBeNull();
+  });
+});
