@@ -10,6 +10,7 @@ import type { Workspace } from '../store/workspace.js';
 import { collectFiles } from './collect-files.js';
 import { formatFromExtension } from './detect-format.js';
 import type { DocumentParser } from './parse-pool.js';
+import type { ParsedFile } from './parse-protocol.js';
 import { segmentForIndex } from './text-units.js';
 
 export interface FileProgress {
@@ -53,72 +54,76 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   for (const e of errors) options.onProgress?.({ path: e.path, stage: 'error', fraction: 1, reason: e.reason, filesDone: 0, filesTotal: total });
 
   const settings = ws.settings;
+  const chunking = { targetTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlap };
   let wrote = false;
-  for (const file of files) {
+  const committedShas = new Map<string, string>();
+
+  // Files are parsed ahead on the parser's threads while earlier ones are committed, in order, here.
+  type Prepared = { kind: 'unchanged'; chunks: number } | { kind: 'parsed'; sha: string; size: number; parsed: ParsedFile };
+  const prepare = async (file: string): Promise<Prepared> => {
+    const stat = await fs.stat(file);
+    const sha = await sha256File(file);
+    const existing = await ws.documentByPath(file);
+    if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
+    report({ path: file, stage: 'parsing', fraction: 0.1 });
+    return { kind: 'parsed', sha, size: stat.size, parsed: await options.parser.parse(file, chunking) };
+  };
+  const lookahead = Math.max(1, options.parser.threads);
+  const pending: Promise<Prepared>[] = [];
+  const start = (i: number): void => {
+    const file = files[i];
+    if (file !== undefined) pending[i] = prepare(file);
+    // Failures are handled when the file's turn comes; keep them from being reported as unhandled meanwhile.
+    pending[i]?.catch(() => undefined);
+  };
+  for (let i = 0; i < lookahead; i++) start(i);
+
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
     if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
     try {
-      const stat = await fs.stat(file);
-      const sha = await sha256File(file);
-      const existing = await ws.documentByPath(file);
-      if (existing && existing.sha256 === sha && existing.status === 'ready') {
+      const prepared = await pending[i]!;
+      start(i + lookahead);
+      if (prepared.kind === 'unchanged') {
         summary.unchanged++;
         done++;
-        report({ path: file, stage: 'unchanged', fraction: 1, chunks: existing.chunks });
+        report({ path: file, stage: 'unchanged', fraction: 1, chunks: prepared.chunks });
         continue;
       }
-      const twin = await ws.documentBySha(sha);
-      if (twin && twin.path !== file) {
-        const reason = `same content as ${twin.path}, already imported`;
+      const twinPath = committedShas.get(prepared.sha) ?? (await ws.documentBySha(prepared.sha))?.path;
+      if (twinPath && twinPath !== file) {
+        const reason = `same content as ${twinPath}, already imported`;
         summary.skipped.push({ path: file, reason });
         done++;
         report({ path: file, stage: 'skipped', fraction: 1, reason });
         continue;
       }
-      report({ path: file, stage: 'parsing', fraction: 0.1 });
-      const parsed = await options.parser.parse(file, { targetTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlap });
       report({ path: file, stage: 'indexing', fraction: 0.6 });
-      const id = randomUUID();
-      const rows: ChunkRow[] = [];
-      for (const c of parsed.chunks) {
-        const row: ChunkRow = {
-          id: `${id}:${c.ordinal}`,
-          document_id: id,
-          ordinal: c.ordinal,
-          text: c.text,
-          fts_text: segmentForIndex(c.text),
-          page: c.page,
-          heading: c.heading,
-          language: c.language,
-          tokens: c.tokens,
-          content_hash: createHash('sha256').update(c.text).digest('hex').slice(0, 32),
-        };
-        if (options.embedder && ws.hasVectors) {
-          row.vector = await options.embedder.embed(c.heading.length ? `${c.heading.join(' > ')}\n${c.text}` : c.text);
-          if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
-        }
-        rows.push(row);
-      }
+      const rows = await chunkRows(prepared.parsed, options);
       const doc: DocumentRow = {
-        id,
+        id: rows.id,
         path: file,
-        title: parsed.document.title,
-        sha256: sha,
-        format: parsed.document.format,
-        language: parsed.document.language,
-        pages: parsed.document.pages,
-        chunks: rows.length,
+        title: prepared.parsed.document.title,
+        sha256: prepared.sha,
+        format: prepared.parsed.document.format,
+        language: prepared.parsed.document.language,
+        pages: prepared.parsed.document.pages,
+        chunks: rows.rows.length,
         status: 'ready',
         error: null,
-        size: stat.size,
+        size: prepared.size,
         imported_at: new Date().toISOString(),
       };
-      await ws.commitDocument(doc, rows);
+      if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
+      await ws.commitDocument(doc, rows.rows);
+      committedShas.set(prepared.sha, file);
       wrote = true;
       summary.documents++;
-      summary.chunks += rows.length;
+      summary.chunks += rows.rows.length;
       done++;
-      report({ path: file, stage: 'done', fraction: 1, chunks: rows.length });
+      report({ path: file, stage: 'done', fraction: 1, chunks: rows.rows.length });
     } catch (err) {
+      start(i + lookahead);
       if (err instanceof DocTuneError && err.code === 'CANCELLED') throw err;
       const wire = toWireError(err);
       summary.errors.push({ path: file, reason: wire.message });
@@ -129,6 +134,31 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   }
   if (wrote) await ws.refreshIndexes();
   return summary;
+}
+
+async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ id: string; rows: ChunkRow[] }> {
+  const id = randomUUID();
+  const rows: ChunkRow[] = [];
+  for (const c of parsed.chunks) {
+    const row: ChunkRow = {
+      id: `${id}:${c.ordinal}`,
+      document_id: id,
+      ordinal: c.ordinal,
+      text: c.text,
+      fts_text: segmentForIndex(c.text),
+      page: c.page,
+      heading: c.heading,
+      language: c.language,
+      tokens: c.tokens,
+      content_hash: createHash('sha256').update(c.text).digest('hex').slice(0, 32),
+    };
+    if (options.embedder) {
+      row.vector = await options.embedder.embed(c.heading.length ? `${c.heading.join(' > ')}\n${c.text}` : c.text);
+      if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
+    }
+    rows.push(row);
+  }
+  return { id, rows };
 }
 
 async function recordFailure(ws: Workspace, file: string, reason: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import type { ChunkOptions } from './types.js';
@@ -8,6 +9,8 @@ export interface ParserOptions {
   maxHeapMb?: number;
   /** Wall-clock limit per file. */
   timeoutMs?: number;
+  /** Parsing threads; defaults to the spare cores, at most two. */
+  threads?: number;
   /** Override the worker script (the Electron build bundles it next to the main process). */
   workerUrl?: URL;
 }
@@ -24,11 +27,13 @@ function defaultWorker(): { script: URL | string; eval: boolean } {
 }
 
 /**
- * One long-lived parsing thread, restarted if it dies. Files are parsed one at a time: parsing is CPU-bound
- * and the machine's other core serves the UI and the database.
+ * A small pool of long-lived parsing threads (one per spare core, two at most by default), each restarted if
+ * it dies. Parsing is CPU-bound; the thread that calls us keeps serving the UI and the database.
  */
 export class DocumentParser {
-  private worker: Worker | null = null;
+  private readonly slots: (Worker | null)[];
+  private readonly busy: boolean[];
+  private readonly waiting: ((slot: number) => void)[] = [];
   private nextId = 1;
   private readonly maxHeapMb: number;
   private readonly timeoutMs: number;
@@ -38,6 +43,13 @@ export class DocumentParser {
     this.maxHeapMb = options.maxHeapMb ?? 1024;
     this.timeoutMs = options.timeoutMs ?? 180_000;
     this.workerUrl = options.workerUrl;
+    const size = Math.max(1, options.threads ?? Math.min(2, availableParallelism()));
+    this.slots = Array.from({ length: size }, () => null);
+    this.busy = Array.from({ length: size }, () => false);
+  }
+
+  get threads(): number {
+    return this.slots.length;
   }
 
   private spawn(): Worker {
@@ -55,8 +67,32 @@ export class DocumentParser {
     return worker;
   }
 
-  parse(file: string, chunking: ChunkOptions): Promise<ParsedFile> {
-    const worker = (this.worker ??= this.spawn());
+  private acquire(): Promise<number> {
+    const free = this.busy.indexOf(false);
+    if (free >= 0) {
+      this.busy[free] = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(slot: number): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.busy[slot] = false;
+  }
+
+  async parse(file: string, chunking: ChunkOptions): Promise<ParsedFile> {
+    const slot = await this.acquire();
+    try {
+      return await this.parseOn(slot, file, chunking);
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  private parseOn(slot: number, file: string, chunking: ChunkOptions): Promise<ParsedFile> {
+    const worker = (this.slots[slot] ??= this.spawn());
     const req: ParseRequest = { id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens };
     return new Promise<ParsedFile>((resolve, reject) => {
       const cleanup = (): void => {
@@ -67,7 +103,8 @@ export class DocumentParser {
       };
       const fail = (code: ErrorCode, message: string): void => {
         cleanup();
-        this.discard(worker);
+        if (this.slots[slot] === worker) this.slots[slot] = null;
+        void worker.terminate();
         reject(new DocTuneError(code, message, { path: file }));
       };
       const onMessage = (res: ParseResponse): void => {
@@ -90,14 +127,9 @@ export class DocumentParser {
     });
   }
 
-  private discard(worker: Worker): void {
-    if (this.worker === worker) this.worker = null;
-    void worker.terminate();
-  }
-
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (w) await w.terminate();
+    const workers = this.slots.filter((w): w is Worker => w !== null);
+    this.slots.fill(null);
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }

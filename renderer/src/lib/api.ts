@@ -1,4 +1,4 @@
-import { BRIDGE_NAME, type Channel, type DocTuneApi, type EventName } from '$shared/contract';
+import { BRIDGE_NAME, type DocTuneApi } from '$shared/contract';
 import { toApiError } from './api-error';
 import { SocketApi, type ConnectionState } from './socket-api';
 
@@ -84,5 +84,3 @@ export function onConnectionState(listener: (state: ConnectionState) => void): (
   listener('open');
   return () => {};
 }
-
-export type { Channel, EventName };

@@ -26,7 +26,7 @@ export const en = {
 
   'ingest.title': 'Import progress',
   'ingest.overallLabel': 'Overall import progress',
-  'ingest.uploading': 'Uploading {done} of {total} files…',
+  'ingest.uploading': { one: 'Uploading {count} file… {percent}', other: 'Uploading {count} files… {percent}' },
   'ingest.starting': 'Starting import…',
   'ingest.filesProcessed': '{done} of {total} files processed',
   'ingest.cancel': 'Cancel import',
@@ -40,7 +40,6 @@ export const en = {
   'summary.skipped': { one: '{count} skipped', other: '{count} skipped' },
   'summary.errors': { one: '{count} failed', other: '{count} failed' },
 
-  'stage.uploading': 'Uploading',
   'stage.queued': 'Queued',
   'stage.parsing': 'Parsing',
   'stage.indexing': 'Indexing',
@@ -96,8 +95,6 @@ export const en = {
   'error.DISCONNECTED': 'The connection to the engine was lost before it answered. Please try again.',
   'error.UPLOAD_FAILED': 'Upload of {path} failed: {message}',
   'error.BAD_RESPONSE': 'The engine sent an answer the interface does not understand: {message}',
-  'error.retry': 'Try again',
-  'error.dismiss': 'Dismiss',
 } satisfies Catalog;
 
 export type MessageKey = keyof typeof en;

@@ -27,7 +27,7 @@ export const zhCN: Record<MessageKey, Message> = {
 
   'ingest.title': '导入进度',
   'ingest.overallLabel': '总体导入进度',
-  'ingest.uploading': '正在上传第 {done} / {total} 个文件…',
+  'ingest.uploading': '正在上传 {count} 个文件…{percent}',
   'ingest.starting': '正在开始导入…',
   'ingest.filesProcessed': '已处理 {done} / {total} 个文件',
   'ingest.cancel': '取消导入',
@@ -41,7 +41,6 @@ export const zhCN: Record<MessageKey, Message> = {
   'summary.skipped': '{count} 个已跳过',
   'summary.errors': '{count} 个失败',
 
-  'stage.uploading': '上传中',
   'stage.queued': '排队中',
   'stage.parsing': '解析中',
   'stage.indexing': '索引中',
@@ -97,6 +96,4 @@ export const zhCN: Record<MessageKey, Message> = {
   'error.DISCONNECTED': '引擎尚未响应，连接就已断开。请重试。',
   'error.UPLOAD_FAILED': '上传 {path} 失败：{message}',
   'error.BAD_RESPONSE': '引擎返回了无法识别的响应：{message}',
-  'error.retry': '重试',
-  'error.dismiss': '关闭',
 };

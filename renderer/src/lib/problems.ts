@@ -1,0 +1,26 @@
+import type { MessageKey } from '../locales/en';
+import { toApiError } from './api-error';
+import type { Params } from './translate';
+
+/**
+ * A failure to show the user, kept as a message key plus params rather than a finished string so that it is
+ * re-translated when the language changes.
+ */
+export interface Problem {
+  key: MessageKey;
+  params?: Params;
+}
+
+export function problemOf(err: unknown): Problem {
+  const error = toApiError(err);
+  switch (error.code) {
+    case 'DISCONNECTED':
+      return { key: 'error.DISCONNECTED' };
+    case 'UPLOAD_FAILED':
+      return { key: 'error.UPLOAD_FAILED', params: { path: error.path ?? '', message: error.message } };
+    case 'BAD_RESPONSE':
+      return { key: 'error.BAD_RESPONSE', params: { message: error.message } };
+    default:
+      return { key: 'error.generic', params: { message: error.message } };
+  }
+}
