@@ -13,6 +13,7 @@ export default defineConfig({
       formats: ['cjs'],
       fileName: () => 'preload.cjs',
     },
-    rollupOptions: { external: ['electron'] },
+    // Explicit, because Forge's preload defaults name the output [name].js.
+    rollupOptions: { external: ['electron'], output: { entryFileNames: 'preload.cjs', inlineDynamicImports: true } },
   },
 });

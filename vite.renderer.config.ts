@@ -5,7 +5,8 @@ import path from 'node:path';
 // One renderer build serves both doors: Electron Forge builds it into .vite/renderer/<name> (it passes
 // `forgeConfigSelf`), the browser mode (`doctune ui`) serves dist/renderer.
 export default defineConfig((env: ConfigEnv & { forgeConfigSelf?: { name?: string } }) => {
-  const forgeName = env.forgeConfigSelf?.name;
+  // DOCTUNE_RENDERER_NAME builds the Electron layout without Forge (used by the Electron e2e test).
+  const forgeName = env.forgeConfigSelf?.name ?? process.env.DOCTUNE_RENDERER_NAME;
   return {
     root: path.resolve(import.meta.dirname, 'renderer'),
     base: './',

@@ -1,6 +1,6 @@
 import { en, type MessageKey } from '../locales/en';
 import { zhCN } from '../locales/zh-CN';
-import { translate, type Catalog, type Params } from './translate';
+import { languageDisplayNames, numberFormatFor, translate, type Catalog, type Params } from './translate';
 
 export type LocaleCode = 'en' | 'zh-CN';
 
@@ -58,31 +58,19 @@ export function t(key: MessageKey, params?: Params): string {
   return translate(CATALOGS[current], en, current, key, params);
 }
 
-const numberFormats = new Map<string, Intl.NumberFormat>();
-
-function cachedFormat(key: string, options: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const cacheKey = `${current}|${key}`;
-  let format = numberFormats.get(cacheKey);
-  if (!format) {
-    format = new Intl.NumberFormat(current, options);
-    numberFormats.set(cacheKey, format);
-  }
-  return format;
-}
-
 export function formatNumber(value: number, maximumFractionDigits = 0): string {
-  return cachedFormat(`n${maximumFractionDigits}`, { maximumFractionDigits, minimumFractionDigits: maximumFractionDigits }).format(value);
+  return numberFormatFor(current, { maximumFractionDigits, minimumFractionDigits: maximumFractionDigits }).format(value);
 }
 
 export function formatPercent(fraction: number): string {
-  return cachedFormat('percent', { style: 'percent', maximumFractionDigits: 0 }).format(fraction);
+  return numberFormatFor(current, { style: 'percent', maximumFractionDigits: 0 }).format(fraction);
 }
 
 /** A document language tag ("en", "zh") as a name in the UI language, e.g. "Chinese" / "中文". */
 export function languageName(tag: string): string {
   if (!tag || tag === 'und') return t('docs.unknownLanguage');
   try {
-    return new Intl.DisplayNames([current], { type: 'language' }).of(tag) ?? tag;
+    return languageDisplayNames(current).of(tag) ?? tag;
   } catch {
     return tag;
   }

@@ -56,11 +56,24 @@ export function translate(catalog: Catalog, fallback: Catalog, locale: string, k
 
 const numberFormatCache = new Map<string, Intl.NumberFormat>();
 
-export function numberFormatFor(locale: string): Intl.NumberFormat {
-  let format = numberFormatCache.get(locale);
+/** Intl.NumberFormat is costly to build and is used for every number in every row: keep one per setting. */
+export function numberFormatFor(locale: string, options: Intl.NumberFormatOptions = { maximumFractionDigits: 3 }): Intl.NumberFormat {
+  const key = `${locale}|${JSON.stringify(options)}`;
+  let format = numberFormatCache.get(key);
   if (!format) {
-    format = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 });
-    numberFormatCache.set(locale, format);
+    format = new Intl.NumberFormat(locale, options);
+    numberFormatCache.set(key, format);
   }
   return format;
+}
+
+const displayNamesCache = new Map<string, Intl.DisplayNames>();
+
+export function languageDisplayNames(locale: string): Intl.DisplayNames {
+  let names = displayNamesCache.get(locale);
+  if (!names) {
+    names = new Intl.DisplayNames([locale], { type: 'language' });
+    displayNamesCache.set(locale, names);
+  }
+  return names;
 }

@@ -74,6 +74,8 @@ class IngestStore {
     const api = getApi();
     if (!api.upload) return;
     this.beginBatchIfIdle();
+    // Checked before uploading anything: the engine would refuse the batch after a long upload.
+    if (items.length > MAX_PATHS_PER_IMPORT) return this.refuseTooMany(items.length);
     const totalBytes = items.reduce((sum, item) => sum + item.file.size, 0);
     this.upload = { files: items.length, sentBytes: 0, totalBytes };
     let paths: string[];
@@ -87,16 +89,17 @@ class IngestStore {
     } finally {
       this.upload = null;
     }
-    await this.importPaths(paths);
+    await this.startJob(paths);
   }
 
   async importPaths(paths: string[]): Promise<void> {
     if (paths.length === 0) return;
     this.beginBatchIfIdle();
-    if (paths.length > MAX_PATHS_PER_IMPORT) {
-      this.problem = { key: 'import.tooMany', params: { count: paths.length, max: MAX_PATHS_PER_IMPORT } };
-      return;
-    }
+    await this.startJob(paths);
+  }
+
+  private async startJob(paths: string[]): Promise<void> {
+    if (paths.length > MAX_PATHS_PER_IMPORT) return this.refuseTooMany(paths.length);
     this.startsInFlight++;
     try {
       const { jobId } = await getApi().invoke('ingest.start', { paths });
@@ -107,6 +110,10 @@ class IngestStore {
       this.startsInFlight--;
       this.replayBuffered();
     }
+  }
+
+  private refuseTooMany(count: number): void {
+    this.problem = { key: 'import.tooMany', params: { count, max: MAX_PATHS_PER_IMPORT } };
   }
 
   async cancel(): Promise<void> {

@@ -15,6 +15,11 @@ class SearchStore {
 
   private request = 0;
 
+  /** A removed document's passages must not stay clickable in the results. */
+  forgetDocument(documentId: string): void {
+    this.results = this.results.filter((hit) => hit.documentId !== documentId);
+  }
+
   async run(): Promise<void> {
     const query = this.query.trim();
     if (!query) return;
