@@ -9,27 +9,25 @@ import { BRIDGE_NAME, events, isChannel, type DocTuneApi, type EventName } from 
 const INVOKE_CHANNEL = 'doctune:invoke';
 const EVENT_CHANNEL = 'doctune:event';
 
-class BridgeError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly path?: string,
-  ) {
-    super(message);
-  }
+/**
+ * Errors leave as plain `{code, message, path?}` objects: contextBridge keeps only the message of an Error,
+ * and the UI needs the code.
+ */
+function bridgeError(code: string, message: string, path?: string): { code: string; message: string; path?: string } {
+  return path === undefined ? { code, message } : { code, message, path };
 }
 
 const api: DocTuneApi = {
   async invoke(channel, args) {
-    if (!isChannel(channel)) throw new BridgeError('BAD_ARGUMENT', `unknown channel ${String(channel)}`);
+    if (!isChannel(channel)) throw bridgeError('BAD_ARGUMENT', `unknown channel ${String(channel)}`);
     const reply = (await ipcRenderer.invoke(INVOKE_CHANNEL, channel, args)) as
       | { ok: true; result: never }
       | { ok: false; error: { code: string; message: string; path?: string } };
     if (reply.ok) return reply.result;
-    throw new BridgeError(reply.error.code, reply.error.message, reply.error.path);
+    throw bridgeError(reply.error.code, reply.error.message, reply.error.path);
   },
   on(event, listener) {
-    if (!Object.prototype.hasOwnProperty.call(events, event)) throw new BridgeError('BAD_ARGUMENT', `unknown event ${String(event)}`);
+    if (!Object.prototype.hasOwnProperty.call(events, event)) throw bridgeError('BAD_ARGUMENT', `unknown event ${String(event)}`);
     const handler = (_e: Electron.IpcRendererEvent, name: EventName, payload: unknown): void => {
       if (name === event) listener(payload as Parameters<typeof listener>[0]);
     };

@@ -66,7 +66,9 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     const existing = await ws.documentByPath(file);
     if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
     report({ path: file, stage: 'parsing', fraction: 0.1 });
-    return { kind: 'parsed', sha, size: stat.size, parsed: await options.parser.parse(file, chunking) };
+    const parsed = await options.parser.parse(file, chunking);
+    if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
+    return { kind: 'parsed', sha, size: stat.size, parsed };
   };
   const lookahead = Math.max(1, options.parser.threads);
   const pending: Promise<Prepared>[] = [];

@@ -20,7 +20,9 @@ export interface Line {
 function looksLikeHeading(line: string, prev: string | undefined, next: string | undefined): boolean {
   if (ZH_HEADING.test(line)) return true;
   if (line.length > 90 || line.split(/\s+/).length > 14) return false;
-  if (/[,;:、，；]$/u.test(line)) return false;
+  if (/[,;:、，；。！？：]$/u.test(line)) return false;
+  // A run of Chinese longer than a title is running text, whatever punctuation it lacks.
+  if ((line.match(/[\u4e00-\u9fff]/gu) ?? []).length > 40) return false;
   if (/\.$/.test(line) && !NUMBERED_HEADING.test(line)) return false;
   if (BULLET.test(line) && !NUMBERED_HEADING.test(line)) return false;
   if (!/^[\p{Lu}\p{Lo}0-9]/u.test(line)) return false;

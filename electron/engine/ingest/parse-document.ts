@@ -35,5 +35,9 @@ export async function parseDocument(file: string, bytes: Buffer): Promise<Parsed
   }
   const hasText = doc.blocks.some((b) => (b.kind === 'table' ? b.rows.some((r) => r.some((c) => c.trim())) : b.text.trim()));
   if (!hasText) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
+  // A document that is nothing but headings (a title page, a list of short lines) is still content.
+  if (doc.blocks.every((b) => b.kind === 'heading')) {
+    doc.blocks = doc.blocks.map((b) => ({ kind: 'paragraph', text: b.kind === 'heading' ? b.text : '', page: b.page }));
+  }
   return doc;
 }
