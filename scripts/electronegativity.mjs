@@ -32,5 +32,9 @@ for (const issue of issues) {
 }
 for (const e of errors) console.log(`PARSE  ${e.file}: ${e.message}`);
 console.log(`electronegativity: ${counts.HIGH} high, ${counts.MEDIUM} medium, ${counts.LOW} low, ${counts.INFORMATIONAL} informational; ${errors.length} unparsed files`);
-fs.rmSync(stage, { recursive: true, force: true });
+try {
+  fs.rmSync(stage, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+} catch {
+  // A temporary copy; leaving it behind is harmless.
+}
 process.exit(counts.HIGH > 0 || errors.length > 0 ? 1 : 0);

@@ -27,6 +27,8 @@ function looksLikeHeading(line: string, prev: string | undefined, next: string |
   if (BULLET.test(line) && !NUMBERED_HEADING.test(line)) return false;
   if (!/^[\p{Lu}\p{Lo}0-9]/u.test(line)) return false;
   if (!/\p{L}{2,}/u.test(line)) return false;
+  // A line ending in a function word is the first half of a wrapped sentence, not a title.
+  if (/\b(?:for|of|the|and|or|to|in|a|an|with|by|on|at|from|that|is|are)$/i.test(line)) return false;
   const prevEnded = prev === undefined || SENTENCE_END.test(prev);
   const nextStarts = next === undefined || /^[\p{Lu}\p{Lo}0-9•●▪■\-–(（"“]/u.test(next);
   return prevEnded && nextStarts;

@@ -40,9 +40,9 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
       throw new DocTuneError('NO_TEXT_LAYER', 'no text layer (scanned?): the PDF has pages but no extractable text', { path: file });
     }
     const blocks = linesToBlocks(lines);
-    const firstHeading = blocks.find((b) => b.kind === 'heading' && b.page === 1);
-    const headingTitle = firstHeading && firstHeading.kind === 'heading' && firstHeading.text.length >= 8 ? firstHeading.text : null;
-    return { format: 'pdf', title: title ?? headingTitle ?? fallbackTitle, pages: result.total, blocks };
+    // Without a metadata title the file name is the better guess: a cover page's first big line is often a
+    // series number ("OSHA 3120") or a question from a sidebar.
+    return { format: 'pdf', title: title ?? fallbackTitle.replace(/[_]+/g, ' ').trim(), pages: result.total, blocks };
   } finally {
     await parser.destroy().catch(() => undefined);
   }

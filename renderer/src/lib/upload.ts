@@ -56,3 +56,25 @@ function parseJson(text: string): Record<string, unknown> | null {
     return null;
   }
 }
+
+/**
+ * What to import after an upload: a dropped or picked folder is imported as the folder it was stored as, so
+ * the engine's folder rules apply exactly as on the desktop (hidden files, README/LICENSE and unsupported
+ * types are skipped with a reason); single files are imported as themselves.
+ */
+export function importTargets(items: UploadItem[], stored: string[]): string[] {
+  const targets = new Set<string>();
+  items.forEach((item, i) => {
+    const path = stored[i];
+    if (path === undefined) return;
+    const depth = item.relativePath.split('/').filter((s) => s.length > 0).length;
+    if (depth <= 1) {
+      targets.add(path);
+      return;
+    }
+    // Strip the stored path's last (depth - 1) segments, whatever separator the engine's machine uses.
+    const parts = path.split(/(?=[\\/])/);
+    targets.add(parts.slice(0, parts.length - (depth - 1)).join(''));
+  });
+  return [...targets];
+}

@@ -1,6 +1,7 @@
 import type { EventOf, FileStage, IngestSummary } from '$shared/contract';
 import { getApi, type UploadItem } from '../lib/api';
 import { problemOf, type Problem } from '../lib/problems';
+import { importTargets } from '../lib/upload';
 import { documents } from './documents.svelte';
 import { workspace } from './workspace.svelte';
 
@@ -89,7 +90,7 @@ class IngestStore {
     } finally {
       this.upload = null;
     }
-    await this.startJob(paths);
+    await this.startJob(importTargets(items, paths));
   }
 
   async importPaths(paths: string[]): Promise<void> {
