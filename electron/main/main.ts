@@ -105,6 +105,7 @@ void app.whenReady().then(async () => {
     parser: { workerUrl: new URL('./parse-worker.js', import.meta.url) },
     threads: 1,
     pickPaths,
+    warmUp: true,
     capabilities: { nativeDialogs: true, upload: false },
   });
   registerIpc(engine, isTrustedSender);

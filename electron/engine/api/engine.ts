@@ -16,6 +16,8 @@ export interface EngineOptions {
   parser?: ParserOptions;
   /** llama.cpp threads for the embedding model. */
   threads?: number;
+  /** Load the PDF engine in the parsing threads at start (interactive doors), not on the first import. */
+  warmUp?: boolean;
   /** Door-specific handlers (native dialogs in Electron). */
   pickPaths?: (kind: 'files' | 'folder') => Promise<string[]>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
@@ -39,6 +41,7 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
+    if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 
   async ws(): Promise<Workspace> {

@@ -140,7 +140,7 @@ export function buildCli(): Command {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--threads <n>', 'CPU threads for models', positiveInt, 1)
     .action(async (opts: { workspace: string; port: number; host: string; threads: number }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads, capabilities: { nativeDialogs: false, upload: true } });
+      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads, warmUp: true, capabilities: { nativeDialogs: false, upload: true } });
       await engine.ws();
       const server = await startBrowserServer({
         engine,

@@ -1,4 +1,4 @@
-import { detectLanguage } from './detect-language.js';
+import { detectScriptLanguage } from './detect-language.js';
 import { estimateTokens, splitSentences } from './text-units.js';
 import type { Block, ChunkDraft, ChunkOptions } from './types.js';
 
@@ -31,7 +31,8 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLang
       text,
       page: parts.find((u) => u.page !== null)?.page ?? null,
       heading: headingStack.map((h) => h.text),
-      language: text.length > 30 ? detectLanguage(text) : documentLanguage,
+      // Script decides per chunk (a Chinese passage in an English manual); statistics only per document.
+      language: detectScriptLanguage(text) ?? documentLanguage,
       tokens: estimateTokens(text),
     });
   };
@@ -80,7 +81,7 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLang
       units.push({ text, tokens, page: block.page, table: false });
       continue;
     }
-    const language = detectLanguage(text);
+    const language = detectScriptLanguage(text) ?? documentLanguage;
     for (const sentence of splitSentences(text, language)) {
       const s = sentence.trim();
       if (!s) continue;

@@ -6,12 +6,13 @@ const ISO3_TO_1: Record<string, string> = {
   arb: 'ar', hin: 'hi', nld: 'nl', pol: 'pl', tur: 'tr', vie: 'vi', ind: 'id', ukr: 'uk', swe: 'sv',
 };
 
-/**
- * Language of a text as a BCP-47 primary tag. Han script decides Chinese outright (franc needs long
- * samples and confuses short CJK strings); otherwise trigram statistics, English for short or unknown text.
- */
-export function detectLanguage(text: string): string {
-  const sample = text.slice(0, 4000);
+/** Chinese, Japanese or Korean when the script says so; null when only statistics could tell. */
+export function detectScriptLanguage(text: string): string | null {
+  const lang = scriptLanguage(text.slice(0, 2000));
+  return lang === 'latin' || lang === 'und' ? null : lang;
+}
+
+function scriptLanguage(sample: string): string {
   let letters = 0;
   let han = 0;
   let kana = 0;
@@ -28,6 +29,17 @@ export function detectLanguage(text: string): string {
   if (kana > 0 && kana + han > letters * 0.3) return 'ja';
   if (hangul > letters * 0.3) return 'ko';
   if (han > letters * 0.3) return 'zh';
+  return 'latin';
+}
+
+/**
+ * Language of a text as a BCP-47 primary tag. Han script decides Chinese outright (franc needs long
+ * samples and confuses short CJK strings); otherwise trigram statistics, English for short or unknown text.
+ */
+export function detectLanguage(text: string): string {
+  const sample = text.slice(0, 4000);
+  const script = scriptLanguage(sample);
+  if (script !== 'latin') return script;
   if (sample.length < 40) return 'en';
   const best = francAll(sample, { minLength: 10 })[0];
   if (!best || best[0] === 'und') return 'en';

@@ -59,7 +59,9 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   const committedShas = new Map<string, string>();
 
   // Files are parsed ahead on the parser's threads while earlier ones are committed, in order, here.
-  type Prepared = { kind: 'unchanged'; chunks: number } | { kind: 'parsed'; sha: string; size: number; parsed: ParsedFile };
+  type Prepared =
+    | { kind: 'unchanged'; chunks: number }
+    | { kind: 'parsed'; sha: string; size: number; parsed: ParsedFile; previous: DocumentRow | null };
   const prepare = async (file: string): Promise<Prepared> => {
     const stat = await fs.stat(file);
     const sha = await sha256File(file);
@@ -68,7 +70,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     report({ path: file, stage: 'parsing', fraction: 0.1 });
     const parsed = await options.parser.parse(file, chunking);
     if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
-    return { kind: 'parsed', sha, size: stat.size, parsed };
+    return { kind: 'parsed', sha, size: stat.size, parsed, previous: existing };
   };
   const lookahead = Math.max(1, options.parser.threads);
   const pending: Promise<Prepared>[] = [];
@@ -117,7 +119,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
         imported_at: new Date().toISOString(),
       };
       if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
-      await ws.commitDocument(doc, rows.rows);
+      await ws.commitDocument(doc, rows.rows, { previous: prepared.previous });
       committedShas.set(prepared.sha, file);
       wrote = true;
       summary.documents++;

@@ -82,6 +82,20 @@ export class DocumentParser {
     else this.busy[slot] = false;
   }
 
+  /** Start every thread and load the PDF engine in it, so the user's first import is not the slow one. */
+  async warmUp(): Promise<void> {
+    await Promise.all(
+      this.slots.map(async () => {
+        const slot = await this.acquire();
+        try {
+          await this.parseOn(slot, null, { targetTokens: 400, overlapTokens: 0 });
+        } finally {
+          this.release(slot);
+        }
+      }),
+    );
+  }
+
   async parse(file: string, chunking: ChunkOptions): Promise<ParsedFile> {
     const slot = await this.acquire();
     try {
@@ -91,7 +105,7 @@ export class DocumentParser {
     }
   }
 
-  private parseOn(slot: number, file: string, chunking: ChunkOptions): Promise<ParsedFile> {
+  private parseOn(slot: number, file: string | null, chunking: ChunkOptions): Promise<ParsedFile> {
     const worker = (this.slots[slot] ??= this.spawn());
     const req: ParseRequest = { id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens };
     return new Promise<ParsedFile>((resolve, reject) => {
@@ -105,13 +119,13 @@ export class DocumentParser {
         cleanup();
         if (this.slots[slot] === worker) this.slots[slot] = null;
         void worker.terminate();
-        reject(new DocTuneError(code, message, { path: file }));
+        reject(new DocTuneError(code, message, file === null ? undefined : { path: file }));
       };
       const onMessage = (res: ParseResponse): void => {
         if (res.id !== req.id) return;
         cleanup();
         if (res.ok) resolve({ document: res.document, chunks: res.chunks });
-        else reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, { path: file }));
+        else reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, file === null ? undefined : { path: file }));
       };
       const onError = (err: Error & { code?: string }): void => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {

@@ -3,7 +3,8 @@ import type { ChunkDraft, DocumentFormat } from './types.js';
 
 export interface ParseRequest {
   id: number;
-  file: string;
+  /** A file to parse, or null to warm the thread up (load pdf.js, compile its hot paths). */
+  file: string | null;
   targetTokens: number;
   overlapTokens: number;
 }

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { toWireError } from '../errors.js';
 import { chunkBlocks } from './chunker.js';
 import { detectLanguage } from './detect-language.js';
+import { minimalTextPdf as textPdf } from './minimal-pdf.js';
 import { parseDocument } from './parse-document.js';
 import type { ChunkOptions } from './types.js';
 import type { ParseRequest, ParseResponse } from './parse-protocol.js';
@@ -18,7 +19,13 @@ port.on('message', (req: ParseRequest) => {
   void handle(req).then((res) => port.postMessage(res));
 });
 
+const WARMUP_PDF = textPdf(['Warm-up', 'This page exists to load the PDF engine before the first real file.']);
+
 async function handle(req: ParseRequest): Promise<ParseResponse> {
+  if (req.file === null) {
+    await parseDocument('warm-up.pdf', WARMUP_PDF).catch(() => undefined);
+    return { id: req.id, ok: true, document: { title: '', format: 'pdf', pages: 1, language: 'en' }, chunks: [] };
+  }
   try {
     const bytes = await readFile(req.file);
     const doc = await parseDocument(req.file, bytes);

@@ -121,8 +121,8 @@ export class Workspace {
    * document row (one LanceDB commit, replacing any previous row for the same path), then the old
    * version's chunks are removed.
    */
-  async commitDocument(doc: DocumentRow, chunks: ChunkRow[]): Promise<void> {
-    const previous = await this.documentByPath(doc.path);
+  async commitDocument(doc: DocumentRow, chunks: ChunkRow[], known?: { previous: DocumentRow | null }): Promise<void> {
+    const previous = known ? known.previous : await this.documentByPath(doc.path);
     if (chunks.length) {
       if (this.hasVectors && chunks.some((c) => !c.vector)) {
         throw new DocTuneError('INTERNAL', 'workspace has an embedding model but chunks came without vectors', { path: doc.path });

@@ -9,6 +9,8 @@ interface Entry {
   data: Buffer;
   /** Pre-compressed deflate data and its true size, for the bomb. */
   deflated?: { data: Buffer; size: number; crc: number };
+  /** Declare this uncompressed size in the headers instead of the true one (a bomb that lies). */
+  declaredSize?: number;
 }
 
 export function zip(entries: Entry[]): Buffer {
@@ -18,7 +20,7 @@ export function zip(entries: Entry[]): Buffer {
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const comp = e.deflated?.data ?? zlib.deflateRawSync(e.data);
-    const size = e.deflated?.size ?? e.data.length;
+    const size = e.declaredSize ?? e.deflated?.size ?? e.data.length;
     const crc = e.deflated?.crc ?? zlib.crc32(e.data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
@@ -70,7 +72,7 @@ export function docx(paragraphs: string[]): Buffer {
 }
 
 /** A DOCX whose document.xml inflates to `megabytes` MB of blanks, built without holding it in memory. */
-export function docxZipBomb(megabytes = 400): Buffer {
+export function docxZipBomb(megabytes = 400, options: { lie?: boolean } = {}): Buffer {
   const mb = Buffer.alloc(1024 * 1024, 0x20);
   // Full-flush blocks are byte-aligned, so one compressed megabyte can be repeated to form the stream.
   const block = zlib.deflateRawSync(mb, { finishFlush: zlib.constants.Z_FULL_FLUSH, level: 9 });
@@ -81,6 +83,11 @@ export function docxZipBomb(megabytes = 400): Buffer {
   return zip([
     { name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES) },
     { name: '_rels/.rels', data: Buffer.from(RELS) },
-    { name: 'word/document.xml', data: Buffer.alloc(0), deflated: { data, size: megabytes * 1024 * 1024, crc } },
+    {
+      name: 'word/document.xml',
+      data: Buffer.alloc(0),
+      deflated: { data, size: megabytes * 1024 * 1024, crc },
+      ...(options.lie ? { declaredSize: data.length * 2 } : {}),
+    },
   ]);
 }
