@@ -83,6 +83,15 @@ describe('browser mode: import the corpus, search, switch to Chinese', () => {
     await page.screenshot({ path: path.join(OUTPUT, '04-zh-CN.png'), fullPage: true });
   });
 
+  it('follows the system\'s dark theme', async () => {
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(dark).not.toBe(light);
+    await page.screenshot({ path: path.join(OUTPUT, '05-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   it('logged no errors in the page', () => {
     expect(consoleErrors).toEqual([]);
   });
