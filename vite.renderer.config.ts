@@ -10,7 +10,7 @@ export default defineConfig((env: ConfigEnv & { forgeConfigSelf?: { name?: strin
   return {
     root: path.resolve(import.meta.dirname, 'renderer'),
     base: './',
-    plugins: [svelte()],
+    plugins: [svelte({ configFile: path.resolve(import.meta.dirname, 'svelte.config.js') })],
     resolve: {
       alias: { $shared: path.resolve(import.meta.dirname, 'electron/shared') },
     },

@@ -84,9 +84,9 @@ describe('browser mode: import the corpus, search, switch to Chinese', () => {
   });
 
   it('follows the system\'s dark theme', async () => {
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     await page.emulateMedia({ colorScheme: 'dark' });
-    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     expect(dark).not.toBe(light);
     await page.screenshot({ path: path.join(OUTPUT, '05-dark.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
