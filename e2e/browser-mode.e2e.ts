@@ -88,6 +88,8 @@ describe('browser mode: import the corpus, search, switch to Chinese', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     expect(dark).not.toBe(light);
+    // Let the theme's colour transitions finish before the picture.
+    await page.waitForTimeout(400);
     await page.screenshot({ path: path.join(OUTPUT, '05-dark.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
   });
