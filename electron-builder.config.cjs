@@ -14,9 +14,9 @@ module.exports = {
     synopsis: 'Turn documents into a LoRA adapter for a local language model',
   },
   deb: { depends: ['libgtk-3-0', 'libnss3', 'libxss1', 'libasound2', 'libvulkan1'] },
-  win: { target: ['nsis'], icon: 'resources/icon.png' },
+  win: { target: ['nsis'], icon: 'resources/icon.ico' },
   nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true },
-  mac: { target: ['dmg'], category: 'public.app-category.developer-tools', icon: 'resources/icon.png', hardenedRuntime: true },
+  mac: { target: ['dmg'], category: 'public.app-category.developer-tools', icon: 'resources/icon.icns', hardenedRuntime: true },
   dmg: { sign: false },
   publish: null,
 };

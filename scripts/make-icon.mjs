@@ -71,6 +71,30 @@ ihdr.writeUInt32BE(N, 4);
 ihdr[8] = 8;
 ihdr[9] = 6;
 const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
-const out = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'resources', N === 512 ? 'icon.png' : `icon-${N}.png`);
+const resources = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'resources');
+const out = path.join(resources, N === 512 ? 'icon.png' : `icon-${N}.png`);
 fs.writeFileSync(out, png);
 console.log(`wrote ${out} (${png.length} bytes)`);
+
+if (N === 512) {
+  // Windows .ico and macOS .icns, each holding the PNG as is (both formats allow PNG payloads), for the
+  // packager (`icon: resources/icon` picks the platform's extension).
+  const ico = Buffer.alloc(22);
+  ico.writeUInt16LE(1, 2); // type: icon
+  ico.writeUInt16LE(1, 4); // one image
+  ico[6] = 0; // 0 means 256 or more
+  ico[7] = 0;
+  ico.writeUInt16LE(1, 10); // colour planes
+  ico.writeUInt16LE(32, 12); // bits per pixel
+  ico.writeUInt32LE(png.length, 14);
+  ico.writeUInt32LE(22, 18);
+  fs.writeFileSync(path.join(resources, 'icon.ico'), Buffer.concat([ico, png]));
+  const entry = Buffer.alloc(8);
+  entry.write('ic09', 0, 'ascii'); // 512×512 PNG
+  entry.writeUInt32BE(png.length + 8, 4);
+  const head = Buffer.alloc(8);
+  head.write('icns', 0, 'ascii');
+  head.writeUInt32BE(8 + 8 + png.length, 4);
+  fs.writeFileSync(path.join(resources, 'icon.icns'), Buffer.concat([head, entry, png]));
+  console.log('wrote icon.ico and icon.icns');
+}
