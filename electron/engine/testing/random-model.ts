@@ -1,0 +1,89 @@
+import { readGguf, readTensorData, type GgufFile } from '../models/gguf/gguf-reader.js';
+import { GgmlType, GgufValueType, type GgufValue } from '../models/gguf/gguf-types.js';
+import { gguf, writeGguf, type GgufTensorInput } from '../models/gguf/gguf-writer.js';
+
+/** Deterministic uniform random numbers (mulberry32), so generated models are the same on every run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomF32(n: number, scale: number, next: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (next() * 2 - 1) * scale;
+  return out;
+}
+
+export interface TinyLlamaShape {
+  embd: number;
+  ff: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+}
+
+const bytes = (f: Float32Array): Uint8Array => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+
+/**
+ * A random Llama-architecture GGUF of the given shape that borrows a real model's tokenizer (every
+ * tokenizer.* key), so llama.cpp loads it and the chat/training plumbing can run on it.
+ */
+export async function writeRandomLlama(path: string, tokenizerFrom: string, shape: TinyLlamaShape, seed = 1): Promise<GgufFile> {
+  const src = await readGguf(tokenizerFrom);
+  const next = rng(seed);
+  const vocab = (src.metadata.get('tokenizer.ggml.tokens') as { value: unknown[] }).value.length;
+  const headDim = shape.embd / shape.heads;
+  const metadata: [string, GgufValue][] = [
+    ['general.architecture', gguf.str('llama')],
+    ['general.name', gguf.str('random tiny llama')],
+    ['llama.context_length', gguf.u32(256)],
+    ['llama.embedding_length', gguf.u32(shape.embd)],
+    ['llama.feed_forward_length', gguf.u32(shape.ff)],
+    ['llama.attention.head_count', gguf.u32(shape.heads)],
+    ['llama.attention.head_count_kv', gguf.u32(shape.kvHeads)],
+    ['llama.block_count', gguf.u32(shape.layers)],
+    ['llama.rope.dimension_count', gguf.u32(headDim)],
+    ['llama.attention.layer_norm_rms_epsilon', { type: GgufValueType.FLOAT32, value: 1e-5 }],
+    ...[...src.metadata].filter(([k]) => k.startsWith('tokenizer.')),
+  ];
+  const tensors: GgufTensorInput[] = [];
+  const mat = (name: string, nIn: number, nOut: number): void => {
+    tensors.push({ name, dims: [nIn, nOut], type: GgmlType.F32, data: bytes(randomF32(nIn * nOut, 1 / Math.sqrt(nIn), next)) });
+  };
+  const norm = (name: string): void => {
+    tensors.push({ name, dims: [shape.embd], type: GgmlType.F32, data: bytes(new Float32Array(shape.embd).fill(1)) });
+  };
+  mat('token_embd.weight', shape.embd, vocab);
+  norm('output_norm.weight');
+  mat('output.weight', shape.embd, vocab);
+  for (let l = 0; l < shape.layers; l++) {
+    norm(`blk.${l}.attn_norm.weight`);
+    mat(`blk.${l}.attn_q.weight`, shape.embd, shape.embd);
+    mat(`blk.${l}.attn_k.weight`, shape.embd, headDim * shape.kvHeads);
+    mat(`blk.${l}.attn_v.weight`, shape.embd, headDim * shape.kvHeads);
+    mat(`blk.${l}.attn_output.weight`, shape.embd, shape.embd);
+    norm(`blk.${l}.ffn_norm.weight`);
+    mat(`blk.${l}.ffn_gate.weight`, shape.embd, shape.ff);
+    mat(`blk.${l}.ffn_up.weight`, shape.embd, shape.ff);
+    mat(`blk.${l}.ffn_down.weight`, shape.ff, shape.embd);
+  }
+  await writeGguf(path, { metadata, tensors });
+  return readGguf(path);
+}
+
+/** Copy a GGUF with some F32 tensors replaced (e.g. a LoRA merged into the base, as a reference model). */
+export async function writeWithReplacedTensors(path: string, base: GgufFile, replace: Map<string, Float32Array>): Promise<void> {
+  const tensors: GgufTensorInput[] = [];
+  for (const t of base.tensors) {
+    const r = replace.get(t.name);
+    if (r && t.type !== GgmlType.F32) throw new Error(`${t.name} is not F32`);
+    tensors.push({ name: t.name, dims: t.dims, type: t.type, data: r ? bytes(r) : await readTensorData(base, t.name) });
+  }
+  await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });
+}
