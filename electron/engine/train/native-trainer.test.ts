@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
+import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { randomF32, rng, writeRandomLlama } from '../testing/random-model.js';
+import { backendsDir, loadAddon, targetBits, LORA_TARGETS, type NativeTrainer } from './native-addon.js';
+
+const ALL = targetBits(LORA_TARGETS);
+
+async function makeTrainer(modelPath: string, rank = 4, alpha = 8): Promise<NativeTrainer> {
+  return loadAddon().createTrainer({ modelPath, backendsDir: backendsDir(), rank, alpha, targets: ALL, seed: 7, threads: 1 });
+}
+
+/** Give B non-zero values too (at init B = 0, so the gradient of A vanishes and the check would be empty). */
+function randomiseParams(t: NativeTrainer, seed: number): Float32Array {
+  const next = rng(seed);
+  const p = randomF32(t.info().nParams, 0.1, next);
+  t.setParams(p);
+  return p;
+}
+
+/** The trainer's parameters as llama.cpp's adapter format. */
+function adapterFrom(t: NativeTrainer, rank: number, alpha: number): LoraAdapter {
+  const values = t.getParams();
+  const descs = t.paramDescs();
+  const pairs: LoraAdapter['pairs'] = [];
+  let off = 0;
+  for (let i = 0; i < descs.length; i += 2) {
+    const a = descs[i]!;
+    const b = descs[i + 1]!;
+    const na = a.ne[0] * a.ne[1];
+    const nb = b.ne[0] * b.ne[1];
+    pairs.push({ target: a.name.replace(/\.lora_a$/, ''), a: values.slice(off, off + na), b: values.slice(off + na, off + na + nb) });
+    off += na + nb;
+  }
+  return { rank, alpha, pairs };
+}
+
+describe('native LoRA trainer (CPU)', () => {
+  let llama: Llama;
+  const dir = tempDir('trainer');
+  const models: { name: string; file: () => Promise<GgufFile> }[] = [
+    { name: 'stories260K', file: () => readGguf(TINY_MODEL) },
+    { name: 'random GQA llama', file: () => writeRandomLlama(path.join(dir, 'random.gguf'), TINY_MODEL, { embd: 32, ff: 64, layers: 2, heads: 4, kvHeads: 2 }, 3) },
+  ];
+
+  beforeAll(async () => {
+    llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
+  });
+  afterAll(() => llama?.dispose());
+
+  it('runs on the ggml that node-llama-cpp ships', () => {
+    expect(loadAddon().ggmlVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  for (const m of models) {
+    it(`${m.name}: analytic LoRA gradients match central finite differences`, async () => {
+      const base = await m.file();
+      const t = await makeTrainer(base.path);
+      try {
+        const p = randomiseParams(t, 11);
+        const tokens = new Int32Array([1, 403, 407, 261, 378, 432, 290, 301]);
+        const labels = new Int32Array([403, 407, 261, 378, 432, 290, 301, -1]);
+        await t.loss(tokens, labels, true);
+        const grad = t.getGrads();
+        // Check the largest gradient entries of several tensors (relative error on tiny entries is noise).
+        const order = [...grad.keys()].sort((i, j) => Math.abs(grad[j]!) - Math.abs(grad[i]!)).slice(0, 12);
+        const eps = 1e-2;
+        for (const i of order) {
+          const orig = p[i]!;
+          p[i] = orig + eps;
+          t.setParams(p);
+          const up = await t.loss(tokens, labels, false);
+          p[i] = orig - eps;
+          t.setParams(p);
+          const down = await t.loss(tokens, labels, false);
+          p[i] = orig;
+          t.setParams(p);
+          const numeric = (up - down) / (2 * eps);
+          expect(Math.abs(numeric - grad[i]!) / Math.max(Math.abs(grad[i]!), 1e-3), `param ${i}`).toBeLessThan(1e-2);
+        }
+        t.adamwStep({ lr: 0 }); // clears the accumulated gradients
+      } finally {
+        t.dispose();
+      }
+    });
+
+    it(`${m.name}: the trainer's forward with an adapter equals llama.cpp loading the written adapter`, async () => {
+      const base = await m.file();
+      const t = await makeTrainer(base.path, 4, 8);
+      try {
+        randomiseParams(t, 5);
+        const adapterPath = path.join(dir, `${m.name}-trained.gguf`);
+        await writeLoraAdapter(adapterPath, base, adapterFrom(t, 4, 8));
+        const tokens = [403, 407, 261, 378];
+        const logits = await t.logits(new Int32Array(tokens));
+        const V = t.info().nVocab;
+        const last = logits.subarray((tokens.length - 1) * V, tokens.length * V);
+        const max = Math.max(...last);
+        const exp = last.map((x) => Math.exp(x - max));
+        const sum = exp.reduce((a, b) => a + b, 0);
+        const ours = exp.map((x) => x / sum);
+
+        const model = await llama.loadModel({ modelPath: base.path, gpuLayers: 0 });
+        const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
+        const it2 = ctx.getSequence().evaluateWithMetadata(tokens, { probabilities: true });
+        const first = (await it2.next()).value!;
+        await it2.return();
+        let maxDiff = 0;
+        for (const [token, prob] of first.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - ours[token]!));
+        await ctx.dispose();
+        await model.dispose();
+        expect(maxDiff).toBeLessThan(1e-3);
+      } finally {
+        t.dispose();
+      }
+    });
+  }
+
+  it('starts as the base model (B = 0) and learns a sequence with AdamW', async () => {
+    const t = await makeTrainer(TINY_MODEL, 8, 16);
+    try {
+      const tokens = new Int32Array([1, 300, 310, 320, 330, 340, 350, 360]);
+      const labels = new Int32Array([300, 310, 320, 330, 340, 350, 360, -1]);
+      const first = await t.loss(tokens, labels, true);
+      t.adamwStep({ lr: 1e-2, clip: 1 });
+      let loss = first;
+      for (let step = 0; step < 40; step++) {
+        loss = await t.loss(tokens, labels, true);
+        t.adamwStep({ lr: 1e-2, clip: 1 });
+      }
+      expect(loss).toBeLessThan(first * 0.1);
+      const opt = t.getOptimizer();
+      expect(opt.step).toBe(41);
+    } finally {
+      t.dispose();
+    }
+  });
+
+  it('refuses what it cannot train, with the reason', async () => {
+    const addon = loadAddon();
+    await expect(addon.createTrainer({ modelPath: path.join(dir, 'missing.gguf'), backendsDir: backendsDir(), rank: 4, alpha: 8, targets: ALL, seed: 1, threads: 1 })).rejects.toThrow(/cannot read GGUF/);
+    await expect(makeTrainer(TINY_MODEL, 0)).rejects.toThrow(/rank must be positive/);
+    const t = await makeTrainer(TINY_MODEL);
+    try {
+      await expect(t.loss(new Int32Array([1, 2]), new Int32Array([-1, -1]), true)).rejects.toThrow(/all labels masked/);
+      await expect(t.loss(new Int32Array([1, 99999]), new Int32Array([2, 3]), true)).rejects.toThrow(/token id out of range/);
+    } finally {
+      t.dispose();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+// DocTune's LoRA trainer: a plain C API over an opaque handle.
+//
+// Every call returns 0 on success and a negative code on failure, with the reason in
+// dt_trainer_last_error(). Nothing here throws; the N-API layer turns failures into JS errors.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dt_trainer dt_trainer;
+
+// LoRA targets, one bit each, in the order of DT_TARGET_NAMES.
+enum dt_target {
+    DT_TARGET_ATTN_Q      = 1 << 0,
+    DT_TARGET_ATTN_K      = 1 << 1,
+    DT_TARGET_ATTN_V      = 1 << 2,
+    DT_TARGET_ATTN_OUTPUT = 1 << 3,
+    DT_TARGET_FFN_GATE    = 1 << 4,
+    DT_TARGET_FFN_UP      = 1 << 5,
+    DT_TARGET_FFN_DOWN    = 1 << 6,
+};
+#define DT_N_TARGETS 7
+
+typedef struct dt_trainer_params {
+    const char * model_path;   // the GGUF base model, in any of its tensor types
+    const char * backends_dir; // folder with ggml's backend libraries (libggml-cpu-*.so, ...)
+    int32_t      rank;
+    float        alpha;        // LoRA scale is alpha / rank
+    uint32_t     targets;      // dt_target bits
+    uint64_t     seed;         // initialisation of A (Kaiming-uniform); B starts at zero
+    int32_t      n_threads;
+} dt_trainer_params;
+
+typedef struct dt_trainer_info {
+    char     arch[32];
+    int32_t  n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
+    int64_t  n_params;         // trainable LoRA parameters
+    int32_t  n_tensors;        // trainable tensors (A and B of every adapted matrix)
+    char     backend[64];
+} dt_trainer_info;
+
+dt_trainer * dt_trainer_init(const dt_trainer_params * params, char * error, size_t error_len);
+void         dt_trainer_free(dt_trainer * trainer);
+const char * dt_trainer_last_error(const dt_trainer * trainer);
+int          dt_trainer_get_info(const dt_trainer * trainer, dt_trainer_info * info);
+
+// Name and shape of trainable tensor i, e.g. "blk.0.attn_q.weight.lora_a" with ne = {n_in, rank}.
+int dt_trainer_param_desc(const dt_trainer * trainer, int32_t i, char * name, size_t name_len, int64_t ne[2]);
+
+// All trainable values, flattened in tensor order (n_params floats).
+int dt_trainer_get_params(dt_trainer * trainer, float * out);
+int dt_trainer_set_params(dt_trainer * trainer, const float * values);
+
+// Mean cross-entropy over the positions whose label is >= 0 (labels[t] is the token expected after
+// tokens[0..t]). With compute_grad, the gradients are kept for dt_trainer_get_grads / dt_trainer_adamw_step.
+int dt_trainer_loss(dt_trainer * trainer, const int32_t * tokens, const int32_t * labels, int32_t n_tokens,
+                    int32_t compute_grad, float * out_loss);
+int dt_trainer_get_grads(dt_trainer * trainer, float * out);
+
+// Logits for every position: out has n_tokens * n_vocab floats, position-major.
+int dt_trainer_logits(dt_trainer * trainer, const int32_t * tokens, int32_t n_tokens, float * out);
+
+// One AdamW update from the accumulated gradients (divided by accum_steps), with global-norm clipping
+// (clip <= 0 turns it off); the gradients are zeroed afterwards. out_grad_norm gets the norm before clipping.
+int dt_trainer_adamw_step(dt_trainer * trainer, float lr, float beta1, float beta2, float eps, float weight_decay,
+                          float clip, int32_t accum_steps, float * out_grad_norm);
+
+// Optimizer state for checkpoints: m and v (n_params floats each) and the step counter.
+int dt_trainer_get_optimizer(dt_trainer * trainer, float * m, float * v, int64_t * step);
+int dt_trainer_set_optimizer(dt_trainer * trainer, const float * m, const float * v, int64_t step);
+
+#ifdef __cplusplus
+}
+#endif
