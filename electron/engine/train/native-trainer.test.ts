@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
@@ -105,7 +105,7 @@ describe('native LoRA trainer (CPU)', () => {
 
         const model = await llama.loadModel({ modelPath: base.path, gpuLayers: 0 });
         const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
-        const it2 = ctx.getSequence().evaluateWithMetadata(tokens, { probabilities: true });
+        const it2 = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true });
         const first = (await it2.next()).value!;
         await it2.return();
         let maxDiff = 0;
