@@ -7,6 +7,7 @@ import { DocTuneError, toWireError } from '../errors.js';
 import { startBrowserServer } from '../server/browser-server.js';
 import { defaultWorkspaceDir } from '../store/paths.js';
 import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
+import { addTrainCommands } from './train-commands.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
 const EXIT_FAILED = 1;
@@ -158,6 +159,7 @@ export function buildCli(): Command {
       await new Promise(() => undefined);
     });
 
+  addTrainCommands(program);
   return program;
 }
 

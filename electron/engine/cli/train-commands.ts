@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { chatOnce } from '../chat/chat-once.js';
+import { DocTuneError } from '../errors.js';
+import { LORA_TARGETS, type LoraTarget } from '../train/native-addon.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
+import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number');
+  return n;
+};
+const targets = (v: string): LoraTarget[] => {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const t of list) if (!(LORA_TARGETS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown target "${t}" (choose from ${LORA_TARGETS.join(', ')})`);
+  return list as LoraTarget[];
+};
+
+function describe(e: TrainProgress): string | null {
+  switch (e.type) {
+    case 'prepared': return `prepared ${e.examples} training sequences`;
+    case 'start': return `training ${e.trainableParams.toLocaleString('en')} LoRA parameters on ${e.backend} (${e.arch}): ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps${e.resumedAt ? `, resuming at step ${e.resumedAt}` : ''}`;
+    case 'step': return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${Math.round(e.etaSeconds)}s`;
+    case 'epoch': return `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}${e.evalLoss === null ? '' : `, eval loss ${e.evalLoss.toFixed(4)}`}`;
+    case 'checkpoint': return null;
+  }
+}
+
+export function addTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('train a LoRA adapter on a GGUF model (runs in a supervised child process)')
+    .requiredOption('-m, --model <gguf>', 'base model (GGUF; F32, F16, BF16, Q8_0, Q4_K, …)')
+    .option('--data <file>', 'training data: JSON or JSONL in Alpaca, ShareGPT or OpenAI-messages format')
+    .option('-w, --workspace <dir>', "train on the workspace's accepted QA pairs")
+    .requiredOption('-o, --out <dir>', 'output folder (adapter, checkpoint, run record)')
+    .option('--rank <n>', 'LoRA rank', int, DEFAULT_TRAIN_CONFIG.rank)
+    .option('--alpha <x>', 'LoRA alpha (scale = alpha / rank)', num, DEFAULT_TRAIN_CONFIG.alpha)
+    .option('--targets <list>', `comma-separated, from ${LORA_TARGETS.join(',')}`, targets, DEFAULT_TRAIN_CONFIG.targets)
+    .option('--epochs <n>', 'passes over the data', int, DEFAULT_TRAIN_CONFIG.epochs)
+    .option('--lr <x>', 'peak learning rate', num, DEFAULT_TRAIN_CONFIG.lr)
+    .option('--batch <n>', 'sequences per gradient', int, DEFAULT_TRAIN_CONFIG.batch)
+    .option('--accum <n>', 'gradients accumulated per update', int, DEFAULT_TRAIN_CONFIG.accum)
+    .option('--seq <n>', 'longest sequence in tokens', int, DEFAULT_TRAIN_CONFIG.seq)
+    .option('--long-sequences <mode>', 'refuse | split sequences longer than --seq', DEFAULT_TRAIN_CONFIG.longSequences)
+    .option('--eval-split <x>', 'share of examples held out for evaluation', num, DEFAULT_TRAIN_CONFIG.evalSplit)
+    .option('--seed <n>', 'seed for initialisation and data order', int, DEFAULT_TRAIN_CONFIG.seed)
+    .option('--threads <n>', 'CPU threads', int, DEFAULT_TRAIN_CONFIG.threads)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', int, DEFAULT_TRAIN_CONFIG.checkpointEvery)
+    .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
+    .option('--resume <dir>', 'continue the run whose checkpoint is in this folder')
+    .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
+    .action(async (o: Record<string, unknown>) => {
+      const device = String(o.device);
+      if (!['auto', 'cpu', 'cuda', 'vulkan', 'metal'].includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${device}`);
+      if (device !== 'auto' && device !== 'cpu') {
+        throw new DocTuneError('BAD_ARGUMENT', `training on ${device} is not available in this version yet; use --device cpu`);
+      }
+      if (o.workspace && !o.data) {
+        throw new DocTuneError('BAD_ARGUMENT', 'this workspace has no reviewed QA pairs yet (the dataset stage produces them); train from a file with --data');
+      }
+      if (!o.data) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE (or --workspace DIR)');
+      if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
+      const config: TrainConfig = {
+        ...DEFAULT_TRAIN_CONFIG,
+        modelPath: path.resolve(String(o.model)),
+        rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
+        lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
+        longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
+        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number,
+      };
+      if (config.rank < 1) throw new DocTuneError('BAD_ARGUMENT', '--rank must be at least 1');
+      const json = Boolean(o.json);
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      try {
+        const result = await runTraining(
+          { config, dataFile: path.resolve(String(o.data)), outDir: path.resolve(String(o.out)), ...(o.resume ? { resumeFrom: path.resolve(String(o.resume)) } : {}) },
+          {
+            signal: controller.signal,
+            onEvent: (e) => {
+              const line = json ? JSON.stringify(e) : describe(e);
+              if (line) process.stderr.write(`${line}\n`);
+            },
+          },
+        );
+        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `adapter: ${result.adapter}\nsteps: ${result.steps}, train loss ${result.train_loss.toFixed(4)}${result.eval_loss === null ? '' : `, eval loss ${result.eval_loss.toFixed(4)}`}, ${result.tokens_per_s} tokens/s\n`);
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+
+  program
+    .command('chat')
+    .description('ask the model (with an adapter) one question, formatted with its chat template')
+    .requiredOption('-m, --model <gguf>', 'base model')
+    .option('-a, --adapter <gguf>', 'LoRA adapter')
+    .option('--scale <x>', 'adapter scale', num, 1)
+    .requiredOption('-p, --prompt <text>', 'the question')
+    .option('--greedy', 'deterministic (greedy) decoding')
+    .option('--max-tokens <n>', 'longest answer', int, 256)
+    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--json', 'print {"answer": …} as JSON')
+    .action(async (o: { model: string; adapter?: string; scale: number; prompt: string; greedy?: boolean; maxTokens: number; threads: number; json?: boolean }) => {
+      const answer = await chatOnce({
+        modelPath: o.model, prompt: o.prompt, scale: o.scale, maxTokens: o.maxTokens, threads: Math.max(1, o.threads), greedy: Boolean(o.greedy),
+        ...(o.adapter ? { adapterPath: o.adapter } : {}),
+      });
+      process.stdout.write(o.json ? `${JSON.stringify({ answer })}\n` : `${answer}\n`);
+    });
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { LORA_TARGETS, type LoraTarget } from './native-addon.js';
+
+export interface TrainConfig {
+  modelPath: string;
+  rank: number;
+  alpha: number;
+  targets: LoraTarget[];
+  epochs: number;
+  lr: number;
+  /** Sequences per optimizer step (each its own graph, gradients summed). */
+  batch: number;
+  /** Batches accumulated before each AdamW update. */
+  accum: number;
+  /** Longest sequence in tokens. */
+  seq: number;
+  /** What to do with a longer one. */
+  longSequences: 'refuse' | 'split';
+  evalSplit: number;
+  seed: number;
+  threads: number;
+  weightDecay: number;
+  clip: number;
+  warmupRatio: number;
+  /** Optimizer steps between checkpoints (and one at the end). */
+  checkpointEvery: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
+  rank: 16,
+  alpha: 32,
+  targets: [...LORA_TARGETS],
+  epochs: 3,
+  lr: 2e-4,
+  batch: 4,
+  accum: 1,
+  seq: 512,
+  longSequences: 'refuse',
+  evalSplit: 0.1,
+  seed: 42,
+  threads: 1,
+  weightDecay: 0,
+  clip: 1,
+  warmupRatio: 0.1,
+  checkpointEvery: 50,
+};
+
+/** Linear warmup, then cosine decay to a tenth of the peak. */
+export function learningRate(config: Pick<TrainConfig, 'lr' | 'warmupRatio'>, step: number, total: number): number {
+  const warmup = Math.max(1, Math.round(total * config.warmupRatio));
+  if (step < warmup) return (config.lr * (step + 1)) / warmup;
+  const progress = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  return config.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** Deterministic shuffle (mulberry32-driven Fisher–Yates): the same seed gives the same data order. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** What a resumed run must share with the interrupted one. */
+export function fingerprint(config: TrainConfig, modelSha: string, data: { tokens: number[] }[]): string {
+  const h = createHash('sha256');
+  const { checkpointEvery: _c, threads: _t, ...rest } = config;
+  h.update(JSON.stringify(rest)).update(modelSha);
+  for (const d of data) h.update(Buffer.from(Int32Array.from(d.tokens).buffer));
+  return h.digest('hex');
+}

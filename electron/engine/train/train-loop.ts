@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { DocTuneError } from '../errors.js';
+import { readGguf } from '../models/gguf/gguf-reader.js';
+import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { backendsDir, loadAddon, targetBits, type NativeTrainer } from './native-addon.js';
+import type { TokenizedExample } from './sft-data.js';
+import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
+
+export type TrainEvent =
+  | { type: 'start'; arch: string; backend: string; trainableParams: number; trainExamples: number; evalExamples: number; totalSteps: number; resumedAt: number }
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; memoryMb: number }
+  | { type: 'epoch'; epoch: number; trainLoss: number; evalLoss: number | null }
+  | { type: 'checkpoint'; step: number; path: string };
+
+export interface TrainResult {
+  adapter: string;
+  steps: number;
+  train_loss: number;
+  eval_loss: number | null;
+  tokens_per_s: number;
+  run: string;
+}
+
+export interface TrainHooks {
+  onEvent(e: TrainEvent): void;
+  /** Checked at every step boundary. */
+  cancelled(): boolean;
+  /** Resume from the checkpoint in this folder. */
+  resumeFrom?: string;
+  modelSha256: string;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+
+/** Split off the evaluation examples (seeded), keeping at least one for training. */
+export function splitExamples(data: TokenizedExample[], evalSplit: number, seed: number): { train: TokenizedExample[]; evaluation: TokenizedExample[] } {
+  const order = shuffled(data.map((_, i) => i), seed ^ 0x5eed);
+  const nEval = data.length >= 2 ? Math.min(data.length - 1, Math.round(data.length * evalSplit)) : 0;
+  return { evaluation: order.slice(0, nEval).map((i) => data[i]!), train: order.slice(nEval).map((i) => data[i]!) };
+}
+
+async function meanLoss(t: NativeTrainer, examples: TokenizedExample[]): Promise<number | null> {
+  if (!examples.length) return null;
+  let sum = 0;
+  for (const ex of examples) sum += await t.loss(Int32Array.from(ex.tokens), Int32Array.from(ex.labels), false);
+  return sum / examples.length;
+}
+
+function adapterFromParams(t: NativeTrainer, rank: number, alpha: number): LoraAdapter {
+  const values = t.getParams();
+  const descs = t.paramDescs();
+  const pairs: LoraAdapter['pairs'] = [];
+  let off = 0;
+  for (let i = 0; i < descs.length; i += 2) {
+    const na = descs[i]!.ne[0] * descs[i]!.ne[1];
+    const nb = descs[i + 1]!.ne[0] * descs[i + 1]!.ne[1];
+    pairs.push({ target: descs[i]!.name.replace(/\.lora_a$/, ''), a: values.slice(off, off + na), b: values.slice(off + na, off + na + nb) });
+    off += na + nb;
+  }
+  return { rank, alpha, pairs };
+}
+
+/**
+ * The training loop: seeded data order per epoch, `batch` sequences per gradient, `accum` gradients per
+ * AdamW step, warmup + cosine learning rate, evaluation loss each epoch, a checkpoint every
+ * `checkpointEvery` steps (params, AdamW moments, step and data position), and the adapter at the end.
+ */
+export async function trainAdapter(config: TrainConfig, data: TokenizedExample[], outDir: string, hooks: TrainHooks): Promise<TrainResult> {
+  if (!data.length) throw new DocTuneError('BAD_ARGUMENT', 'no training examples');
+  await fs.mkdir(outDir, { recursive: true });
+  const base = await readGguf(config.modelPath);
+  const t = await loadAddon().createTrainer({
+    modelPath: config.modelPath,
+    backendsDir: backendsDir(),
+    rank: config.rank,
+    alpha: config.alpha,
+    targets: targetBits(config.targets),
+    seed: config.seed,
+    threads: config.threads,
+  });
+  try {
+    const info = t.info();
+    const { train, evaluation } = splitExamples(data, config.evalSplit, config.seed);
+    const perStep = config.batch * config.accum;
+    const stepsPerEpoch = Math.ceil(train.length / perStep);
+    const totalSteps = stepsPerEpoch * config.epochs;
+    const print = fingerprint(config, hooks.modelSha256, data);
+    let step = 0;
+    let epoch = 0;
+    let index = 0;
+    let trainLosses: number[] = [];
+    let evalLosses: number[] = [];
+    if (hooks.resumeFrom) {
+      const ck = await readCheckpoint(path.join(hooks.resumeFrom, CHECKPOINT_FILE));
+      if (ck.fingerprint !== print) {
+        throw new DocTuneError('BAD_ARGUMENT', 'the checkpoint belongs to a different model, data set or settings; resume with the same ones', { path: hooks.resumeFrom });
+      }
+      t.setParams(ck.params);
+      t.setOptimizer(ck.m, ck.v, ck.optimizerStep);
+      ({ step, epoch, index, trainLosses, evalLosses } = ck);
+    }
+    hooks.onEvent({ type: 'start', arch: info.arch, backend: info.backend, trainableParams: info.nParams, trainExamples: train.length, evalExamples: evaluation.length, totalSteps, resumedAt: step });
+
+    const saveCheckpoint = async (): Promise<void> => {
+      const opt = t.getOptimizer();
+      const file = path.join(outDir, CHECKPOINT_FILE);
+      await writeCheckpoint(file, { step, epoch, index, fingerprint: print, trainLosses, evalLosses, params: t.getParams(), m: opt.m, v: opt.v, optimizerStep: opt.step });
+      hooks.onEvent({ type: 'checkpoint', step, path: file });
+    };
+
+    const started = Date.now();
+    let tokensSeen = 0;
+    let stepsThisRun = 0;
+    let epochLossSum = 0;
+    let epochLossCount = 0;
+    while (epoch < config.epochs) {
+      const order = shuffled(train, config.seed + epoch);
+      while (index < order.length) {
+        if (hooks.cancelled()) {
+          await saveCheckpoint();
+          throw new DocTuneError('CANCELLED', `training stopped at step ${step}; resume with --resume ${outDir}`);
+        }
+        const group = order.slice(index, index + perStep);
+        let lossSum = 0;
+        for (const ex of group) {
+          lossSum += await t.loss(Int32Array.from(ex.tokens), Int32Array.from(ex.labels), true);
+          tokensSeen += ex.tokens.length;
+        }
+        const lr = learningRate(config, step, totalSteps);
+        const gradNorm = t.adamwStep({ lr, weightDecay: config.weightDecay, clip: config.clip, accum: group.length });
+        const loss = lossSum / group.length;
+        index += group.length;
+        step++;
+        stepsThisRun++;
+        trainLosses.push(loss);
+        epochLossSum += loss;
+        epochLossCount++;
+        const elapsed = (Date.now() - started) / 1000;
+        hooks.onEvent({
+          type: 'step', step, totalSteps, epoch: epoch + 1, loss, lr, gradNorm,
+          tokensPerSecond: tokensSeen / Math.max(elapsed, 1e-3),
+          etaSeconds: ((totalSteps - step) * elapsed) / Math.max(stepsThisRun, 1),
+          memoryMb: Math.round(process.memoryUsage().rss / 1048576),
+        });
+        if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) await saveCheckpoint();
+      }
+      const evalLoss = await meanLoss(t, evaluation);
+      if (evalLoss !== null) evalLosses.push(evalLoss);
+      hooks.onEvent({ type: 'epoch', epoch: epoch + 1, trainLoss: epochLossCount ? epochLossSum / epochLossCount : NaN, evalLoss });
+      epochLossSum = 0;
+      epochLossCount = 0;
+      epoch++;
+      index = 0;
+    }
+    await saveCheckpoint();
+
+    // Each run writes a new file: llama.cpp front ends cache adapters by path.
+    const adapter = path.join(outDir, `adapter-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.gguf`);
+    await writeLoraAdapter(adapter, base, adapterFromParams(t, config.rank, config.alpha));
+    const elapsed = (Date.now() - started) / 1000;
+    const result: TrainResult = {
+      adapter,
+      steps: step,
+      train_loss: trainLosses.at(-1) ?? NaN,
+      eval_loss: evalLosses.at(-1) ?? null,
+      tokens_per_s: Math.round(tokensSeen / Math.max(elapsed, 1e-3)),
+      run: path.join(outDir, 'run.json'),
+    };
+    const record = {
+      base_model: { path: path.resolve(config.modelPath), sha256: hooks.modelSha256, arch: info.arch },
+      config,
+      adapter,
+      backend: info.backend,
+      trainable_params: info.nParams,
+      examples: { train: train.length, eval: evaluation.length },
+      losses: { train: trainLosses, eval: evalLosses },
+      timings: { seconds: elapsed, tokens_per_s: result.tokens_per_s },
+      finished_at: new Date().toISOString(),
+    };
+    await fs.writeFile(`${result.run}.tmp`, JSON.stringify(record, null, 2));
+    await fs.rename(`${result.run}.tmp`, result.run);
+    return result;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Hash the base model's bytes (recorded with the run; part of the resume fingerprint). */
+export async function sha256OfFile(file: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { createReadStream } = await import('node:fs');
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}

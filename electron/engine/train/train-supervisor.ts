@@ -1,0 +1,79 @@
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import { DocTuneError, type ErrorCode } from '../errors.js';
+import { readGguf, metaString } from '../models/gguf/gguf-reader.js';
+import type { TrainResult } from './train-loop.js';
+import type { TrainRequest, WorkerMessage } from './train-worker.js';
+
+export type TrainProgress = Extract<WorkerMessage, { type: 'event' }>['event'];
+
+export interface SuperviseOptions {
+  onEvent?: (e: TrainProgress) => void;
+  /** The training process id, once started (for the UI's status, and for tests that kill it). */
+  onSpawn?: (pid: number) => void;
+  signal?: AbortSignal;
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) return { file: new URL('./train-worker.ts', self).pathname, execArgv: ['--import', 'tsx'] };
+  return { file: new URL('./train-worker.js', self).pathname, execArgv: [] };
+}
+
+/** Refuse what cannot be trained before starting a process for it. */
+async function preflight(req: TrainRequest): Promise<void> {
+  const model = await readGguf(req.config.modelPath);
+  const arch = metaString(model, 'general.architecture') ?? 'unknown';
+  if (!['llama', 'qwen2'].includes(arch)) {
+    throw new DocTuneError('MODEL', `architecture "${arch}" cannot be trained yet (supported: llama, qwen2)`, { path: req.config.modelPath });
+  }
+  if (!fs.existsSync(req.dataFile)) throw new DocTuneError('NOT_FOUND', 'training data file not found', { path: req.dataFile });
+}
+
+/**
+ * Train in a supervised child process. A native abort (ggml asserts) or an out-of-memory kill ends only the
+ * child; the caller gets a DocTuneError and whatever checkpoint was written stays usable for --resume.
+ */
+export async function runTraining(req: TrainRequest, options: SuperviseOptions = {}): Promise<TrainResult> {
+  await preflight(req);
+  const entry = workerEntry();
+  const child = fork(entry.file, [], {
+    execArgv: entry.execArgv,
+    env: { ...process.env, GGML_NO_BACKTRACE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const onAbort = (): void => {
+    child.send({ type: 'cancel' });
+  };
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    return await new Promise<TrainResult>((resolve, reject) => {
+      let settled = false;
+      child.on('message', (m: WorkerMessage) => {
+        if (m.type === 'event') options.onEvent?.(m.event);
+        else if (m.type === 'done') {
+          settled = true;
+          resolve(m.result);
+        } else if (m.type === 'error') {
+          settled = true;
+          reject(new DocTuneError(m.error.code as ErrorCode, m.error.message, m.error.path ? { path: m.error.path } : undefined));
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (settled) return;
+        const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+        reject(new DocTuneError('INTERNAL', `the training process stopped (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}; resume from the last checkpoint with --resume`));
+      });
+      child.send({ type: 'start', request: req });
+    });
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Child-process entry for training. ggml aborts the process on a failed assertion, so training never runs
+ * inside the app or the CLI: the supervisor forks this file, sends one `start` message and relays events.
+ */
+import { toWireError } from '../errors.js';
+import { prepareExamples } from './prepare-examples.js';
+import { readConversations } from './sft-data.js';
+import type { TrainConfig } from './train-config.js';
+import { sha256OfFile, trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
+
+export interface TrainRequest {
+  config: TrainConfig;
+  dataFile: string;
+  outDir: string;
+  resumeFrom?: string;
+}
+
+export type WorkerMessage =
+  | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number } }
+  | { type: 'done'; result: TrainResult }
+  | { type: 'error'; error: { code: string; message: string; path?: string } };
+
+let cancelled = false;
+const send = (m: WorkerMessage): void => {
+  process.send?.(m);
+};
+
+process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: 'cancel' }) => {
+  if (msg.type === 'cancel') {
+    cancelled = true;
+    return;
+  }
+  void run(msg.request)
+    .then((result) => send({ type: 'done', result }))
+    .catch((err: unknown) => send({ type: 'error', error: toWireError(err) }))
+    .finally(() => process.disconnect?.());
+});
+
+async function run(req: TrainRequest): Promise<TrainResult> {
+  const conversations = await readConversations(req.dataFile);
+  const examples = await prepareExamples(req.config.modelPath, conversations, req.config.seq, req.config.longSequences);
+  send({ type: 'event', event: { type: 'prepared', examples: examples.length } });
+  return trainAdapter(req.config, examples, req.outDir, {
+    onEvent: (event) => send({ type: 'event', event }),
+    cancelled: () => cancelled,
+    modelSha256: await sha256OfFile(req.config.modelPath),
+    ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
+  });
+}

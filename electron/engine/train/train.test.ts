@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chatOnce } from '../chat/chat-once.js';
+import { DocTuneError } from '../errors.js';
+import { GgufValueType } from '../models/gguf/gguf-types.js';
+import { gguf, writeGguf } from '../models/gguf/gguf-writer.js';
+import { readGguf, readTensorData } from '../models/gguf/gguf-reader.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.js';
+import { runTraining, type TrainProgress } from './train-supervisor.js';
+
+const QA: [string, string][] = [
+  ['What color is the ball?', 'The ball is red.'],
+  ["Who is Lily's friend?", 'Her friend is Tom.'],
+  ['Where does the cat sleep?', 'The cat sleeps in the box.'],
+  ['What does Ben like to eat?', 'Ben likes to eat cake.'],
+  ["What is the dog's name?", 'The dog is named Max.'],
+  ['Where did Sue go?', 'Sue went to the park.'],
+  ['What did Tim find?', 'Tim found a big shell.'],
+  ['Who gave Anna the toy?', 'Her mom gave her the toy.'],
+];
+
+function writeData(dir: string, lines: object[] = QA.map(([instruction, output]) => ({ instruction, output }))): string {
+  const file = path.join(dir, 'qa.jsonl');
+  fs.writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+  return file;
+}
+
+const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...DEFAULT_TRAIN_CONFIG, modelPath: TINY_MODEL, epochs: 80, lr: 7e-3, batch: 1, rank: 16, alpha: 32, evalSplit: 0, threads: 1, ...over,
+});
+
+describe('doctune train (supervised child process)', () => {
+  it('memorizes 8 QA pairs: loss falls by 90% and greedy chat answers at least 7 of 8', async () => {
+    const dir = tempDir('mem');
+    const losses: number[] = [];
+    const result = await runTraining({ config: config(), dataFile: writeData(dir), outDir: path.join(dir, 'out') }, {
+      onEvent: (e) => { if (e.type === 'step') losses.push(e.loss); },
+    });
+    expect(result.steps).toBe(640);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.1);
+    let right = 0;
+    for (const [q, a] of QA) {
+      const answer = await chatOnce({ modelPath: TINY_MODEL, adapterPath: result.adapter, prompt: q, greedy: true, maxTokens: 24 });
+      // stories260K gives </s> the same output row as two other special tokens, so it cannot learn to stop
+      // reliably; the trained answer must come first.
+      if (answer.trim().startsWith(a)) right++;
+    }
+    expect(right).toBeGreaterThanOrEqual(7);
+    const run = JSON.parse(fs.readFileSync(result.run, 'utf8'));
+    expect(run.base_model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(run.losses.train).toHaveLength(640);
+  });
+
+  it('resumes after the training process is killed and ends byte-identical to an uninterrupted run', async () => {
+    const dir = tempDir('resume');
+    const data = writeData(dir);
+    const c = config({ epochs: 6, checkpointEvery: 10 });
+    const straight = await runTraining({ config: c, dataFile: data, outDir: path.join(dir, 'straight') });
+
+    const out = path.join(dir, 'killed');
+    let pid = 0;
+    const killed = await runTraining({ config: c, dataFile: data, outDir: out }, {
+      onSpawn: (p) => (pid = p),
+      onEvent: (e: TrainProgress) => { if (e.type === 'step' && e.step === 25) process.kill(pid, 'SIGKILL'); },
+    }).catch((e: unknown) => e);
+    expect(killed).toBeInstanceOf(DocTuneError);
+    expect((killed as Error).message).toMatch(/training process stopped \(SIGKILL\)/);
+    const resumed = await runTraining({ config: c, dataFile: data, outDir: out, resumeFrom: out });
+    expect(resumed.steps).toBe(straight.steps);
+    expect(resumed.adapter).not.toBe(straight.adapter);
+    expect(Buffer.compare(fs.readFileSync(resumed.adapter), fs.readFileSync(straight.adapter))).toBe(0);
+  });
+
+  it('turns every fault into a clear error and the parent stays alive', async () => {
+    const dir = tempDir('faults');
+    const data = writeData(dir);
+    const out = path.join(dir, 'out');
+    const run = (over: Partial<TrainConfig>, dataFile = data): Promise<unknown> =>
+      runTraining({ config: config({ epochs: 1, ...over }), dataFile, outDir: out }).catch((e: unknown) => e);
+
+    expect(String(await run({ modelPath: path.join(dir, 'missing.gguf') }))).toMatch(/cannot open GGUF file: ENOENT/);
+    fs.writeFileSync(path.join(dir, 'notgguf.gguf'), 'this is not a model at all, just some text to be long enough');
+    expect(String(await run({ modelPath: path.join(dir, 'notgguf.gguf') }))).toMatch(/not a GGUF file/);
+
+    const base = await readGguf(TINY_MODEL);
+    const gpt2 = path.join(dir, 'gpt2.gguf');
+    await writeGguf(gpt2, {
+      metadata: [...base.metadata].map(([k, v]) => [k, k === 'general.architecture' ? gguf.str('gpt2') : v] as [string, typeof v]),
+      tensors: await Promise.all(base.tensors.map(async (t) => ({ name: t.name, dims: t.dims, type: t.type, data: await readTensorData(base, t.name) }))),
+    });
+    expect(String(await run({ modelPath: gpt2 }))).toMatch(/architecture "gpt2" cannot be trained yet/);
+
+    const empty = path.join(dir, 'empty.jsonl');
+    fs.writeFileSync(empty, '');
+    expect(String(await run({}, empty))).toMatch(/training data is empty/);
+    expect(String(await run({ seq: 8 }))).toMatch(/example 1 is \d+ tokens, longer than --seq 8/);
+
+    let pid = 0;
+    const aborted = await runTraining({ config: config({ epochs: 50 }), dataFile: data, outDir: out }, {
+      onSpawn: (p) => (pid = p),
+      onEvent: (e) => { if (e.type === 'step' && e.step === 3) process.kill(pid, 'SIGABRT'); },
+    }).catch((e: unknown) => e);
+    expect(String(aborted)).toMatch(/training process stopped \(SIGABRT\)/);
+    expect(GgufValueType.STRING).toBe(8); // the parent is alive and well
+  });
+});
