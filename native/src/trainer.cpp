@@ -130,6 +130,22 @@ static ggml_tensor * weight(dt_trainer * t, const std::string & name, bool requi
     return w;
 }
 
+// Types whose OUT_PROD (the input gradient of a frozen weight) the CPU backend implements.
+static bool supports_backward(ggml_type type) {
+    switch (type) {
+        case GGML_TYPE_F32: case GGML_TYPE_F16:
+        case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: case GGML_TYPE_Q8_0:
+        case GGML_TYPE_MXFP4: case GGML_TYPE_Q2_K: case GGML_TYPE_Q3_K: case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K:
+        case GGML_TYPE_Q6_K: case GGML_TYPE_TQ1_0: case GGML_TYPE_TQ2_0: case GGML_TYPE_IQ2_XXS: case GGML_TYPE_IQ2_XS:
+        case GGML_TYPE_IQ3_XXS: case GGML_TYPE_IQ1_S: case GGML_TYPE_IQ1_M: case GGML_TYPE_IQ4_NL: case GGML_TYPE_IQ4_XS:
+        case GGML_TYPE_IQ3_S: case GGML_TYPE_IQ2_S:
+        case GGML_TYPE_I32: // not a weight, but harmless
+            return true;
+        default:
+            return false;
+    }
+}
+
 static bool load_model(dt_trainer * t, const char * path) {
     gguf_init_params gp = { /*no_alloc*/ true, &t->ctx_w };
     t->gguf = gguf_init_from_file(path, gp);
@@ -177,7 +193,18 @@ static bool load_model(dt_trainer * t, const char * path) {
         for (int k = 0; k < 3; k++) L.bias[k] = weight(t, p + DT_TARGET_NAMES[k] + ".bias", false);
         if (!L.attn_norm || !L.ffn_norm) return false;
     }
-    // Activations are F32; MUL_MAT takes any quantized base type as src0.
+    // The backward of a frozen weight is OUT_PROD(W, ·), which ggml's CPU backend has for F32, F16 and the
+    // quantized types but not BF16: BF16 matrices are widened to F32 (exact), everything else stays as stored.
+    for (int64_t i = 0; i < gguf_get_n_tensors(t->gguf); i++) {
+        ggml_tensor * w = ggml_get_tensor(t->ctx_w, gguf_get_tensor_name(t->gguf, i));
+        if (w->type == GGML_TYPE_BF16) {
+            w->type = GGML_TYPE_F32;
+            w->nb[0] = sizeof(float);
+            for (int d = 1; d < GGML_MAX_DIMS; d++) w->nb[d] = w->nb[d - 1] * w->ne[d - 1];
+        } else if (!supports_backward(w->type)) {
+            return fail(t, std::string("tensor ") + ggml_get_name(w) + " has type " + ggml_type_name(w->type) + ", which the CPU trainer cannot train through"), false;
+        }
+    }
     t->buf_w = ggml_backend_alloc_ctx_tensors(t->ctx_w, t->backend);
     if (!t->buf_w) return fail(t, "out of memory for the base weights"), false;
 
@@ -187,13 +214,23 @@ static bool load_model(dt_trainer * t, const char * path) {
     const size_t data_offset = gguf_get_data_offset(t->gguf);
     for (int64_t i = 0; i < gguf_get_n_tensors(t->gguf); i++) {
         ggml_tensor * w = ggml_get_tensor(t->ctx_w, gguf_get_tensor_name(t->gguf, i));
-        const size_t n = ggml_nbytes(w);
+        const bool widen = gguf_get_tensor_type(t->gguf, i) == GGML_TYPE_BF16;
+        const size_t n = widen ? (size_t) ggml_nelements(w) * 2 : ggml_nbytes(w);
         buf.resize(n);
         if (fseek(f, (long) (data_offset + gguf_get_tensor_offset(t->gguf, i)), SEEK_SET) != 0 || fread(buf.data(), 1, n, f) != n) {
             fclose(f);
             return fail(t, std::string("truncated tensor data for ") + ggml_get_name(w)), false;
         }
-        ggml_backend_tensor_set(w, buf.data(), 0, n);
+        if (widen) {
+            std::vector<float> wide(ggml_nelements(w));
+            for (size_t k = 0; k < wide.size(); k++) {
+                uint32_t bits = (uint32_t) ((const uint16_t *) buf.data())[k] << 16;
+                memcpy(&wide[k], &bits, sizeof(float));
+            }
+            ggml_backend_tensor_set(w, wide.data(), 0, wide.size() * sizeof(float));
+        } else {
+            ggml_backend_tensor_set(w, buf.data(), 0, n);
+        }
     }
     fclose(f);
     return true;

@@ -21,6 +21,8 @@ export function randomF32(n: number, scale: number, next: () => number): Float32
 }
 
 export interface TinyLlamaShape {
+  /** qwen2 adds q/k/v biases and NEOX rope; both borrow the tokenizer given. */
+  arch?: 'llama' | 'qwen2';
   embd: number;
   ff: number;
   layers: number;
@@ -39,17 +41,19 @@ export async function writeRandomLlama(path: string, tokenizerFrom: string, shap
   const next = rng(seed);
   const vocab = (src.metadata.get('tokenizer.ggml.tokens') as { value: unknown[] }).value.length;
   const headDim = shape.embd / shape.heads;
+  const arch = shape.arch ?? 'llama';
   const metadata: [string, GgufValue][] = [
-    ['general.architecture', gguf.str('llama')],
-    ['general.name', gguf.str('random tiny llama')],
-    ['llama.context_length', gguf.u32(256)],
-    ['llama.embedding_length', gguf.u32(shape.embd)],
-    ['llama.feed_forward_length', gguf.u32(shape.ff)],
-    ['llama.attention.head_count', gguf.u32(shape.heads)],
-    ['llama.attention.head_count_kv', gguf.u32(shape.kvHeads)],
-    ['llama.block_count', gguf.u32(shape.layers)],
-    ['llama.rope.dimension_count', gguf.u32(headDim)],
-    ['llama.attention.layer_norm_rms_epsilon', { type: GgufValueType.FLOAT32, value: 1e-5 }],
+    ['general.architecture', gguf.str(arch)],
+    ['general.name', gguf.str(`random tiny ${arch}`)],
+    [`${arch}.context_length`, gguf.u32(256)],
+    [`${arch}.embedding_length`, gguf.u32(shape.embd)],
+    [`${arch}.feed_forward_length`, gguf.u32(shape.ff)],
+    [`${arch}.attention.head_count`, gguf.u32(shape.heads)],
+    [`${arch}.attention.head_count_kv`, gguf.u32(shape.kvHeads)],
+    [`${arch}.block_count`, gguf.u32(shape.layers)],
+    [`${arch}.rope.dimension_count`, gguf.u32(headDim)],
+    [`${arch}.rope.freq_base`, gguf.f32(arch === 'qwen2' ? 1_000_000 : 10_000)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, { type: GgufValueType.FLOAT32, value: 1e-6 }],
     ...[...src.metadata].filter(([k]) => k.startsWith('tokenizer.')),
   ];
   const tensors: GgufTensorInput[] = [];
@@ -67,6 +71,11 @@ export async function writeRandomLlama(path: string, tokenizerFrom: string, shap
     mat(`blk.${l}.attn_q.weight`, shape.embd, shape.embd);
     mat(`blk.${l}.attn_k.weight`, shape.embd, headDim * shape.kvHeads);
     mat(`blk.${l}.attn_v.weight`, shape.embd, headDim * shape.kvHeads);
+    if (arch === 'qwen2') {
+      for (const [name, n] of [['attn_q', shape.embd], ['attn_k', headDim * shape.kvHeads], ['attn_v', headDim * shape.kvHeads]] as const) {
+        tensors.push({ name: `blk.${l}.${name}.bias`, dims: [n], type: GgmlType.F32, data: bytes(randomF32(n, 0.5, next)) });
+      }
+    }
     mat(`blk.${l}.attn_output.weight`, shape.embd, shape.embd);
     norm(`blk.${l}.ffn_norm.weight`);
     mat(`blk.${l}.ffn_gate.weight`, shape.embd, shape.ff);
@@ -86,4 +95,16 @@ export async function writeWithReplacedTensors(path: string, base: GgufFile, rep
     tensors.push({ name: t.name, dims: t.dims, type: t.type, data: r ? bytes(r) : await readTensorData(base, t.name) });
   }
   await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });
+}
+
+/** A copy of an F32 model with its 2-D weight matrices converted to `type` (norms and embeddings stay F32). */
+export async function writeQuantizedCopy(path: string, base: GgufFile, type: GgmlType, quantize: (t: GgmlType, v: Float32Array) => Uint8Array): Promise<GgufFile> {
+  const tensors: GgufTensorInput[] = [];
+  for (const t of base.tensors) {
+    const raw = await readTensorData(base, t.name);
+    const convert = t.dims.length === 2 && /^blk\./.test(t.name);
+    tensors.push({ name: t.name, dims: t.dims, type: convert ? type : t.type, data: convert ? quantize(type, new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)) : raw });
+  }
+  await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });
+  return readGguf(path);
 }
