@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,6 +37,30 @@ struct dt_layer {
     ggml_tensor * bias[3] = {};              // q, k, v biases (qwen2)
     ggml_tensor * ffn_norm = nullptr;
     dt_lora lora[DT_N_TARGETS];
+};
+
+struct dt_inputs {
+    ggml_tensor * tokens;  // I32 [T]
+    ggml_tensor * pos;     // I32 [T]
+    ggml_tensor * mask;    // F32 [T, T], causal
+};
+
+struct dt_graph {
+    ggml_context * ctx = nullptr;
+    ggml_gallocr_t galloc = nullptr;
+    ggml_cgraph * gf = nullptr;
+    dt_inputs in{};
+    ggml_tensor * logits = nullptr, * labels = nullptr, * label_rows = nullptr, * loss = nullptr;
+    ~dt_graph() {
+        if (galloc) ggml_gallocr_free(galloc);
+        if (ctx) ggml_free(ctx);
+    }
+};
+
+struct dt_graph_key {
+    int T = 0, n_labeled = 0;
+    bool grad = false, loss = false;
+    bool operator==(const dt_graph_key & o) const { return T == o.T && n_labeled == o.n_labeled && grad == o.grad && loss == o.loss; }
 };
 
 struct dt_trainer {
@@ -64,6 +89,10 @@ struct dt_trainer {
 
     std::vector<float> grad, m, v;              // flattened over params
     int64_t step = 0;
+
+    // The last graph built, reused while sequence length and label count stay the same.
+    std::unique_ptr<dt_graph> graph;
+    dt_graph_key graph_key;
 };
 
 static int fail(dt_trainer * t, const std::string & msg) {
@@ -295,12 +324,6 @@ static ggml_tensor * linear(ggml_context * ctx, const dt_trainer * t, ggml_tenso
     return y;
 }
 
-struct dt_inputs {
-    ggml_tensor * tokens;  // I32 [T]
-    ggml_tensor * pos;     // I32 [T]
-    ggml_tensor * mask;    // F32 [T, T], causal
-};
-
 static ggml_tensor * forward(ggml_context * ctx, const dt_trainer * t, const dt_inputs & in, int T) {
     const int hd = t->n_embd / t->n_head;
     ggml_tensor * x = ggml_get_rows(ctx, t->tok_embd, in.tokens);        // [n_embd, T]
@@ -346,23 +369,9 @@ static ggml_tensor * forward(ggml_context * ctx, const dt_trainer * t, const dt_
 
 // ---------------------------------------------------------------- 4. loss, backward, logits
 
-struct dt_graph {
-    ggml_context * ctx = nullptr;
-    ggml_gallocr_t galloc = nullptr;
-    ggml_cgraph * gf = nullptr;
-    dt_inputs in{};
-    ggml_tensor * logits = nullptr, * labels = nullptr, * label_rows = nullptr, * loss = nullptr;
-    ~dt_graph() {
-        if (galloc) ggml_gallocr_free(galloc);
-        if (ctx) ggml_free(ctx);
-    }
-};
-
-static bool build_and_run(dt_trainer * t, dt_graph & G, const int32_t * tokens, const int32_t * labels, int T, bool grad) {
-    if (T <= 0) return fail(t, "empty sequence"), false;
-    for (int i = 0; i < T; i++) {
-        if (tokens[i] < 0 || tokens[i] >= t->n_vocab) return fail(t, "token id out of range"), false;
-    }
+// Build (once per shape) the forward, loss and backward graph and allocate it.
+static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) {
+    const int T = key.T;
     const size_t n_nodes = 16384 + (size_t) t->n_layer * 512;
     ggml_init_params ip = { ggml_tensor_overhead() * n_nodes * 3 + ggml_graph_overhead_custom(n_nodes, true), nullptr, true };
     G.ctx = ggml_init(ip);
@@ -372,18 +381,12 @@ static bool build_and_run(dt_trainer * t, dt_graph & G, const int32_t * tokens, 
     for (ggml_tensor * x : { G.in.tokens, G.in.pos, G.in.mask }) ggml_set_input(x);
     G.logits = forward(G.ctx, t, G.in, T);
     ggml_set_output(G.logits);
-    G.gf = ggml_new_graph_custom(G.ctx, n_nodes, grad || labels);
-    int n_labeled = 0;
-    if (labels) {
-        for (int i = 0; i < T; i++) {
-            if (labels[i] >= t->n_vocab) return fail(t, "label id out of range"), false;
-            n_labeled += labels[i] >= 0;
-        }
-        if (n_labeled == 0) return fail(t, "no position carries a loss (all labels masked)"), false;
+    G.gf = ggml_new_graph_custom(G.ctx, n_nodes, key.grad);
+    if (key.loss) {
         // Only positions with a label take part: ggml's cross-entropy backward assumes every row's labels sum
         // to 1, so an all-zero (masked) row would still push gradients. Select the labelled rows first.
-        G.label_rows = ggml_new_tensor_1d(G.ctx, GGML_TYPE_I32, n_labeled);
-        G.labels = ggml_new_tensor_2d(G.ctx, GGML_TYPE_F32, t->n_vocab, n_labeled);
+        G.label_rows = ggml_new_tensor_1d(G.ctx, GGML_TYPE_I32, key.n_labeled);
+        G.labels = ggml_new_tensor_2d(G.ctx, GGML_TYPE_F32, t->n_vocab, key.n_labeled);
         ggml_set_input(G.label_rows);
         ggml_set_input(G.labels);
         ggml_tensor * picked = ggml_get_rows(G.ctx, G.logits, G.label_rows);   // [n_vocab, n_labeled]
@@ -391,13 +394,41 @@ static bool build_and_run(dt_trainer * t, dt_graph & G, const int32_t * tokens, 
         ggml_set_output(G.loss);
         ggml_set_loss(G.loss);
         ggml_build_forward_expand(G.gf, G.loss);
-        if (grad) ggml_build_backward_expand(G.ctx, G.gf, nullptr);
+        if (key.grad) ggml_build_backward_expand(G.ctx, G.gf, nullptr);
     } else {
         ggml_build_forward_expand(G.gf, G.logits);
     }
     G.galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(t->backend));
     if (!ggml_gallocr_alloc_graph(G.galloc, G.gf)) return fail(t, "out of memory for the training graph (lower --seq or --batch)"), false;
+    return true;
+}
 
+// Check the inputs, reuse the graph when the shape is unchanged (most steps), set the inputs and compute.
+static dt_graph * run_graph(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int T, bool grad) {
+    if (T <= 0) return fail(t, "empty sequence"), nullptr;
+    for (int i = 0; i < T; i++) {
+        if (tokens[i] < 0 || tokens[i] >= t->n_vocab) return fail(t, "token id out of range"), nullptr;
+    }
+    dt_graph_key key;
+    key.T = T;
+    key.grad = grad;
+    key.loss = labels != nullptr;
+    if (labels) {
+        for (int i = 0; i < T; i++) {
+            if (labels[i] >= t->n_vocab) return fail(t, "label id out of range"), nullptr;
+            key.n_labeled += labels[i] >= 0;
+        }
+        if (key.n_labeled == 0) return fail(t, "no position carries a loss (all labels masked)"), nullptr;
+    }
+    if (!t->graph || !(t->graph_key == key)) {
+        t->graph.reset(new dt_graph());
+        t->graph_key = key;
+        if (!build_graph(t, *t->graph, key)) {
+            t->graph.reset();
+            return nullptr;
+        }
+    }
+    dt_graph & G = *t->graph;
     std::vector<int32_t> pos(T);
     for (int i = 0; i < T; i++) pos[i] = i;
     std::vector<float> mask((size_t) T * T);
@@ -407,7 +438,7 @@ static bool build_and_run(dt_trainer * t, dt_graph & G, const int32_t * tokens, 
     ggml_backend_tensor_set(G.in.mask, mask.data(), 0, mask.size() * sizeof(float));
     if (labels) {
         std::vector<int32_t> rows;
-        std::vector<float> onehot((size_t) t->n_vocab * n_labeled, 0.0f);
+        std::vector<float> onehot((size_t) t->n_vocab * key.n_labeled, 0.0f);
         for (int i = 0; i < T; i++) {
             if (labels[i] < 0) continue;
             onehot[rows.size() * t->n_vocab + labels[i]] = 1.0f;
@@ -417,8 +448,8 @@ static bool build_and_run(dt_trainer * t, dt_graph & G, const int32_t * tokens, 
         ggml_backend_tensor_set(G.labels, onehot.data(), 0, onehot.size() * sizeof(float));
     }
     if (grad) ggml_graph_reset(G.gf);
-    if (ggml_backend_graph_compute(t->backend, G.gf) != GGML_STATUS_SUCCESS) return fail(t, "graph computation failed"), false;
-    return true;
+    if (ggml_backend_graph_compute(t->backend, G.gf) != GGML_STATUS_SUCCESS) return fail(t, "graph computation failed"), nullptr;
+    return &G;
 }
 
 // ---------------------------------------------------------------- C API
@@ -439,6 +470,7 @@ dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t e
 
 void dt_trainer_free(dt_trainer * t) {
     if (!t) return;
+    t->graph.reset(); // its buffers belong to the backend, freed below
     if (t->buf_p) ggml_backend_buffer_free(t->buf_p);
     if (t->ctx_p) ggml_free(t->ctx_p);
     if (t->buf_w) ggml_backend_buffer_free(t->buf_w);
@@ -483,16 +515,16 @@ int dt_trainer_set_params(dt_trainer * t, const float * values) {
 }
 
 int dt_trainer_loss(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int32_t n, int32_t compute_grad, float * out_loss) {
-    dt_graph G;
     if (!labels) return fail(t, "labels are required");
-    if (!build_and_run(t, G, tokens, labels, n, compute_grad != 0)) return -1;
-    ggml_backend_tensor_get(G.loss, out_loss, 0, sizeof(float));
+    dt_graph * G = run_graph(t, tokens, labels, n, compute_grad != 0);
+    if (!G) return -1;
+    ggml_backend_tensor_get(G->loss, out_loss, 0, sizeof(float));
     if (!std::isfinite(*out_loss)) return fail(t, "loss is not finite (learning rate too high?)");
     if (compute_grad) {
         std::vector<float> g;
         size_t off = 0;
         for (ggml_tensor * p : t->params) {
-            ggml_tensor * gp = ggml_graph_get_grad(G.gf, p);
+            ggml_tensor * gp = ggml_graph_get_grad(G->gf, p);
             const int64_t ne = ggml_nelements(p);
             if (gp) {
                 g.resize(ne);
@@ -511,9 +543,9 @@ int dt_trainer_get_grads(dt_trainer * t, float * out) {
 }
 
 int dt_trainer_logits(dt_trainer * t, const int32_t * tokens, int32_t n, float * out) {
-    dt_graph G;
-    if (!build_and_run(t, G, tokens, nullptr, n, false)) return -1;
-    ggml_backend_tensor_get(G.logits, out, 0, (size_t) n * t->n_vocab * sizeof(float));
+    dt_graph * G = run_graph(t, tokens, nullptr, n, false);
+    if (!G) return -1;
+    ggml_backend_tensor_get(G->logits, out, 0, (size_t) n * t->n_vocab * sizeof(float));
     return 0;
 }
 
