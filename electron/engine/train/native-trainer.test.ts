@@ -2,7 +2,8 @@ import path from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
-import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
+import { writeLoraAdapter } from '../models/lora-adapter.js';
+import { adapterFromParams } from './train-loop.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
 import { dequantize, quantize } from '../models/gguf/quantize.js';
@@ -23,23 +24,6 @@ function randomiseParams(t: NativeTrainer, seed: number): Float32Array {
   const p = randomF32(t.info().nParams, 0.1, next);
   t.setParams(p);
   return p;
-}
-
-/** The trainer's parameters as llama.cpp's adapter format. */
-function adapterFrom(t: NativeTrainer, rank: number, alpha: number): LoraAdapter {
-  const values = t.getParams();
-  const descs = t.paramDescs();
-  const pairs: LoraAdapter['pairs'] = [];
-  let off = 0;
-  for (let i = 0; i < descs.length; i += 2) {
-    const a = descs[i]!;
-    const b = descs[i + 1]!;
-    const na = a.ne[0] * a.ne[1];
-    const nb = b.ne[0] * b.ne[1];
-    pairs.push({ target: a.name.replace(/\.lora_a$/, ''), a: values.slice(off, off + na), b: values.slice(off + na, off + na + nb) });
-    off += na + nb;
-  }
-  return { rank, alpha, pairs };
 }
 
 describe('native LoRA trainer (CPU)', () => {
@@ -117,7 +101,7 @@ describe('native LoRA trainer (CPU)', () => {
       try {
         randomiseParams(t, 5);
         const adapterPath = path.join(dir, `${m.name.replace(/\W+/g, '-')}-trained.gguf`);
-        await writeLoraAdapter(adapterPath, base, adapterFrom(t, 4, 8));
+        await writeLoraAdapter(adapterPath, base, adapterFromParams(t, 4, 8));
         const tokens = [403, 407, 261, 378];
         const logits = await t.logits(new Int32Array(tokens));
         const V = t.info().nVocab;

@@ -49,7 +49,8 @@ async function meanLoss(t: NativeTrainer, examples: TokenizedExample[]): Promise
   return sum / examples.length;
 }
 
-function adapterFromParams(t: NativeTrainer, rank: number, alpha: number): LoraAdapter {
+/** The trainer's parameters as llama.cpp's adapter format (pairs in parameter order). */
+export function adapterFromParams(t: NativeTrainer, rank: number, alpha: number): LoraAdapter {
   const values = t.getParams();
   const descs = t.paramDescs();
   const pairs: LoraAdapter['pairs'] = [];
