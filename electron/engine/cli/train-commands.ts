@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chatOnce } from '../chat/chat-once.js';
+import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-store.js';
+import { Workspace } from '../store/workspace.js';
+import { readConversations } from '../train/sft-data.js';
 import { DocTuneError } from '../errors.js';
 import { LORA_TARGETS, type LoraTarget } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
@@ -62,10 +65,7 @@ export function addTrainCommands(program: Command): void {
       if (device !== 'auto' && device !== 'cpu') {
         throw new DocTuneError('BAD_ARGUMENT', `training on ${device} is not available in this version yet; use --device cpu`);
       }
-      if (o.workspace && !o.data) {
-        throw new DocTuneError('BAD_ARGUMENT', 'this workspace has no reviewed QA pairs yet (the dataset stage produces them); train from a file with --data');
-      }
-      if (!o.data) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE (or --workspace DIR)');
+      if (!o.data === !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE or --workspace DIR (one of them)');
       if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
       const config: TrainConfig = {
         ...DEFAULT_TRAIN_CONFIG,
@@ -82,7 +82,12 @@ export function addTrainCommands(program: Command): void {
       process.once('SIGINT', stop);
       try {
         const result = await runTraining(
-          { config, dataFile: path.resolve(String(o.data)), outDir: path.resolve(String(o.out)), ...(o.resume ? { resumeFrom: path.resolve(String(o.resume)) } : {}) },
+          {
+            config,
+            ...(o.data ? { dataFile: path.resolve(String(o.data)) } : { workspace: path.resolve(String(o.workspace)) }),
+            outDir: path.resolve(String(o.out)),
+            ...(o.resume ? { resumeFrom: path.resolve(String(o.resume)) } : {}),
+          },
           {
             signal: controller.signal,
             onEvent: (e) => {
@@ -94,6 +99,38 @@ export function addTrainCommands(program: Command): void {
         process.stdout.write(json ? `${JSON.stringify(result)}\n` : `adapter: ${result.adapter}\nsteps: ${result.steps}, train loss ${result.train_loss.toFixed(4)}${result.eval_loss === null ? '' : `, eval loss ${result.eval_loss.toFixed(4)}`}, ${result.tokens_per_s} tokens/s\n`);
       } finally {
         process.off('SIGINT', stop);
+      }
+    });
+
+  const qa = program.command('qa').description('the QA pairs a workspace trains on');
+  qa.command('import')
+    .description('add reviewed QA pairs from a file (Alpaca, ShareGPT or OpenAI-messages JSON/JSONL)')
+    .argument('<file>', 'the pairs')
+    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .option('--status <s>', 'accepted | pending', 'accepted')
+    .option('--json', 'print as JSON')
+    .action(async (file: string, o: { workspace: string; status: string; json?: boolean }) => {
+      if (o.status !== 'accepted' && o.status !== 'pending') throw new DocTuneError('BAD_ARGUMENT', '--status is accepted or pending');
+      const ws = await Workspace.open(o.workspace);
+      try {
+        const added = await addQaPairs(ws, pairsFromConversations(await readConversations(path.resolve(file)), o.status));
+        process.stdout.write(o.json ? `${JSON.stringify({ added })}\n` : `added ${added} QA pair(s) as ${o.status}\n`);
+      } finally {
+        ws.close();
+      }
+    });
+  qa.command('list')
+    .description('list QA pairs')
+    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .option('--status <s>', 'pending | accepted | rejected')
+    .option('--json', 'print as JSON')
+    .action(async (o: { workspace: string; status?: 'pending' | 'accepted' | 'rejected'; json?: boolean }) => {
+      const ws = await Workspace.open(o.workspace);
+      try {
+        const pairs = await listQaPairs(ws, o.status);
+        process.stdout.write(o.json ? `${JSON.stringify(pairs, null, 2)}\n` : `${pairs.map((p) => `[${p.status}] Q: ${p.question}\n           A: ${p.answer}`).join('\n') || 'No QA pairs.'}\n`);
+      } finally {
+        ws.close();
       }
     });
 

@@ -3,6 +3,7 @@ import { type DataType, Field, FixedSizeList, Float32, Float64, Int32, List, Sch
 export const DOCUMENTS_TABLE = 'documents';
 export const CHUNKS_TABLE = 'chunks';
 export const SETTINGS_TABLE = 'settings';
+export const QA_TABLE = 'qa_pairs';
 
 /** Bumped when the on-disk layout changes; a newer workspace is refused rather than misread. */
 export const WORKSPACE_VERSION = 1;
@@ -40,6 +41,35 @@ export function chunksSchema(vectorDim: number | null): Schema {
     fields.push(new Field('vector', new FixedSizeList(vectorDim, new Field('item', new Float32(), true)), false));
   }
   return new Schema(fields);
+}
+
+/** Question/answer pairs for training: reviewed (status) and traceable to the passage they rest on. */
+export const qaSchema = new Schema([
+  new Field('id', new Utf8(), false),
+  new Field('question', new Utf8(), false),
+  new Field('answer', new Utf8(), false),
+  new Field('chunk_id', new Utf8(), true),
+  new Field('document_id', new Utf8(), true),
+  new Field('evidence', new Utf8(), true),
+  new Field('language', new Utf8(), false),
+  new Field('source', new Utf8(), false),
+  new Field('status', new Utf8(), false),
+  new Field('created_at', new Utf8(), false),
+]);
+
+export interface QaPairRow {
+  id: string;
+  question: string;
+  answer: string;
+  chunk_id: string | null;
+  document_id: string | null;
+  evidence: string | null;
+  language: string;
+  /** import | extractive | local | api */
+  source: string;
+  /** pending | accepted | rejected */
+  status: 'pending' | 'accepted' | 'rejected';
+  created_at: string;
 }
 
 export const settingsSchema = new Schema([new Field('key', new Utf8(), false), new Field('value', new Utf8(), false)]);

@@ -4,6 +4,8 @@ import * as lancedb from '@lancedb/lancedb';
 import { DocTuneError } from '../errors.js';
 import {
   CHUNKS_TABLE,
+  QA_TABLE,
+  qaSchema,
   chunksSchema,
   DOCUMENTS_TABLE,
   documentsSchema,
@@ -93,6 +95,12 @@ export class Workspace {
 
   chunkTable(): lancedb.Table {
     return this.chunks;
+  }
+
+  /** The QA-pair table, created on first use. */
+  async qaTable(): Promise<lancedb.Table> {
+    const names = await this.db.tableNames();
+    return names.includes(QA_TABLE) ? this.db.openTable(QA_TABLE) : this.db.createEmptyTable(QA_TABLE, qaSchema, { existOk: true });
   }
 
   async listDocuments(): Promise<DocumentRow[]> {

@@ -27,7 +27,9 @@ async function preflight(req: TrainRequest): Promise<void> {
   if (!['llama', 'qwen2'].includes(arch)) {
     throw new DocTuneError('MODEL', `architecture "${arch}" cannot be trained yet (supported: llama, qwen2)`, { path: req.config.modelPath });
   }
-  if (!fs.existsSync(req.dataFile)) throw new DocTuneError('NOT_FOUND', 'training data file not found', { path: req.dataFile });
+  if (!req.dataFile === !req.workspace) throw new DocTuneError('BAD_ARGUMENT', 'train from a data file or from a workspace (one of them)');
+  if (req.dataFile && !fs.existsSync(req.dataFile)) throw new DocTuneError('NOT_FOUND', 'training data file not found', { path: req.dataFile });
+  if (req.workspace && !fs.existsSync(req.workspace)) throw new DocTuneError('NOT_FOUND', 'workspace folder not found', { path: req.workspace });
 }
 
 /**

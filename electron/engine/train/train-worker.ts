@@ -2,15 +2,19 @@
  * Child-process entry for training. ggml aborts the process on a failed assertion, so training never runs
  * inside the app or the CLI: the supervisor forks this file, sends one `start` message and relays events.
  */
-import { toWireError } from '../errors.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { acceptedConversations } from '../store/qa-store.js';
+import { Workspace } from '../store/workspace.js';
 import { prepareExamples } from './prepare-examples.js';
-import { readConversations } from './sft-data.js';
+import { readConversations, type Conversation } from './sft-data.js';
 import type { TrainConfig } from './train-config.js';
 import { sha256OfFile, trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
 
 export interface TrainRequest {
   config: TrainConfig;
-  dataFile: string;
+  /** A data file (Alpaca, ShareGPT, OpenAI messages), or a workspace whose accepted QA pairs to learn. */
+  dataFile?: string;
+  workspace?: string;
   outDir: string;
   resumeFrom?: string;
 }
@@ -36,8 +40,21 @@ process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: '
     .finally(() => process.disconnect?.());
 });
 
+async function workspaceConversations(dir: string): Promise<Conversation[]> {
+  const ws = await Workspace.open(dir);
+  try {
+    const conversations = await acceptedConversations(ws);
+    if (!conversations.length) {
+      throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no accepted QA pairs yet (review generated pairs, or add reviewed ones with `doctune qa import`)', { path: dir });
+    }
+    return conversations;
+  } finally {
+    ws.close();
+  }
+}
+
 async function run(req: TrainRequest): Promise<TrainResult> {
-  const conversations = await readConversations(req.dataFile);
+  const conversations = req.workspace ? await workspaceConversations(req.workspace) : await readConversations(req.dataFile!);
   const examples = await prepareExamples(req.config.modelPath, conversations, req.config.seq, req.config.longSequences);
   send({ type: 'event', event: { type: 'prepared', examples: examples.length } });
   return trainAdapter(req.config, examples, req.outDir, {

@@ -9,6 +9,9 @@ import { readGguf, readTensorData } from '../models/gguf/gguf-reader.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.js';
 import { runTraining, type TrainProgress } from './train-supervisor.js';
+import { readConversations } from './sft-data.js';
+import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-store.js';
+import { Workspace } from '../store/workspace.js';
 
 const QA: [string, string][] = [
   ['What color is the ball?', 'The ball is red.'],
@@ -71,6 +74,21 @@ describe('doctune train (supervised child process)', () => {
     expect(resumed.steps).toBe(straight.steps);
     expect(resumed.adapter).not.toBe(straight.adapter);
     expect(Buffer.compare(fs.readFileSync(resumed.adapter), fs.readFileSync(straight.adapter))).toBe(0);
+  });
+
+  it("trains on a workspace's accepted QA pairs only", async () => {
+    const dir = tempDir('ws-train');
+    const wsDir = path.join(dir, 'ws');
+    const ws = await Workspace.open(wsDir);
+    const none = await runTraining({ config: config({ epochs: 1 }), workspace: wsDir, outDir: path.join(dir, 'none') }).catch((e: unknown) => e);
+    expect(String(none)).toMatch(/no accepted QA pairs yet/);
+    const accepted = pairsFromConversations(await readConversations(writeData(dir)), 'accepted');
+    await addQaPairs(ws, accepted);
+    await addQaPairs(ws, [{ ...accepted[0]!, question: 'Unreviewed question?', status: 'pending' }]);
+    expect((await listQaPairs(ws, 'accepted')).length).toBe(8);
+    ws.close();
+    const result = await runTraining({ config: config({ epochs: 2 }), workspace: wsDir, outDir: path.join(dir, 'out') });
+    expect(result.steps).toBe(16);
   });
 
   it('turns every fault into a clear error and the parent stays alive', async () => {
