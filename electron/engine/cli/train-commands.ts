@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chatOnce } from '../chat/chat-once.js';
-import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-store.js';
+import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
 import { DocTuneError } from '../errors.js';
@@ -102,8 +102,8 @@ export function addTrainCommands(program: Command): void {
       }
     });
 
-  const qa = program.command('qa').description('the QA pairs a workspace trains on');
-  qa.command('import')
+  const dataset = program.command('dataset').description('the QA pairs a workspace trains on');
+  dataset.command('import')
     .description('add reviewed QA pairs from a file (Alpaca, ShareGPT or OpenAI-messages JSON/JSONL)')
     .argument('<file>', 'the pairs')
     .requiredOption('-w, --workspace <dir>', 'workspace folder')
@@ -119,12 +119,12 @@ export function addTrainCommands(program: Command): void {
         ws.close();
       }
     });
-  qa.command('list')
+  dataset.command('list')
     .description('list QA pairs')
     .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .option('--status <s>', 'pending | accepted | rejected')
+    .option('--status <s>', 'pending | accepted | rejected | edited')
     .option('--json', 'print as JSON')
-    .action(async (o: { workspace: string; status?: 'pending' | 'accepted' | 'rejected'; json?: boolean }) => {
+    .action(async (o: { workspace: string; status?: QaStatus; json?: boolean }) => {
       const ws = await Workspace.open(o.workspace);
       try {
         const pairs = await listQaPairs(ws, o.status);

@@ -36,9 +36,10 @@ export function pairsFromConversations(conversations: Conversation[], status: Qa
   return out;
 }
 
-/** Accepted pairs as single-turn conversations: what `doctune train --workspace` learns from. */
+/** Accepted (and edited) pairs as single-turn conversations: what `doctune train --workspace` learns from. */
 export async function acceptedConversations(ws: Workspace): Promise<Conversation[]> {
-  return (await listQaPairs(ws, 'accepted')).map((p) => [
+  const pairs = [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
+  return pairs.map((p) => [
     { role: 'user', content: p.question },
     { role: 'assistant', content: p.answer },
   ]);

@@ -67,8 +67,8 @@ export interface QaPairRow {
   language: string;
   /** import | extractive | local | api */
   source: string;
-  /** pending | accepted | rejected */
-  status: 'pending' | 'accepted' | 'rejected';
+  /** pending | accepted | rejected | edited (accepted after a human changed it) */
+  status: 'pending' | 'accepted' | 'rejected' | 'edited';
   created_at: string;
 }
 

@@ -45,7 +45,7 @@ async function workspaceConversations(dir: string): Promise<Conversation[]> {
   try {
     const conversations = await acceptedConversations(ws);
     if (!conversations.length) {
-      throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no accepted QA pairs yet (review generated pairs, or add reviewed ones with `doctune qa import`)', { path: dir });
+      throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no accepted QA pairs yet (review generated pairs, or add reviewed ones with `doctune dataset import`)', { path: dir });
     }
     return conversations;
   } finally {
