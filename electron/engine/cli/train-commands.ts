@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chatOnce } from '../chat/chat-once.js';
+import { acceptAllPending, generatePairs } from '../dataset/generate.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
@@ -119,6 +120,49 @@ export function addTrainCommands(program: Command): void {
         ws.close();
       }
     });
+  dataset.command('accept')
+    .description('accept pending QA pairs')
+    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .option('--all', 'accept every pending pair')
+    .option('--json', 'print as JSON')
+    .action(async (o: { workspace: string; all?: boolean; json?: boolean }) => {
+      if (!o.all) throw new DocTuneError('BAD_ARGUMENT', 'say which pairs: --all');
+      const ws = await Workspace.open(o.workspace);
+      try {
+        const accepted = await acceptAllPending(ws);
+        process.stdout.write(o.json ? `${JSON.stringify({ accepted })}\n` : `accepted ${accepted} pair(s)\n`);
+      } finally {
+        ws.close();
+      }
+    });
+
+  program
+    .command('generate')
+    .description('generate QA pairs from the workspace passages (pending review)')
+    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .option('--teacher <teacher>', 'extractive (no model) | local:PATH.gguf | openai:BASE_URL#MODEL', 'extractive')
+    .option('--questions-per-chunk <n>', 'most questions per passage', int, 4)
+    .option('--json', 'progress as JSON lines on stderr, the summary as JSON on stdout')
+    .action(async (o: { workspace: string; teacher: string; questionsPerChunk: number; json?: boolean }) => {
+      if (o.teacher !== 'extractive') {
+        throw new DocTuneError('BAD_ARGUMENT', `teacher "${o.teacher}" is not available in this version yet; use --teacher extractive`);
+      }
+      const ws = await Workspace.open(o.workspace);
+      try {
+        const summary = await generatePairs(ws, {
+          teacher: 'extractive',
+          questionsPerChunk: Math.max(1, o.questionsPerChunk),
+          onProgress: (p) => {
+            if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
+            else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs\n`);
+          },
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected)\n`);
+      } finally {
+        ws.close();
+      }
+    });
+
   dataset.command('list')
     .description('list QA pairs')
     .requiredOption('-w, --workspace <dir>', 'workspace folder')

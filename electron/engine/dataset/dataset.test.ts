@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectLanguage } from '../ingest/detect-language.js';
+import { ingestPaths } from '../ingest/ingest-files.js';
+import { DocumentParser } from '../ingest/parse-pool.js';
+import { listQaPairs } from '../store/qa-store.js';
+import { Workspace } from '../store/workspace.js';
+import { CORPUS, tempDir } from '../testing/corpus.js';
+import { extractPairs } from './extractive-teacher.js';
+import { acceptAllPending, generatePairs } from './generate.js';
+import { NearDuplicateFilter, rougeL } from './rouge.js';
+
+describe('ROUGE-L and the near-duplicate filter', () => {
+  it('scores word overlap in English and character overlap in Chinese', () => {
+    expect(rougeL('What must an energy-control procedure include?', 'What must an energy-control procedure include?')).toBe(1);
+    expect(rougeL('the cat sat', 'the dog sat')).toBeCloseTo(2 / 3);
+    expect(rougeL('治安管理处罚', '治安管理')).toBeCloseTo(0.8);
+    expect(rougeL('', 'x')).toBe(0);
+  });
+
+  it('drops repeated questions and near-identical pairs, keeps template questions about different things', () => {
+    const f = new NearDuplicateFilter();
+    expect(f.admit('What does the guidance on "Lockout" say?', 'Apply a lock to the energy-isolating device.')).toBe(true);
+    expect(f.admit('What does the guidance on "Tagout" say?', 'Attach a tag warning others not to operate it.')).toBe(true);
+    expect(f.admit('What does the guidance on "Lockout" say?', 'Something else entirely.')).toBe(false);
+    expect(f.admit('What does the guidance on "Lock out" say?', 'Apply a lock to the energy-isolating device.')).toBe(false);
+  });
+});
+
+describe('extractive teacher', () => {
+  it('asks about each article of a statute, in Chinese, with the article as evidence', () => {
+    const text = '第一条 为维护社会治安秩序，保障公共安全，制定本法。 第二条 扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。';
+    const pairs = extractPairs({ text, heading: ['中华人民共和国治安管理处罚法', '第一章 总则'], language: 'zh', title: '中华人民共和国治安管理处罚法' });
+    expect(pairs.slice(0, 2)).toEqual([
+      { question: '《治安管理处罚法》第一条是怎样规定的？', answer: '为维护社会治安秩序，保障公共安全，制定本法。', evidence: '为维护社会治安秩序，保障公共安全，制定本法。', kind: 'article' },
+      { question: '《治安管理处罚法》第二条是怎样规定的？', answer: '扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。', evidence: '扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。', kind: 'article' },
+    ]);
+  });
+
+  it('turns definitions, question headings and lists into pairs', () => {
+    const pairs = extractPairs({
+      text: 'Lockout device means a device that uses a lock to hold an energy-isolating device in a safe position. Employers must retrain employees at least every 12 months. • Shut down the machine. • Isolate the energy source.',
+      heading: ['What must employers do?'],
+      language: 'en',
+      title: 'Control of Hazardous Energy',
+    }, 6);
+    const kinds = pairs.map((p) => p.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['definition', 'heading', 'list', 'requirement']));
+    expect(pairs.find((p) => p.kind === 'definition')!.question).toBe('What does "Lockout device" mean?');
+    expect(pairs.find((p) => p.kind === 'heading')!.question).toBe('What must employers do?');
+  });
+});
+
+describe('doctune generate --teacher extractive on the real corpus', () => {
+  const parser = new DocumentParser();
+  let ws: Workspace;
+
+  beforeAll(async () => {
+    ws = await Workspace.open(tempDir('gen'));
+    await ingestPaths(ws, [CORPUS], { parser });
+  });
+  afterAll(async () => {
+    await parser.close();
+    ws.close();
+  });
+
+  it('gives grounded pairs for every document, Chinese pairs for Chinese documents, no duplicate questions', async () => {
+    const summary = await generatePairs(ws, { teacher: 'extractive' });
+    expect(summary.failed).toBe(0);
+    expect(summary.pairs).toBeGreaterThan(100);
+    const pairs = await listQaPairs(ws);
+    expect(pairs.length).toBe(summary.pairs);
+    const docs = await ws.listDocuments();
+    const chunks = new Map((await ws.allChunks()).map((c) => [c.id, c]));
+    for (const d of docs) expect(pairs.filter((p) => p.document_id === d.id).length, d.title).toBeGreaterThan(0);
+    for (const p of pairs) {
+      expect(chunks.get(p.chunk_id!)!.text).toContain(p.evidence);
+      expect(p.status).toBe('pending');
+    }
+    for (const d of docs.filter((x) => x.language === 'zh')) {
+      for (const p of pairs.filter((x) => x.document_id === d.id)) expect(detectLanguage(p.question + p.answer)).toBe('zh');
+    }
+    expect(new Set(pairs.map((p) => p.question)).size).toBe(pairs.length);
+  });
+
+  it('resumes without redoing passages, and accepting makes them training data', async () => {
+    const again = await generatePairs(ws, { teacher: 'extractive' });
+    expect(again.pairs).toBe(0);
+    const accepted = await acceptAllPending(ws);
+    expect(accepted).toBe((await listQaPairs(ws, 'accepted')).length);
+    expect(await listQaPairs(ws, 'pending')).toEqual([]);
+  });
+});
