@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chatOnce } from '../chat/chat-once.js';
+import { exportPairs, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs } from '../dataset/generate.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
@@ -158,6 +159,25 @@ export function addTrainCommands(program: Command): void {
           },
         });
         process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected)\n`);
+      } finally {
+        ws.close();
+      }
+    });
+
+  dataset.command('export')
+    .description('write QA pairs for training elsewhere (with a LLaMA-Factory dataset_info.json)')
+    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .requiredOption('--format <f>', 'alpaca | sharegpt | messages')
+    .requiredOption('--out <file>', 'output file')
+    .option('--status <s>', 'accepted | all', 'accepted')
+    .action(async (o: { workspace: string; format: string; out: string; status: string }) => {
+      if (!['alpaca', 'sharegpt', 'messages'].includes(o.format)) throw new DocTuneError('BAD_ARGUMENT', '--format is alpaca, sharegpt or messages');
+      if (o.status !== 'accepted' && o.status !== 'all') throw new DocTuneError('BAD_ARGUMENT', '--status is accepted or all');
+      const ws = await Workspace.open(o.workspace);
+      try {
+        const pairs = o.status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
+        await exportPairs(pairs, o.format as ExportFormat, path.resolve(o.out));
+        process.stdout.write(`wrote ${pairs.length} pair(s) to ${path.resolve(o.out)}\n`);
       } finally {
         ws.close();
       }

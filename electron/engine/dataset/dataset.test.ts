@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectLanguage } from '../ingest/detect-language.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
 import { DocumentParser } from '../ingest/parse-pool.js';
-import { listQaPairs } from '../store/qa-store.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { listQaPairs, pairsFromConversations } from '../store/qa-store.js';
+import { readConversations } from '../train/sft-data.js';
+import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
 import { CORPUS, tempDir } from '../testing/corpus.js';
 import { extractPairs } from './extractive-teacher.js';
@@ -88,5 +92,17 @@ describe('doctune generate --teacher extractive on the real corpus', () => {
     const accepted = await acceptAllPending(ws);
     expect(accepted).toBe((await listQaPairs(ws, 'accepted')).length);
     expect(await listQaPairs(ws, 'pending')).toEqual([]);
+  });
+
+  it('exports in three formats that import back without loss', async () => {
+    const pairs = await listQaPairs(ws, 'accepted');
+    const dir = tempDir('export');
+    for (const format of ['alpaca', 'sharegpt', 'messages'] as const) {
+      const file = path.join(dir, `set-${format}.${format === 'messages' ? 'jsonl' : 'json'}`);
+      await exportPairs(pairs, format, file);
+      const back = pairsFromConversations(await readConversations(file), 'accepted');
+      expect(back.map((p) => [p.question, p.answer])).toEqual(pairs.map((p) => [p.question, p.answer]));
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'dataset_info.json'), 'utf8')).doctune.file_name).toBe(path.basename(file));
+    }
   });
 });
