@@ -143,15 +143,17 @@ export function addTrainCommands(program: Command): void {
     .requiredOption('-w, --workspace <dir>', 'workspace folder')
     .option('--teacher <teacher>', 'extractive (no model) | local:PATH.gguf | openai:BASE_URL#MODEL', 'extractive')
     .option('--questions-per-chunk <n>', 'most questions per passage', int, 4)
+    .option('--concurrency <n>', 'passages in flight with a local model', int, 4)
     .option('--json', 'progress as JSON lines on stderr, the summary as JSON on stdout')
-    .action(async (o: { workspace: string; teacher: string; questionsPerChunk: number; json?: boolean }) => {
-      if (o.teacher !== 'extractive') {
-        throw new DocTuneError('BAD_ARGUMENT', `teacher "${o.teacher}" is not available in this version yet; use --teacher extractive`);
-      }
+    .action(async (o: { workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; json?: boolean }) => {
+      let teacher: 'extractive' | { local: string; parallel: number; threads: number };
+      if (o.teacher === 'extractive') teacher = 'extractive';
+      else if (o.teacher.startsWith('local:')) teacher = { local: path.resolve(o.teacher.slice(6)), parallel: Math.max(1, o.concurrency), threads: 1 };
+      else throw new DocTuneError('BAD_ARGUMENT', `teacher "${o.teacher}" is not available in this version yet; use extractive or local:PATH.gguf`);
       const ws = await Workspace.open(o.workspace);
       try {
         const summary = await generatePairs(ws, {
-          teacher: 'extractive',
+          teacher,
           questionsPerChunk: Math.max(1, o.questionsPerChunk),
           onProgress: (p) => {
             if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);

@@ -8,9 +8,9 @@ import { listQaPairs, pairsFromConversations } from '../store/qa-store.js';
 import { readConversations } from '../train/sft-data.js';
 import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
-import { CORPUS, tempDir } from '../testing/corpus.js';
+import { CORPUS, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { extractPairs } from './extractive-teacher.js';
-import { acceptAllPending, generatePairs } from './generate.js';
+import { acceptAllPending, generatePairs, isGrounded } from './generate.js';
 import { NearDuplicateFilter, rougeL } from './rouge.js';
 
 describe('ROUGE-L and the near-duplicate filter', () => {
@@ -104,5 +104,34 @@ describe('doctune generate --teacher extractive on the real corpus', () => {
       expect(back.map((p) => [p.question, p.answer])).toEqual(pairs.map((p) => [p.question, p.answer]));
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'dataset_info.json'), 'utf8')).doctune.file_name).toBe(path.basename(file));
     }
+  });
+});
+
+describe('local GGUF teacher (plumbing on stories260K)', () => {
+  it('every output parses and validates against its JSON schema; ungrounded answers are rejected', async () => {
+    const parser = new DocumentParser();
+    const ws = await Workspace.open(tempDir('local-teacher'));
+    try {
+      await ingestPaths(ws, [path.join(CORPUS, 'osha_factsheet_lockout_tagout.pdf')], { parser });
+      const summary = await generatePairs(ws, { teacher: { local: TINY_MODEL, parallel: 4, threads: 1 }, questionsPerChunk: 2 });
+      expect(summary.chunks).toBeGreaterThan(3);
+      expect(summary.outputs!.outputs).toBeGreaterThanOrEqual(summary.chunks);
+      expect(summary.outputs!.unparsable).toBe(0);
+      expect(summary.failed).toBe(0);
+      // A 260K-parameter story model cannot quote the passage: its answers must not get through.
+      const chunks = new Map((await ws.allChunks()).map((c) => [c.id, c]));
+      for (const p of await listQaPairs(ws)) expect(isGrounded(p.evidence!, chunks.get(p.chunk_id!)!.text)).toBe(true);
+      expect(summary.pairs + summary.rejected_ungrounded + summary.duplicates).toBe(summary.questions);
+    } finally {
+      await parser.close();
+      ws.close();
+    }
+  });
+
+  it('grounds an answer only on evidence the passage contains', () => {
+    const passage = 'Employers must develop, document, and use procedures\nto control potentially hazardous energy.';
+    expect(isGrounded('use procedures to control potentially hazardous energy', passage)).toBe(true);
+    expect(isGrounded('Lily went to the park with her mom.', passage)).toBe(false);
+    expect(isGrounded('use', passage)).toBe(false);
   });
 });
