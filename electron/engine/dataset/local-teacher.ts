@@ -67,7 +67,7 @@ export class LocalTeacher {
     const llama = await getLlama({ gpu: options.gpu ? 'auto' : false, logLevel: LlamaLogLevel.error, logger: () => undefined });
     try {
       const model = await llama.loadModel({ modelPath, gpuLayers: options.gpu ? 'auto' : 0 });
-      const context = await model.createContext({ sequences: parallel, threads: options.threads ?? 1, contextSize: Math.min(model.trainContextSize, 2048) });
+      const context = await model.createContext({ sequences: parallel, threads: options.threads ?? 1, contextSize: Math.min(model.trainContextSize, 1024), batchSize: 512 * Math.min(parallel, 4) });
       const wrapper = resolveChatWrapper(model);
       const chats = Array.from({ length: parallel }, () => new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
       const qg = await llama.createGrammarForJsonSchema(QUESTIONS_SCHEMA);
