@@ -65,10 +65,9 @@ export function buildCli(): Command {
           }
         });
         const summary = await engine.ingest(paths);
-        const { unchanged, ...contract } = summary;
-        print(Boolean(opts.json), { ...contract, unchanged }, () => formatIngestSummary(summary));
-        const attempted = summary.documents + summary.unchanged + summary.errors.length;
-        if (summary.documents === 0 && summary.unchanged === 0 && summary.errors.length > 0 && attempted > 0) process.exitCode = EXIT_FAILED;
+        print(Boolean(opts.json), summary, () => formatIngestSummary(summary));
+        // Failed only when files were tried and none got in or was already in.
+        if (summary.documents === 0 && summary.unchanged === 0 && summary.errors.length > 0) process.exitCode = EXIT_FAILED;
       } finally {
         await engine.close();
       }

@@ -49,7 +49,7 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
     local ? local.pairsFor(p, perChunk) : extractPairs(p, perChunk);
   try {
     // A window of passages in flight (the local teacher batches them); results are stored in order.
-    const window = local ? Math.max(1, options.teacher === 'extractive' ? 1 : options.teacher.parallel ?? 4) : 1;
+    const window = options.teacher === 'extractive' ? 1 : Math.max(1, options.teacher.parallel ?? 4);
     for (let start = 0; start < todo.length; start += window) {
       if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'generation cancelled; run it again to continue');
       const batch = todo.slice(start, start + window);

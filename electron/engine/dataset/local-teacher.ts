@@ -90,13 +90,13 @@ export class LocalTeacher {
     else this.free.push(chat);
   }
 
-  private async ask<T>(prompt: string, grammar: LlamaJsonSchemaGrammar<never> | LlamaJsonSchemaGrammar<typeof QUESTIONS_SCHEMA> | LlamaJsonSchemaGrammar<typeof ANSWER_SCHEMA>, maxTokens: number): Promise<T | null> {
+  private async ask<S extends typeof QUESTIONS_SCHEMA | typeof ANSWER_SCHEMA>(prompt: string, grammar: LlamaJsonSchemaGrammar<S>, maxTokens: number): Promise<ReturnType<LlamaJsonSchemaGrammar<S>['parse']> | null> {
     const chat = await this.acquire();
     try {
       const { response } = await chat.generateResponse([{ type: 'user', text: prompt }, { type: 'model', response: [] }], { grammar, maxTokens, temperature: 0 });
       this.stats.outputs++;
       try {
-        return grammar.parse(response) as T;
+        return grammar.parse(response);
       } catch {
         this.stats.unparsable++;
         return null;
@@ -108,9 +108,9 @@ export class LocalTeacher {
 
   /** Questions for a passage, then an answer with evidence for each (questions answered concurrently). */
   async pairsFor(p: PassageInput, maxQuestions: number): Promise<TeacherPair[]> {
-    const q = await this.ask<{ questions: string[] }>(questionPrompt(p, maxQuestions), this.questionsGrammar, 400);
+    const q = await this.ask(questionPrompt(p, maxQuestions), this.questionsGrammar, 400);
     const questions = (q?.questions ?? []).map((s) => s.trim()).filter(Boolean).slice(0, maxQuestions);
-    const answers = await Promise.all(questions.map((question) => this.ask<{ answer: string; evidence: string }>(answerPrompt(p, question), this.answerGrammar, 500)));
+    const answers = await Promise.all(questions.map((question) => this.ask(answerPrompt(p, question), this.answerGrammar, 500)));
     return questions.flatMap((question, i) => {
       const a = answers[i];
       return a ? [{ question, answer: a.answer.trim(), evidence: a.evidence.trim() }] : [];

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FileStage, IngestSummary } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import { sha256File } from '../hash-file.js';
 import type { Embedder } from '../models/embedder.js';
 import type { ChunkRow, DocumentRow } from '../store/schema.js';
 import type { Workspace } from '../store/workspace.js';
@@ -30,11 +30,6 @@ export interface IngestOptions {
   onProgress?: (p: FileProgress) => void;
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /**
  * Import files and folders into the workspace. Each file is handled on its own: a failure is recorded with
@@ -65,6 +60,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   const prepare = async (file: string): Promise<Prepared> => {
     const stat = await fs.stat(file);
     const sha = await sha256File(file);
+    shaOf.set(file, sha);
     const existing = await ws.documentByPath(file);
     if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
     report({ path: file, stage: 'parsing', fraction: 0.1 });
@@ -72,6 +68,8 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
     return { kind: 'parsed', sha, size: stat.size, parsed, previous: existing };
   };
+  // Hashes computed while preparing, so recording a failure does not read the file again.
+  const shaOf = new Map<string, string>();
   const lookahead = Math.max(1, options.parser.threads);
   const pending: Promise<Prepared>[] = [];
   const start = (i: number): void => {
@@ -133,7 +131,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
       summary.errors.push({ path: file, reason: wire.message });
       done++;
       report({ path: file, stage: 'error', fraction: 1, reason: wire.message });
-      await recordFailure(ws, file, wire.message).catch(() => undefined);
+      await recordFailure(ws, file, wire.message, shaOf.get(file)).catch(() => undefined);
     }
   }
   if (wrote) await ws.refreshIndexes();
@@ -165,9 +163,9 @@ async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ 
   return { id, rows };
 }
 
-async function recordFailure(ws: Workspace, file: string, reason: string): Promise<void> {
+async function recordFailure(ws: Workspace, file: string, reason: string, knownSha?: string): Promise<void> {
   const stat = await fs.stat(file).catch(() => null);
-  const sha = stat ? await sha256File(file).catch(() => '') : '';
+  const sha = knownSha ?? (stat ? await sha256File(file).catch(() => '') : '');
   await ws.recordFailure({
     id: randomUUID(),
     path: file,

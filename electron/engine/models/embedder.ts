@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { readGguf } from './gguf/gguf-reader.js';
 import path from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel } from 'node-llama-cpp';
 import { DocTuneError } from '../errors.js';
@@ -22,10 +22,8 @@ export class Embedder {
 
   static async load(modelPath: string, options: EmbedderOptions = {}): Promise<Embedder> {
     const abs = path.resolve(modelPath);
-    const head = await fs.readFile(abs).then((b) => b.subarray(0, 4).toString('latin1')).catch((err: NodeJS.ErrnoException) => {
-      throw new DocTuneError('MODEL', `cannot read embedding model: ${err.code ?? err.message}`, { path: abs, cause: err });
-    });
-    if (head !== 'GGUF') throw new DocTuneError('MODEL', 'embedding model is not a GGUF file', { path: abs });
+    // The header check reads only the metadata, and reports a damaged file before llama.cpp sees it.
+    await readGguf(abs);
     const threads = options.threads ?? 1;
     try {
       const llama = await getLlama({ gpu: options.gpu ? 'auto' : false, logLevel: LlamaLogLevel.error, logger: () => undefined });

@@ -1,18 +1,10 @@
 import { readGguf, readTensorData, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { GgmlType, GgufValueType, type GgufValue } from '../models/gguf/gguf-types.js';
 import { gguf, writeGguf, type GgufTensorInput } from '../models/gguf/gguf-writer.js';
+import { mulberry32 } from '../train/train-config.js';
 
-/** Deterministic uniform random numbers (mulberry32), so generated models are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator shared with the training code, so generated models are the same on every run. */
+export const rng = mulberry32;
 
 export function randomF32(n: number, scale: number, next: () => number): Float32Array {
   const out = new Float32Array(n);

@@ -53,16 +53,21 @@ export function learningRate(config: Pick<TrainConfig, 'lr' | 'warmupRatio'>, st
   return config.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
-/** Deterministic shuffle (mulberry32-driven Fisher–Yates): the same seed gives the same data order. */
-export function shuffled<T>(items: readonly T[], seed: number): T[] {
+/** Deterministic uniform numbers in [0, 1) (mulberry32): data order, test models and benchmarks. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const next = (): number => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Deterministic shuffle (Fisher–Yates): the same seed gives the same data order. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const next = mulberry32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));

@@ -188,12 +188,3 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
     t.dispose();
   }
 }
-
-/** Hash the base model's bytes (recorded with the run; part of the resume fingerprint). */
-export async function sha256OfFile(file: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  const { createReadStream } = await import('node:fs');
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}

@@ -8,7 +8,8 @@ import { Workspace } from '../store/workspace.js';
 import { prepareExamples } from './prepare-examples.js';
 import { readConversations, type Conversation } from './sft-data.js';
 import type { TrainConfig } from './train-config.js';
-import { sha256OfFile, trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
+import { sha256File } from '../hash-file.js';
+import { trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
 
 export interface TrainRequest {
   config: TrainConfig;
@@ -60,7 +61,7 @@ async function run(req: TrainRequest): Promise<TrainResult> {
   return trainAdapter(req.config, examples, req.outDir, {
     onEvent: (event) => send({ type: 'event', event }),
     cancelled: () => cancelled,
-    modelSha256: await sha256OfFile(req.config.modelPath),
+    modelSha256: await sha256File(req.config.modelPath),
     ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
   });
 }
