@@ -12,7 +12,7 @@ import path from 'node:path';
 import { readGguf, readTensorData, metaNumber, type GgufFile } from '../electron/engine/models/gguf/gguf-reader.js';
 import { TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { rng, writeRandomLlama } from '../electron/engine/testing/random-model.js';
-import { backendsDir, loadAddon, targetBits, LORA_TARGETS } from '../electron/engine/train/native-addon.js';
+import { backendDirs, loadAddon, targetBits, LORA_TARGETS } from '../electron/engine/train/native-addon.js';
 
 const arg = (name: string, d: number): number => {
   const i = process.argv.indexOf(name);
@@ -33,12 +33,12 @@ function sequences(vocab: number, seed: number): number[][] {
 }
 
 async function doctune(model: GgufFile, seqs: number[][]): Promise<{ tokensPerS: number; msPerStep: number; first: number; last: number }> {
-  const t = await loadAddon().createTrainer({ modelPath: model.path, backendsDir: backendsDir(), rank: RANK, alpha: ALPHA, targets: targetBits(LORA_TARGETS), seed: 1, threads });
+  const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: RANK, alpha: ALPHA, targets: targetBits(LORA_TARGETS), seed: 1, threads });
   try {
     const step = async (i: number): Promise<number> => {
       let sum = 0;
       for (const s of seqs.slice(i * BATCH, (i + 1) * BATCH)) sum += await t.loss(Int32Array.from(s.slice(0, -1)), Int32Array.from(s.slice(1)), true);
-      t.adamwStep({ lr: 1e-3, clip: 1, accum: BATCH });
+      await t.adamwStep({ lr: 1e-3, clip: 1, accum: BATCH });
       return sum / BATCH;
     };
     const first = await step(0);

@@ -25,14 +25,31 @@ enum dt_target {
 };
 #define DT_N_TARGETS 7
 
+// A compute device ggml can use, as found in the backend libraries.
+typedef struct dt_device_info {
+    char     backend[16];      // "CPU", "CUDA", "Vulkan", "Metal"
+    char     name[64];         // ggml's device name, e.g. "CUDA0", "Vulkan0"
+    char     description[128]; // e.g. "NVIDIA H100 80GB HBM3"
+    uint64_t memory_free, memory_total;
+} dt_device_info;
+
+// Devices in the backend folders (CPU always last). Returns how many were written to out (at most max), or
+// -1 with the reason in error. A GPU library whose runtime is missing is skipped; its reason goes to notes.
+int dt_list_devices(const char * const * backend_dirs, int32_t n_dirs, dt_device_info * out, int32_t max,
+                    char * notes, size_t notes_len);
+
 typedef struct dt_trainer_params {
     const char * model_path;   // the GGUF base model, in any of its tensor types
-    const char * backends_dir; // folder with ggml's backend libraries (libggml-cpu-*.so, ...)
+    const char * const * backend_dirs; // folders with ggml's backend libraries (libggml-cpu-*.so, -vulkan, -cuda)
+    int32_t      n_backend_dirs;
+    const char * device;       // "auto" (CUDA, then Vulkan or Metal, then CPU), "cpu", "cuda", "vulkan", "metal"
     int32_t      rank;
     float        alpha;        // LoRA scale is alpha / rank
     uint32_t     targets;      // dt_target bits
     uint64_t     seed;         // initialisation of A (Kaiming-uniform); B starts at zero
     int32_t      n_threads;
+    int32_t      compact_transposed; // keep the backward's transposed weights in the base's quantized type
+                                     // (least memory) instead of Q8_0 (most accurate input gradients)
 } dt_trainer_params;
 
 typedef struct dt_trainer_info {
@@ -40,8 +57,22 @@ typedef struct dt_trainer_info {
     int32_t  n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
     int64_t  n_params;         // trainable LoRA parameters
     int32_t  n_tensors;        // trainable tensors (A and B of every adapted matrix)
-    char     backend[64];
+    char     backend[64];      // ggml backend name, e.g. "CPU", "Vulkan0", "CUDA0"
+    dt_device_info device;     // the device the step runs on
+    char     notes[512];       // why a preferred device was not used, if any
+    int32_t  n_splits;         // scheduler splits of the last graph run (1 = all on one device)
+    int32_t  n_fallbacks;      // nodes of that graph the device could not run (computed on the CPU)
 } dt_trainer_info;
+
+// Memory on the compute device, in bytes: what is allocated, and what a (batch, seq) step would need.
+typedef struct dt_memory_plan {
+    uint64_t weights;          // base weights as stored
+    uint64_t transposed;       // transposed copies of the frozen matrices (input gradients)
+    uint64_t lora;             // LoRA parameters
+    uint64_t optimizer;        // gradient accumulators and AdamW moments
+    uint64_t compute;          // activations and temporaries of the training step
+    uint64_t device_free, device_total;
+} dt_memory_plan;
 
 dt_trainer * dt_trainer_init(const dt_trainer_params * params, char * error, size_t error_len);
 void         dt_trainer_free(dt_trainer * trainer);
@@ -57,8 +88,14 @@ int dt_trainer_set_params(dt_trainer * trainer, const float * values);
 
 // Mean cross-entropy over the positions whose label is >= 0 (labels[t] is the token expected after
 // tokens[0..t]). With compute_grad, the gradients are kept for dt_trainer_get_grads / dt_trainer_adamw_step.
+// A batch is n_seq sequences of n_tokens each, sequence-major (pad shorter ones with label -1); the loss is
+// the mean over all labelled positions of the batch.
 int dt_trainer_loss(dt_trainer * trainer, const int32_t * tokens, const int32_t * labels, int32_t n_tokens,
-                    int32_t compute_grad, float * out_loss);
+                    int32_t n_seq, int32_t compute_grad, float * out_loss);
+
+// Measures the training step for n_seq sequences of n_tokens (nothing is allocated); with reserve, allocates
+// it, so that every smaller step runs in the same buffers.
+int dt_trainer_plan(dt_trainer * trainer, int32_t n_tokens, int32_t n_seq, int32_t reserve, dt_memory_plan * out);
 int dt_trainer_get_grads(dt_trainer * trainer, float * out);
 
 // Logits for every position: out has n_tokens * n_vocab floats, position-major.

@@ -1,14 +1,16 @@
-// LoRA training on a GGUF model with ggml. Read in order: 1-2 in trainer_model.cpp, 3-4 in trainer_graph.cpp,
-// 5 and the C API here.
-//   1. load: pick the ggml backend, read hyperparameters and base weights from the GGUF (any tensor type)
-//   2. LoRA parameters: A (Kaiming-uniform) and B (zero) for every targeted matrix, so step 0 is the base
-//   3. forward: the Llama/Qwen2 decoder with W·x + (alpha/r)·B·(A·x) in every adapted matrix
-//   4. loss and backward: masked cross-entropy, ggml's autodiff, gradients copied to the host
-//   5. AdamW on the host: the LoRA parameters are small, and this keeps clipping and state explicit
+// LoRA training on a GGUF model with ggml, on the CPU or a GPU. Read in order:
+//   0. trainer_backend.cpp: open the device (CUDA, Vulkan, Metal or the CPU) and the graph scheduler
+//   1. trainer_model.cpp: hyperparameters, base weights in their stored type, transposed copies for the
+//      backward, and 2. the LoRA parameters: A (Kaiming-uniform) and B (zero), so step 0 is the base
+//   3. trainer_forward.cpp: the Llama/Qwen2 decoder with W·x + (alpha/r)·B·(A·x) in every adapted matrix
+//   4. trainer_graph.cpp (masked cross-entropy, graph cache) and trainer_backward.cpp (the backward)
+//   5. trainer_optim.cpp: AdamW on the device
+// and the C API here.
 #include "trainer_internal.h"
 
 #include <cmath>
 #include <cstdio>
+#include <climits>
 #include <cstring>
 
 // ---------------------------------------------------------------- C API
@@ -17,8 +19,9 @@ extern "C" {
 
 dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t error_len) {
     auto * t = new dt_trainer();
-    bool ok = p && p->model_path && p->backends_dir && dt_load_cpu_backend(t, p->backends_dir, p->n_threads) &&
-              dt_load_model(t, p->model_path) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed);
+    bool ok = p && p->model_path && p->backend_dirs && p->n_backend_dirs > 0 &&
+              dt_open_device(t, p->backend_dirs, p->n_backend_dirs, p->device, p->n_threads) &&
+              dt_load_model(t, p->model_path, p->compact_transposed != 0) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed) && dt_make_scheduler(t);
     if (!ok) {
         if (error && error_len) snprintf(error, error_len, "%s", t->error.empty() ? "invalid parameters" : t->error.c_str());
         dt_trainer_free(t);
@@ -29,15 +32,22 @@ dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t e
 
 void dt_trainer_free(dt_trainer * t) {
     if (!t) return;
-    t->graph.reset(); // its buffers belong to the backend, freed below
-    if (t->buf_p) ggml_backend_buffer_free(t->buf_p);
-    if (t->ctx_p) ggml_free(t->ctx_p);
-    if (t->buf_w) ggml_backend_buffer_free(t->buf_w);
-    if (t->ctx_w) ggml_free(t->ctx_w);
+    t->graphs.clear();
+    t->norm_graph.reset();
+    t->update_graph.reset();
+    if (t->sched) ggml_backend_sched_free(t->sched);
+    for (ggml_backend_buffer_t b : { t->buf_o, t->buf_g, t->buf_p, t->buf_wt, t->buf_w }) if (b) ggml_backend_buffer_free(b);
+    for (ggml_context * c : { t->ctx_o, t->ctx_g, t->ctx_p, t->ctx_wt, t->ctx_w }) if (c) ggml_free(c);
     if (t->gguf) gguf_free(t->gguf);
-    if (t->backend) ggml_backend_free(t->backend);
-    // The backend library stays loaded: ggml keeps its registration for the life of the process.
+    if (t->backend && t->backend != t->cpu) ggml_backend_free(t->backend);
+    if (t->cpu) ggml_backend_free(t->cpu);
+    // The backend libraries stay loaded: ggml keeps their registration for the life of the process.
     delete t;
+}
+
+int dt_list_devices(const char * const * dirs, int32_t n_dirs, dt_device_info * out, int32_t max, char * notes, size_t notes_len) {
+    if (!dirs || n_dirs <= 0 || !out || max <= 0) return -1;
+    return dt_list_devices_impl(dirs, n_dirs, out, max, notes, notes_len);
 }
 
 const char * dt_trainer_last_error(const dt_trainer * t) { return t ? t->error.c_str() : "no trainer"; }
@@ -50,6 +60,10 @@ int dt_trainer_get_info(const dt_trainer * t, dt_trainer_info * info) {
     info->n_vocab = t->n_vocab; info->n_embd = t->n_embd; info->n_layer = t->n_layer; info->n_head = t->n_head;
     info->n_head_kv = t->n_head_kv; info->n_ff = t->n_ff; info->n_ctx_train = t->n_ctx_train;
     info->n_params = t->n_params; info->n_tensors = (int32_t) t->params.size();
+    dt_describe_device(t, &info->device);
+    snprintf(info->notes, sizeof(info->notes), "%s", t->notes.c_str());
+    info->n_splits = t->last_splits;
+    info->n_fallbacks = t->max_fallbacks;
     return 0;
 }
 
@@ -73,79 +87,82 @@ int dt_trainer_set_params(dt_trainer * t, const float * values) {
     return 0;
 }
 
-int dt_trainer_loss(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int32_t n, int32_t compute_grad, float * out_loss) {
+int dt_trainer_loss(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int32_t n, int32_t n_seq, int32_t compute_grad, float * out_loss) {
     if (!labels) return fail(t, "labels are required");
-    dt_graph * G = dt_run_graph(t, tokens, labels, n, compute_grad != 0);
+    dt_graph * G = dt_run_graph(t, { tokens, labels, n, n_seq }, compute_grad != 0);
     if (!G) return -1;
     ggml_backend_tensor_get(G->loss, out_loss, 0, sizeof(float));
     if (!std::isfinite(*out_loss)) return fail(t, "loss is not finite (learning rate too high?)");
-    if (compute_grad) {
-        std::vector<float> g;
-        size_t off = 0;
-        for (ggml_tensor * p : t->params) {
-            ggml_tensor * gp = ggml_graph_get_grad(G->gf, p);
-            const int64_t ne = ggml_nelements(p);
-            if (gp) {
-                g.resize(ne);
-                ggml_backend_tensor_get(gp, g.data(), 0, ne * sizeof(float));
-                for (int64_t i = 0; i < ne; i++) t->grad[off + i] += g[i];
-            }
-            off += ne;
-        }
-    }
+    if (compute_grad) t->has_grads = true;
     return 0;
 }
 
 int dt_trainer_get_grads(dt_trainer * t, float * out) {
-    memcpy(out, t->grad.data(), t->grad.size() * sizeof(float));
+    size_t off = 0;
+    for (ggml_tensor * g : t->grads) { ggml_backend_tensor_get(g, out + off, 0, ggml_nbytes(g)); off += ggml_nelements(g); }
     return 0;
 }
 
 int dt_trainer_logits(dt_trainer * t, const int32_t * tokens, int32_t n, float * out) {
-    dt_graph * G = dt_run_graph(t, tokens, nullptr, n, false);
+    dt_graph * G = dt_run_graph(t, { tokens, nullptr, n, 1 }, false);
     if (!G) return -1;
     ggml_backend_tensor_get(G->logits, out, 0, (size_t) n * t->n_vocab * sizeof(float));
     return 0;
 }
 
-// ---------------------------------------------------------------- 5. AdamW
-
-int dt_trainer_adamw_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm) {
-    const size_t n = t->grad.size();
-    const float inv_accum = 1.0f / (float) (accum > 0 ? accum : 1);
-    double sq = 0.0;
-    for (size_t i = 0; i < n; i++) { t->grad[i] *= inv_accum; sq += (double) t->grad[i] * t->grad[i]; }
-    const float norm = (float) std::sqrt(sq);
-    if (out_norm) *out_norm = norm;
-    if (!std::isfinite(norm)) return fail(t, "gradient is not finite");
-    const float clip_scale = clip > 0.0f && norm > clip ? clip / norm : 1.0f;
-    t->step += 1;
-    const float bc1 = 1.0f - std::pow(beta1, (float) t->step);
-    const float bc2 = 1.0f - std::pow(beta2, (float) t->step);
-    std::vector<float> w(n);
-    dt_trainer_get_params(t, w.data());
-    for (size_t i = 0; i < n; i++) {
-        const float g = t->grad[i] * clip_scale;
-        t->m[i] = beta1 * t->m[i] + (1.0f - beta1) * g;
-        t->v[i] = beta2 * t->v[i] + (1.0f - beta2) * g * g;
-        const float mhat = t->m[i] / bc1, vhat = t->v[i] / bc2;
-        w[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + wd * w[i]); // decoupled weight decay
-        t->grad[i] = 0.0f;
+int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t reserve, dt_memory_plan * out) {
+    if (n_tokens <= 0 || n_seq <= 0) return fail(t, "the step needs at least one token and one sequence");
+    if ((int64_t) n_tokens * n_seq * t->n_vocab > INT32_MAX) return fail(t, "batch too large for this vocabulary (lower --batch or --seq)");
+    dt_graph_key key;
+    key.T = n_tokens; key.B = n_seq; key.n_lab = n_tokens * n_seq; key.grad = true; key.loss = true;
+    dt_graph * G = dt_get_graph(t, key);
+    if (!G) return -1;
+    memset(out, 0, sizeof(*out));
+    out->weights = ggml_backend_buffer_get_size(t->buf_w);
+    out->transposed = ggml_backend_buffer_get_size(t->buf_wt);
+    out->lora = ggml_backend_buffer_get_size(t->buf_p);
+    out->optimizer = ggml_backend_buffer_get_size(t->buf_g) + ggml_backend_buffer_get_size(t->buf_o);
+    std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(t->sched), 0);
+    ggml_backend_sched_reserve_size(t->sched, G->gf, sizes.data());
+    out->compute = sizes[0]; // the device's share (the CPU's, if any, is host memory)
+    size_t free = 0, total = 0;
+    ggml_backend_dev_memory(t->dev, &free, &total);
+    out->device_free = free;
+    out->device_total = total;
+    if (reserve) {
+        if (!ggml_backend_sched_reserve(t->sched, G->gf)) {
+            return fail(t, "out of memory on " + t->backend_name + ": the step needs " + std::to_string(out->compute >> 20) + " MiB, " +
+                           std::to_string(free >> 20) + " MiB are free (lower --batch or --seq)");
+        }
+        t->reserved_compute = out->compute;
     }
-    dt_trainer_set_params(t, w.data());
     return 0;
 }
 
+// ---------------------------------------------------------------- 5. AdamW (trainer_optim.cpp)
+
+int dt_trainer_adamw_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm) {
+    return dt_optimizer_step(t, lr, beta1, beta2, eps, wd, clip, accum, out_norm);
+}
+
 int dt_trainer_get_optimizer(dt_trainer * t, float * m, float * v, int64_t * step) {
-    memcpy(m, t->m.data(), t->m.size() * sizeof(float));
-    memcpy(v, t->v.data(), t->v.size() * sizeof(float));
+    size_t off = 0;
+    for (size_t i = 0; i < t->params.size(); i++) {
+        ggml_backend_tensor_get(t->moments_m[i], m + off, 0, ggml_nbytes(t->moments_m[i]));
+        ggml_backend_tensor_get(t->moments_v[i], v + off, 0, ggml_nbytes(t->moments_v[i]));
+        off += ggml_nelements(t->params[i]);
+    }
     *step = t->step;
     return 0;
 }
 
 int dt_trainer_set_optimizer(dt_trainer * t, const float * m, const float * v, int64_t step) {
-    memcpy(t->m.data(), m, t->m.size() * sizeof(float));
-    memcpy(t->v.data(), v, t->v.size() * sizeof(float));
+    size_t off = 0;
+    for (size_t i = 0; i < t->params.size(); i++) {
+        ggml_backend_tensor_set(t->moments_m[i], m + off, 0, ggml_nbytes(t->moments_m[i]));
+        ggml_backend_tensor_set(t->moments_v[i], v + off, 0, ggml_nbytes(t->moments_v[i]));
+        off += ggml_nelements(t->params[i]);
+    }
     t->step = step;
     return 0;
 }

@@ -1,146 +1,126 @@
-// The training graph: the decoder with LoRA in every adapted matrix, masked cross-entropy, ggml's autodiff.
+// 4a. Loss: masked cross-entropy over the labelled positions of a batch, and the graphs that compute it
+// (with or without the backward) or the logits. One graph per shape, cached; the scheduler's buffers are
+// reserved for the largest training step, so running another shape reuses them.
 #include "trainer_internal.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 
-// ---------------------------------------------------------------- 3. forward
-
-// W·x + (alpha/r)·B·(A·x); x: [n_in, T] -> [n_out, T]
-static ggml_tensor * linear(ggml_context * ctx, const dt_trainer * t, ggml_tensor * w, const dt_lora & lo, ggml_tensor * x) {
-    ggml_tensor * y = ggml_mul_mat(ctx, w, x);
-    if (lo.a) {
-        ggml_tensor * ax = ggml_mul_mat(ctx, lo.a, x);                    // [r, T]
-        ggml_tensor * bax = ggml_mul_mat(ctx, lo.b, ax);                  // [n_out, T]
-        y = ggml_add(ctx, y, ggml_scale(ctx, bax, t->scale));
-    }
-    return y;
+// Labelled positions are gathered before the output matrix (prompts cost no vocabulary-sized logits). Their
+// count is rounded up so that batches of similar size share a graph; padding rows carry weight 0.
+int dt_label_bucket(int n_labelled, int n_positions) {
+    const int step = 64;
+    return std::min(n_positions, (n_labelled + step - 1) / step * step);
 }
 
-static ggml_tensor * forward(ggml_context * ctx, const dt_trainer * t, const dt_inputs & in, int T) {
-    const int hd = t->n_embd / t->n_head;
-    ggml_tensor * x = ggml_get_rows(ctx, t->tok_embd, in.tokens);        // [n_embd, T]
-    GGML_ASSERT(x->ne[0] == t->n_embd && x->ne[1] == T);
-    for (int l = 0; l < t->n_layer; l++) {
-        const dt_layer & L = t->layers[l];
-        ggml_tensor * h = ggml_mul(ctx, ggml_rms_norm(ctx, x, t->rms_eps), L.attn_norm);
-        ggml_tensor * q = linear(ctx, t, L.w[0], L.lora[0], h);         // [n_embd, T]
-        ggml_tensor * k = linear(ctx, t, L.w[1], L.lora[1], h);         // [hd*n_kv, T]
-        ggml_tensor * v = linear(ctx, t, L.w[2], L.lora[2], h);
-        if (L.bias[0]) q = ggml_add(ctx, q, L.bias[0]);
-        if (L.bias[1]) k = ggml_add(ctx, k, L.bias[1]);
-        if (L.bias[2]) v = ggml_add(ctx, v, L.bias[2]);
-        q = ggml_reshape_3d(ctx, q, hd, t->n_head, T);
-        k = ggml_reshape_3d(ctx, k, hd, t->n_head_kv, T);
-        v = ggml_reshape_3d(ctx, v, hd, t->n_head_kv, T);
-        q = ggml_rope_ext(ctx, q, in.pos, nullptr, t->n_rot, t->rope_mode, t->n_ctx_train, t->rope_base, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
-        k = ggml_rope_ext(ctx, k, in.pos, nullptr, t->n_rot, t->rope_mode, t->n_ctx_train, t->rope_base, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
-        ggml_tensor * Q = ggml_permute(ctx, q, 0, 2, 1, 3);             // [hd, T, n_head]
-        ggml_tensor * K = ggml_permute(ctx, k, 0, 2, 1, 3);             // [hd, T, n_kv]
-        ggml_tensor * kq = ggml_mul_mat(ctx, K, Q);                      // [T_k, T_q, n_head]; head h uses kv h/(n_head/n_kv)
-        GGML_ASSERT(kq->ne[0] == T && kq->ne[1] == T && kq->ne[2] == t->n_head);
-        // Plain masked softmax attention: flash attention has no backward in ggml.
-        kq = ggml_soft_max_ext(ctx, kq, in.mask, 1.0f / std::sqrt((float) hd), 0.0f);
-        ggml_tensor * V = ggml_cont(ctx, ggml_permute(ctx, v, 1, 2, 0, 3)); // [T_k, hd, n_kv]
-        ggml_tensor * kqv = ggml_mul_mat(ctx, V, kq);                    // [hd, T_q, n_head]
-        GGML_ASSERT(kqv->ne[0] == hd && kqv->ne[1] == T && kqv->ne[2] == t->n_head);
-        ggml_tensor * o = ggml_cont_2d(ctx, ggml_permute(ctx, kqv, 0, 2, 1, 3), t->n_embd, T);
-        o = linear(ctx, t, L.w[3], L.lora[3], o);
-        x = ggml_add(ctx, x, o);
-        h = ggml_mul(ctx, ggml_rms_norm(ctx, x, t->rms_eps), L.ffn_norm);
-        ggml_tensor * g = ggml_silu(ctx, linear(ctx, t, L.w[4], L.lora[4], h)); // [n_ff, T]
-        ggml_tensor * u = linear(ctx, t, L.w[5], L.lora[5], h);
-        ggml_tensor * d = linear(ctx, t, L.w[6], L.lora[6], ggml_mul(ctx, g, u)); // [n_embd, T]
-        x = ggml_add(ctx, x, d);
-        GGML_ASSERT(x->ne[0] == t->n_embd && x->ne[1] == T);
-    }
-    x = ggml_mul(ctx, ggml_rms_norm(ctx, x, t->rms_eps), t->out_norm);
-    ggml_tensor * logits = ggml_mul_mat(ctx, t->output, x);              // [n_vocab, T]
-    GGML_ASSERT(logits->ne[0] == t->n_vocab && logits->ne[1] == T);
-    return logits;
-}
-
-// ---------------------------------------------------------------- 4. loss, backward, logits
-
-// Build (once per shape) the forward, loss and backward graph and allocate it.
 static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) {
-    const int T = key.T;
-    const size_t n_nodes = 16384 + (size_t) t->n_layer * 512;
-    ggml_init_params ip = { ggml_tensor_overhead() * n_nodes * 3 + ggml_graph_overhead_custom(n_nodes, true), nullptr, true };
+    const int T = key.T, B = key.B, N = T * B, V = t->n_vocab;
+    ggml_init_params ip = { ggml_tensor_overhead() * t->graph_size * 2 + ggml_graph_overhead_custom(t->graph_size, false), nullptr, true };
     G.ctx = ggml_init(ip);
-    G.in.tokens = ggml_new_tensor_1d(G.ctx, GGML_TYPE_I32, T);
-    G.in.pos = ggml_new_tensor_1d(G.ctx, GGML_TYPE_I32, T);
-    G.in.mask = ggml_new_tensor_2d(G.ctx, GGML_TYPE_F32, T, T);
-    for (ggml_tensor * x : { G.in.tokens, G.in.pos, G.in.mask }) ggml_set_input(x);
-    G.logits = forward(G.ctx, t, G.in, T);
-    ggml_set_output(G.logits);
-    G.gf = ggml_new_graph_custom(G.ctx, n_nodes, key.grad);
-    if (key.loss) {
-        // Only positions with a label take part: ggml's cross-entropy backward assumes every row's labels sum
-        // to 1, so an all-zero (masked) row would still push gradients. Select the labelled rows first.
-        G.label_rows = ggml_new_tensor_1d(G.ctx, GGML_TYPE_I32, key.n_labeled);
-        G.labels = ggml_new_tensor_2d(G.ctx, GGML_TYPE_F32, t->n_vocab, key.n_labeled);
-        ggml_set_input(G.label_rows);
-        ggml_set_input(G.labels);
-        ggml_tensor * picked = ggml_get_rows(G.ctx, G.logits, G.label_rows);   // [n_vocab, n_labeled]
-        G.loss = ggml_cross_entropy_loss(G.ctx, picked, G.labels);            // mean over labelled positions
-        ggml_set_output(G.loss);
-        ggml_set_loss(G.loss);
-        ggml_build_forward_expand(G.gf, G.loss);
-        if (key.grad) ggml_build_backward_expand(G.ctx, G.gf, nullptr);
-    } else {
+    ggml_context * ctx = G.ctx;
+    dt_inputs & in = G.in;
+    in.tokens = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, N);
+    in.pos = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, T);
+    in.pos_neg = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, T);
+    in.mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
+    for (ggml_tensor * x : { in.tokens, in.pos, in.pos_neg, in.mask }) ggml_set_input(x);
+    G.gf = ggml_new_graph_custom(ctx, t->graph_size, false);
+
+    dt_activations act;
+    ggml_tensor * hf = dt_forward(ctx, t, in, T, B, key.grad ? &act : nullptr);          // [E, N]
+    if (!key.loss) {
+        G.logits = ggml_mul_mat(ctx, t->output.w, hf);                                  // [V, N]
+        ggml_set_output(G.logits);
         ggml_build_forward_expand(G.gf, G.logits);
+        return true;
     }
-    G.galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(t->backend));
-    if (!ggml_gallocr_alloc_graph(G.galloc, G.gf)) return fail(t, "out of memory for the training graph (lower --seq or --batch)"), false;
+    const int L = key.n_lab;
+    in.rows = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, L);
+    in.targets = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, L);
+    in.weights = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, L);
+    for (ggml_tensor * x : { in.rows, in.targets, in.weights }) ggml_set_input(x);
+    ggml_tensor * h = ggml_get_rows(ctx, hf, in.rows);                                 // [E, L]
+    ggml_tensor * logits = ggml_mul_mat(ctx, t->output.w, h);                          // [V, L]
+    ggml_tensor * p = ggml_soft_max(ctx, logits);                                      // [V, L]
+    ggml_tensor * p_label = ggml_get_rows(ctx, ggml_reshape_2d(ctx, p, 1, (int64_t) V * L), in.targets); // [1, L]
+    // loss = -Σ_j w_j·log p_j(label_j); the clamp keeps a label the model deems impossible finite.
+    G.loss = ggml_scale(ctx, ggml_sum(ctx, ggml_mul(ctx, ggml_log(ctx, ggml_clamp(ctx, p_label, 1e-30f, 1.0f)), in.weights)), -1.0f);
+    ggml_set_output(G.loss);
+    ggml_build_forward_expand(G.gf, G.loss);
+    if (!key.grad) return true;
+
+    // dlogits_j = w_j·(softmax_j - onehot(label_j)): scale every row, then overwrite the label entries.
+    ggml_tensor * dl = ggml_mul(ctx, p, in.weights);                                   // [V, L]
+    ggml_tensor * at_label = ggml_mul(ctx, ggml_scale_bias(ctx, p_label, 1.0f, -1.0f), in.weights); // [1, L]
+    dl = ggml_set_rows(ctx, ggml_reshape_2d(ctx, dl, 1, (int64_t) V * L), at_label, in.targets);
+    dl = ggml_reshape_2d(ctx, dl, V, L);
+    ggml_tensor * dh = ggml_mul_mat(ctx, t->output.wt, dl);                            // [E, L]
+    GGML_ASSERT(dh->ne[0] == t->n_embd && dh->ne[1] == L);
+    // Scatter back to every position (the rows are distinct; the others get zero).
+    ggml_tensor * dhf = ggml_set_rows(ctx, ggml_fill(ctx, hf, 0.0f), dh, in.rows);     // [E, N]
+    dt_backward(ctx, G.gf, t, in, T, B, act, dhf);
     return true;
 }
 
-// Check the inputs, reuse the graph when the shape is unchanged (most steps), set the inputs and compute.
-dt_graph * dt_run_graph(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int T, bool grad) {
-    if (T <= 0) return fail(t, "empty sequence"), nullptr;
-    for (int i = 0; i < T; i++) {
-        if (tokens[i] < 0 || tokens[i] >= t->n_vocab) return fail(t, "token id out of range"), nullptr;
+dt_graph * dt_get_graph(dt_trainer * t, const dt_graph_key & key) {
+    auto it = t->graphs.find(key);
+    if (it != t->graphs.end()) return it->second.get();
+    // Graphs hold only metadata; a few shapes cover a run (sequence lengths are bucketed by the caller).
+    if (t->graphs.size() >= 32) t->graphs.clear();
+    std::unique_ptr<dt_graph> G(new dt_graph());
+    if (!build_graph(t, *G, key)) return nullptr;
+    dt_graph * raw = G.get();
+    t->graphs[key] = std::move(G);
+    return raw;
+}
+
+// Check the inputs, reuse the graph for this shape, set the inputs and compute.
+dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & b, bool grad) {
+    const int T = b.T, B = b.B, N = T * B;
+    if (T <= 0 || B <= 0) return fail(t, "empty sequence"), nullptr;
+    for (int i = 0; i < N; i++) {
+        if (b.tokens[i] < 0 || b.tokens[i] >= t->n_vocab) return fail(t, "token id out of range"), nullptr;
     }
     dt_graph_key key;
     key.T = T;
+    key.B = B;
     key.grad = grad;
-    key.loss = labels != nullptr;
-    if (labels) {
-        for (int i = 0; i < T; i++) {
-            if (labels[i] >= t->n_vocab) return fail(t, "label id out of range"), nullptr;
-            key.n_labeled += labels[i] >= 0;
+    key.loss = b.labels != nullptr;
+    std::vector<int32_t> rows, targets;
+    std::vector<float> weights;
+    if (b.labels) {
+        std::vector<int32_t> free_rows;
+        for (int i = 0; i < N; i++) {
+            if (b.labels[i] >= t->n_vocab) return fail(t, "label id out of range"), nullptr;
+            if (b.labels[i] >= 0) rows.push_back(i); else free_rows.push_back(i);
         }
-        if (key.n_labeled == 0) return fail(t, "no position carries a loss (all labels masked)"), nullptr;
-    }
-    if (!t->graph || !(t->graph_key == key)) {
-        t->graph.reset(new dt_graph());
-        t->graph_key = key;
-        if (!build_graph(t, *t->graph, key)) {
-            t->graph.reset();
-            return nullptr;
+        const int n = (int) rows.size();
+        if (n == 0) return fail(t, "no position carries a loss (all labels masked)"), nullptr;
+        key.n_lab = dt_label_bucket(n, N);
+        if ((int64_t) key.n_lab * t->n_vocab > INT32_MAX) return fail(t, "batch too large for this vocabulary (lower --batch or --seq)"), nullptr;
+        for (int j = 0; j < key.n_lab; j++) {
+            if (j >= n) rows.push_back(free_rows[j - n]);
+            targets.push_back(j * t->n_vocab + (j < n ? b.labels[rows[j]] : 0));
+            weights.push_back(j < n ? 1.0f / (float) n : 0.0f);
         }
     }
-    dt_graph & G = *t->graph;
-    std::vector<int32_t> pos(T);
-    for (int i = 0; i < T; i++) pos[i] = i;
+    dt_graph * G = dt_get_graph(t, key);
+    if (!G) return nullptr;
+    std::vector<int32_t> pos(T), pos_neg(T);
+    for (int i = 0; i < T; i++) { pos[i] = i; pos_neg[i] = -i; }
     std::vector<float> mask((size_t) T * T);
     for (int q = 0; q < T; q++) for (int k = 0; k < T; k++) mask[(size_t) q * T + k] = k <= q ? 0.0f : -INFINITY;
-    ggml_backend_tensor_set(G.in.tokens, tokens, 0, T * sizeof(int32_t));
-    ggml_backend_tensor_set(G.in.pos, pos.data(), 0, T * sizeof(int32_t));
-    ggml_backend_tensor_set(G.in.mask, mask.data(), 0, mask.size() * sizeof(float));
-    if (labels) {
-        std::vector<int32_t> rows;
-        std::vector<float> onehot((size_t) t->n_vocab * key.n_labeled, 0.0f);
-        for (int i = 0; i < T; i++) {
-            if (labels[i] < 0) continue;
-            onehot[rows.size() * t->n_vocab + labels[i]] = 1.0f;
-            rows.push_back(i);
+    const bool ok = dt_compute(t, G->gf, [&] {
+        ggml_backend_tensor_set(G->in.tokens, b.tokens, 0, (size_t) N * sizeof(int32_t));
+        ggml_backend_tensor_set(G->in.pos, pos.data(), 0, T * sizeof(int32_t));
+        if (G->in.pos_neg->buffer) ggml_backend_tensor_set(G->in.pos_neg, pos_neg.data(), 0, T * sizeof(int32_t));
+        ggml_backend_tensor_set(G->in.mask, mask.data(), 0, mask.size() * sizeof(float));
+        if (b.labels) {
+            ggml_backend_tensor_set(G->in.rows, rows.data(), 0, rows.size() * sizeof(int32_t));
+            ggml_backend_tensor_set(G->in.targets, targets.data(), 0, targets.size() * sizeof(int32_t));
+            ggml_backend_tensor_set(G->in.weights, weights.data(), 0, weights.size() * sizeof(float));
         }
-        ggml_backend_tensor_set(G.label_rows, rows.data(), 0, rows.size() * sizeof(int32_t));
-        ggml_backend_tensor_set(G.labels, onehot.data(), 0, onehot.size() * sizeof(float));
-    }
-    if (grad) ggml_graph_reset(G.gf);
-    if (ggml_backend_graph_compute(t->backend, G.gf) != GGML_STATUS_SUCCESS) return fail(t, "graph computation failed"), nullptr;
-    return &G;
+    }, true);
+    return ok ? G : nullptr;
 }
-

@@ -1,5 +1,7 @@
 // Internal shared state of the trainer (native/src only): the handle behind the C API, its layers and the
-// per-shape graph cache. trainer_model.cpp loads, trainer_graph.cpp builds and runs, trainer.cpp is the C API.
+// per-shape graph cache. trainer_backend.cpp picks the device, trainer_model.cpp loads, trainer_graph.cpp
+// builds the forward and loss, trainer_backward.cpp the backward, trainer_optim.cpp runs AdamW on the
+// device, trainer.cpp is the C API.
 #pragma once
 
 #include "doctune_trainer.h"
@@ -9,8 +11,11 @@
 #include "ggml-backend.h"
 #include "gguf.h"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 inline const char * DT_TARGET_NAMES[DT_N_TARGETS] = {
@@ -18,72 +23,103 @@ inline const char * DT_TARGET_NAMES[DT_N_TARGETS] = {
 };
 
 struct dt_lora {
-    ggml_tensor * a = nullptr; // ne = [n_in, r]
-    ggml_tensor * b = nullptr; // ne = [r, n_out]
+    ggml_tensor * a = nullptr;   // ne = [n_in, r]
+    ggml_tensor * b = nullptr;   // ne = [r, n_out]
+    ggml_tensor * ga = nullptr;  // accumulated gradients, same shapes
+    ggml_tensor * gb = nullptr;
+    ggml_tensor * ma = nullptr, * va = nullptr, * mb = nullptr, * vb = nullptr; // AdamW moments
+};
+
+// A frozen matrix: W ne = [n_in, n_out] as stored in the GGUF, and Wt ne = [n_out, n_in], a transposed copy
+// in a type every backend multiplies with, so the input gradient is mul_mat(Wt, dy) instead of OUT_PROD.
+struct dt_matrix {
+    ggml_tensor * w = nullptr;
+    ggml_tensor * wt = nullptr;
 };
 
 struct dt_layer {
     ggml_tensor * attn_norm = nullptr;
-    ggml_tensor * w[DT_N_TARGETS] = {};      // q, k, v, o, gate, up, down
+    dt_matrix w[DT_N_TARGETS];               // q, k, v, o, gate, up, down
     ggml_tensor * bias[3] = {};              // q, k, v biases (qwen2)
     ggml_tensor * ffn_norm = nullptr;
     dt_lora lora[DT_N_TARGETS];
 };
 
 struct dt_inputs {
-    ggml_tensor * tokens;  // I32 [T]
-    ggml_tensor * pos;     // I32 [T]
-    ggml_tensor * mask;    // F32 [T, T], causal
+    ggml_tensor * tokens = nullptr;    // I32 [T*B], sequence-major
+    ggml_tensor * pos = nullptr;       // I32 [T]
+    ggml_tensor * pos_neg = nullptr;   // I32 [T], -pos: the inverse rotation for RoPE's backward
+    ggml_tensor * mask = nullptr;      // F32 [T, T], causal
+    ggml_tensor * rows = nullptr;      // I32 [n_lab], positions that carry a loss (padded with unlabelled ones)
+    ggml_tensor * targets = nullptr;   // I32 [n_lab], j*n_vocab + label_j: the label's entry in the flat softmax
+    ggml_tensor * weights = nullptr;   // F32 [1, n_lab], 1/n_labelled per real position, 0 for padding
+};
+
+struct dt_graph_key {
+    int T = 0, B = 0, n_lab = 0;
+    bool grad = false, loss = false;
+    bool operator<(const dt_graph_key & o) const {
+        return std::tie(T, B, n_lab, grad, loss) < std::tie(o.T, o.B, o.n_lab, o.grad, o.loss);
+    }
 };
 
 struct dt_graph {
     ggml_context * ctx = nullptr;
-    ggml_gallocr_t galloc = nullptr;
     ggml_cgraph * gf = nullptr;
     dt_inputs in{};
-    ggml_tensor * logits = nullptr, * labels = nullptr, * label_rows = nullptr, * loss = nullptr;
+    ggml_tensor * logits = nullptr, * loss = nullptr;
     ~dt_graph() {
-        if (galloc) ggml_gallocr_free(galloc);
         if (ctx) ggml_free(ctx);
     }
-};
-
-struct dt_graph_key {
-    int T = 0, n_labeled = 0;
-    bool grad = false, loss = false;
-    bool operator==(const dt_graph_key & o) const { return T == o.T && n_labeled == o.n_labeled && grad == o.grad && loss == o.loss; }
 };
 
 struct dt_trainer {
     std::string error;
     std::string arch;
-    void * backend_lib = nullptr;
-    ggml_backend_t backend = nullptr;
-    std::string backend_name;
+
+    // Devices: the compute device (GPU or CPU) and the CPU, which the scheduler keeps as the fallback.
+    ggml_backend_t backend = nullptr;     // where weights, parameters and the step run
+    ggml_backend_t cpu = nullptr;         // == backend on a CPU-only run
+    ggml_backend_dev_t dev = nullptr;
+    std::string backend_name;              // ggml's name for the backend instance
+    std::string backend_kind;              // CPU, CUDA, Vulkan, Metal
+    std::string notes;                     // why a preferred device was not used
+    ggml_backend_sched_t sched = nullptr;
+    size_t graph_size = 0;
 
     int32_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx_train = 0, n_rot = 0;
     float rms_eps = 1e-5f, rope_base = 10000.0f;
     int rope_mode = 0;
 
     gguf_context * gguf = nullptr;
-    ggml_context * ctx_w = nullptr;            // base weights
+    ggml_context * ctx_w = nullptr;            // base weights, as stored
     ggml_backend_buffer_t buf_w = nullptr;
-    ggml_tensor * tok_embd = nullptr, * out_norm = nullptr, * output = nullptr;
+    ggml_context * ctx_wt = nullptr;           // transposed copies
+    ggml_backend_buffer_t buf_wt = nullptr;
+    ggml_tensor * tok_embd = nullptr, * out_norm = nullptr;
+    dt_matrix output;
     std::vector<dt_layer> layers;
 
     int32_t rank = 0;
     float scale = 0.0f;                         // alpha / rank
     ggml_context * ctx_p = nullptr;             // LoRA parameters
     ggml_backend_buffer_t buf_p = nullptr;
-    std::vector<ggml_tensor *> params;
+    ggml_context * ctx_g = nullptr;             // gradient accumulators (cleared after each update)
+    ggml_backend_buffer_t buf_g = nullptr;
+    ggml_context * ctx_o = nullptr;             // AdamW moments
+    ggml_backend_buffer_t buf_o = nullptr;
+    std::vector<ggml_tensor *> params, grads, moments_m, moments_v; // in parameter order
     int64_t n_params = 0;
-
-    std::vector<float> grad, m, v;              // flattened over params
     int64_t step = 0;
+    bool has_grads = false;
 
-    // The last graph built, reused while sequence length and label count stay the same.
-    std::unique_ptr<dt_graph> graph;
-    dt_graph_key graph_key;
+    // Graphs by shape, kept allocated in the scheduler's buffers across steps. The scheduler is reserved
+    // once for the largest shape, so later graphs never grow (or free) its buffers.
+    std::map<dt_graph_key, std::unique_ptr<dt_graph>> graphs;
+    std::unique_ptr<dt_graph> norm_graph, update_graph;
+    ggml_tensor * norm_sq = nullptr, * update_scale = nullptr, * adamw_hparams = nullptr;
+    size_t reserved_compute = 0;
+    int last_splits = 0, last_fallbacks = 0, max_fallbacks = 0;
 };
 
 inline int fail(dt_trainer * t, const std::string & msg) {
@@ -91,10 +127,53 @@ inline int fail(dt_trainer * t, const std::string & msg) {
     return -1;
 }
 
+// trainer_backend.cpp
+bool dt_open_device(dt_trainer * t, const char * const * dirs, int n_dirs, const char * device, int n_threads);
+bool dt_make_scheduler(dt_trainer * t);
+void dt_count_fallbacks(dt_trainer * t, ggml_cgraph * gf, bool model_graph);
+void dt_describe_device(const dt_trainer * t, dt_device_info * out);
+// model_graph: the forward/backward (its splits are reported); fallbacks are counted for every graph.
+bool dt_compute(dt_trainer * t, ggml_cgraph * gf, const std::function<void()> & set_inputs, bool model_graph);
+int dt_list_devices_impl(const char * const * dirs, int n_dirs, dt_device_info * out, int max, char * error, size_t error_len);
+
 // trainer_model.cpp
-bool dt_load_cpu_backend(dt_trainer * t, const char * dir, int n_threads);
-bool dt_load_model(dt_trainer * t, const char * path);
+bool dt_load_model(dt_trainer * t, const char * path, bool compact_transposed);
 bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, uint64_t seed);
 
+// Forward activations the backward reads, per layer (N = T*B tokens, E = n_embd, F = n_ff).
+struct dt_saved {
+    ggml_tensor * x_in = nullptr, * r1 = nullptr, * h1 = nullptr;      // [E, N]: input, rms_norm(x), ·attn_norm
+    ggml_tensor * ax[DT_N_TARGETS] = {};                              // [r, N]: A·x of each adapted matrix
+    ggml_tensor * Q = nullptr, * K = nullptr, * V = nullptr;          // [hd, T, H|H_kv, B] after RoPE
+    ggml_tensor * P = nullptr;                                        // [T_k, T_q, H, B] attention weights
+    ggml_tensor * o = nullptr;                                        // [E, N] attention output before W_o
+    ggml_tensor * x_mid = nullptr, * r2 = nullptr, * h2 = nullptr;    // [E, N]
+    ggml_tensor * a = nullptr, * u = nullptr, * g = nullptr, * m = nullptr; // [F, N]: gate, up, silu(gate), g*u
+};
+struct dt_activations {
+    std::vector<dt_saved> layers;
+    ggml_tensor * x_last = nullptr, * r_final = nullptr;              // [E, N]
+};
+
 // trainer_graph.cpp: checks the inputs, reuses or builds the graph for this shape, sets inputs, computes.
-dt_graph * dt_run_graph(dt_trainer * t, const int32_t * tokens, const int32_t * labels, int T, bool grad);
+struct dt_batch {
+    const int32_t * tokens;   // [B*T], sequence-major
+    const int32_t * labels;   // [B*T], -1 = no loss; null for logits
+    int T, B;
+};
+dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & batch, bool grad);
+dt_graph * dt_get_graph(dt_trainer * t, const dt_graph_key & key);
+int dt_label_bucket(int n_labelled, int n_positions);
+
+// trainer_forward.cpp: the decoder, W·x + (alpha/r)·B·(A·x) in every adapted matrix. Returns the normalised
+// final hidden state [E, N]; fills `act` when the backward will need it.
+ggml_tensor * dt_forward(ggml_context * ctx, const dt_trainer * t, const dt_inputs & in, int T, int B, dt_activations * act);
+
+// trainer_backward.cpp: from the gradient of the normalised final hidden state, the gradient of every LoRA
+// parameter, added to its accumulator (nodes expanded into gf).
+void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, const dt_inputs & in, int T, int B,
+                 const dt_activations & act, ggml_tensor * d_hidden);
+
+// trainer_optim.cpp
+int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm);
+bool dt_init_optimizer(dt_trainer * t);

@@ -2,47 +2,14 @@
 // (kept in their stored type), and the LoRA parameters.
 #include "trainer_internal.h"
 
-#include <dlfcn.h>
-#include <dirent.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <thread>
 
-// ---------------------------------------------------------------- 1. backend and model
-
-// Best CPU backend library in `dir` for this processor (each variant reports a score; 0 = unsupported).
-bool dt_load_cpu_backend(dt_trainer * t, const char * dir, int n_threads) {
-    DIR * d = opendir(dir);
-    if (!d) return fail(t, std::string("cannot open backend folder ") + dir), false;
-    std::string best;
-    int best_score = 0;
-    while (dirent * e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name.find("ggml-cpu") == std::string::npos) continue;
-        std::string path = std::string(dir) + "/" + name;
-        void * h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!h) continue;
-        auto score_fn = (int (*)(void)) dlsym(h, "ggml_backend_score");
-        int score = score_fn ? score_fn() : 1;
-        if (score > best_score) { best_score = score; best = path; }
-        dlclose(h);
-    }
-    closedir(d);
-    if (best.empty()) return fail(t, std::string("no usable ggml CPU backend in ") + dir), false;
-    t->backend_lib = dlopen(best.c_str(), RTLD_NOW | RTLD_LOCAL);
-    auto init_fn = t->backend_lib ? (ggml_backend_reg_t (*)(void)) dlsym(t->backend_lib, "ggml_backend_init") : nullptr;
-    if (!init_fn) return fail(t, "cannot load " + best), false;
-    ggml_backend_reg_t reg = init_fn();
-    if (!reg || ggml_backend_reg_dev_count(reg) == 0) return fail(t, "backend has no device: " + best), false;
-    t->backend = ggml_backend_dev_init(ggml_backend_reg_dev_get(reg, 0), nullptr);
-    if (!t->backend) return fail(t, "cannot start backend " + best), false;
-    auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
-    if (set_threads) set_threads(t->backend, n_threads > 0 ? n_threads : 1);
-    t->backend_name = ggml_backend_name(t->backend);
-    return true;
-}
+// ---------------------------------------------------------------- 1. model (the device is opened in trainer_backend.cpp)
 
 // Typed metadata access that never trips gguf's type asserts (they abort the process).
 static bool kv_int(const gguf_context * g, const std::string & key, int32_t & out) {
@@ -69,23 +36,56 @@ static ggml_tensor * weight(dt_trainer * t, const std::string & name, bool requi
     return w;
 }
 
-// Types whose OUT_PROD (the input gradient of a frozen weight) the CPU backend implements.
-static bool supports_backward(ggml_type type) {
-    switch (type) {
-        case GGML_TYPE_F32: case GGML_TYPE_F16:
-        case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: case GGML_TYPE_Q8_0:
-        case GGML_TYPE_MXFP4: case GGML_TYPE_Q2_K: case GGML_TYPE_Q3_K: case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K:
-        case GGML_TYPE_Q6_K: case GGML_TYPE_TQ1_0: case GGML_TYPE_TQ2_0: case GGML_TYPE_IQ2_XXS: case GGML_TYPE_IQ2_XS:
-        case GGML_TYPE_IQ3_XXS: case GGML_TYPE_IQ1_S: case GGML_TYPE_IQ1_M: case GGML_TYPE_IQ4_NL: case GGML_TYPE_IQ4_XS:
-        case GGML_TYPE_IQ3_S: case GGML_TYPE_IQ2_S:
-        case GGML_TYPE_I32: // not a weight, but harmless
-            return true;
-        default:
-            return false;
-    }
+static int seek(FILE * f, uint64_t offset) {
+#ifdef _WIN32
+    return _fseeki64(f, (__int64) offset, SEEK_SET);
+#else
+    return fseeko(f, (off_t) offset, SEEK_SET);
+#endif
 }
 
-bool dt_load_model(dt_trainer * t, const char * path) {
+// Type of the transposed copy Wt (rows of n_out values). Re-encoding dequantized weights in transposed
+// blocks adds a second rounding: Q8_0 keeps it near-lossless (input gradients within ~3% of an F32 twin
+// for a Q4_K base), the stored type (compact) keeps memory lowest (~7%). F16, BF16 and F32 transpose exactly.
+static ggml_type transposed_type(ggml_type type, int64_t n_out, bool compact) {
+    if (type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16) return type;
+    if (compact && !ggml_quantize_requires_imatrix(type) && n_out % ggml_blck_size(type) == 0) return type;
+    if (n_out % ggml_blck_size(GGML_TYPE_Q8_0) == 0) return GGML_TYPE_Q8_0;
+    return GGML_TYPE_F16;
+}
+
+// Wt = transpose(dequantize(W)), written in Wt's type; rows are split across threads.
+static void make_transposed(const ggml_tensor * w, const uint8_t * raw, ggml_tensor * wt, std::vector<uint8_t> & out) {
+    const int64_t n_in = w->ne[0], n_out = w->ne[1];
+    std::vector<float> rows((size_t) n_in * n_out), cols((size_t) n_in * n_out);
+    const auto * traits = ggml_get_type_traits(w->type);
+    const size_t row_bytes = ggml_row_size(w->type, n_in);
+    for (int64_t r = 0; r < n_out; r++) {
+        if (w->type == GGML_TYPE_F32) memcpy(&rows[(size_t) r * n_in], raw + r * row_bytes, row_bytes);
+        else traits->to_float(raw + r * row_bytes, &rows[(size_t) r * n_in], n_in);
+    }
+    for (int64_t r = 0; r < n_out; r++) {
+        for (int64_t c = 0; c < n_in; c++) cols[(size_t) c * n_out + r] = rows[(size_t) r * n_in + c];
+    }
+    out.resize(ggml_nbytes(wt));
+    const size_t out_row = ggml_row_size(wt->type, n_out);
+    const int n_threads = std::max(1, std::min<int>((int) std::thread::hardware_concurrency(), (int) (n_in / 64) + 1));
+    std::vector<std::thread> pool;
+    for (int k = 0; k < n_threads; k++) {
+        pool.emplace_back([&, k] {
+            const int64_t r0 = n_in * k / n_threads, r1 = n_in * (k + 1) / n_threads;
+            const float * src = &cols[(size_t) r0 * n_out];
+            uint8_t * dst = out.data() + r0 * out_row;
+            if (wt->type == GGML_TYPE_F32) memcpy(dst, src, (size_t) (r1 - r0) * n_out * sizeof(float));
+            else if (wt->type == GGML_TYPE_F16) ggml_fp32_to_fp16_row(src, (ggml_fp16_t *) dst, (r1 - r0) * n_out);
+            else if (wt->type == GGML_TYPE_BF16) ggml_fp32_to_bf16_row(src, (ggml_bf16_t *) dst, (r1 - r0) * n_out);
+            else ggml_quantize_chunk(wt->type, src, dst, 0, r1 - r0, n_out, nullptr);
+        });
+    }
+    for (auto & th : pool) th.join();
+}
+
+bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
     gguf_init_params gp = { /*no_alloc*/ true, &t->ctx_w };
     t->gguf = gguf_init_from_file(path, gp);
     if (!t->gguf) return fail(t, std::string("cannot read GGUF ") + path), false;
@@ -115,8 +115,8 @@ bool dt_load_model(dt_trainer * t, const char * path) {
 
     t->tok_embd = weight(t, "token_embd.weight", true);
     t->out_norm = weight(t, "output_norm.weight", true);
-    t->output = weight(t, "output.weight", false);
-    if (!t->output) t->output = t->tok_embd; // tied embeddings
+    t->output.w = weight(t, "output.weight", false);
+    if (!t->output.w) t->output.w = t->tok_embd; // tied embeddings
     if (!t->tok_embd || !t->out_norm) return false;
     t->n_vocab = (int32_t) t->tok_embd->ne[1];
     t->layers.resize(t->n_layer);
@@ -126,49 +126,61 @@ bool dt_load_model(dt_trainer * t, const char * path) {
         L.attn_norm = weight(t, p + "attn_norm.weight", true);
         L.ffn_norm = weight(t, p + "ffn_norm.weight", true);
         for (int k = 0; k < DT_N_TARGETS; k++) {
-            L.w[k] = weight(t, p + DT_TARGET_NAMES[k] + ".weight", true);
-            if (!L.w[k]) return false;
+            L.w[k].w = weight(t, p + DT_TARGET_NAMES[k] + ".weight", true);
+            if (!L.w[k].w) return false;
+            if (L.w[k].w->ne[2] != 1 || L.w[k].w->ne[3] != 1) return fail(t, p + DT_TARGET_NAMES[k] + ".weight is not a matrix"), false;
         }
         for (int k = 0; k < 3; k++) L.bias[k] = weight(t, p + DT_TARGET_NAMES[k] + ".bias", false);
         if (!L.attn_norm || !L.ffn_norm) return false;
     }
-    // The backward of a frozen weight is OUT_PROD(W, ·), which ggml's CPU backend has for F32, F16 and the
-    // quantized types but not BF16: BF16 matrices are widened to F32 (exact), everything else stays as stored.
-    for (int64_t i = 0; i < gguf_get_n_tensors(t->gguf); i++) {
-        ggml_tensor * w = ggml_get_tensor(t->ctx_w, gguf_get_tensor_name(t->gguf, i));
-        if (w->type == GGML_TYPE_BF16) {
-            w->type = GGML_TYPE_F32;
-            w->nb[0] = sizeof(float);
-            for (int d = 1; d < GGML_MAX_DIMS; d++) w->nb[d] = w->nb[d - 1] * w->ne[d - 1];
-        } else if (!supports_backward(w->type)) {
-            return fail(t, std::string("tensor ") + ggml_get_name(w) + " has type " + ggml_type_name(w->type) + ", which the CPU trainer cannot train through"), false;
+
+    // Transposed copies of the frozen matrices the gradient flows back through: every matrix but the
+    // first layer's q, k and v (nothing trainable lies below them).
+    std::map<const ggml_tensor *, ggml_tensor *> transposed;
+    {
+        std::vector<dt_matrix *> ms = { &t->output };
+        for (int l = 0; l < t->n_layer; l++) {
+            for (int k = l == 0 ? 3 : 0; k < DT_N_TARGETS; k++) ms.push_back(&t->layers[l].w[k]);
+        }
+        ggml_init_params ip = { ggml_tensor_overhead() * (ms.size() + 1), nullptr, true };
+        t->ctx_wt = ggml_init(ip);
+        for (dt_matrix * m : ms) {
+            const ggml_type type = transposed_type(m->w->type, m->w->ne[1], compact);
+            m->wt = ggml_new_tensor_2d(t->ctx_wt, type, m->w->ne[1], m->w->ne[0]);
+            ggml_format_name(m->wt, "%s.T", ggml_get_name(m->w));
+            transposed[m->w] = m->wt;
         }
     }
     t->buf_w = ggml_backend_alloc_ctx_tensors(t->ctx_w, t->backend);
-    if (!t->buf_w) return fail(t, "out of memory for the base weights"), false;
+    if (!t->buf_w) {
+        const size_t need = ggml_backend_alloc_ctx_tensors_from_buft_size(t->ctx_w, ggml_backend_get_default_buffer_type(t->backend));
+        return fail(t, "out of memory on " + t->backend_name + " for the base weights (" + std::to_string(need >> 20) + " MiB)"), false;
+    }
+    ggml_backend_buffer_set_usage(t->buf_w, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    t->buf_wt = ggml_backend_alloc_ctx_tensors(t->ctx_wt, t->backend);
+    if (!t->buf_wt) {
+        const size_t need = ggml_backend_alloc_ctx_tensors_from_buft_size(t->ctx_wt, ggml_backend_get_default_buffer_type(t->backend));
+        return fail(t, "out of memory on " + t->backend_name + " for the transposed weights (" + std::to_string(need >> 20) + " MiB)"), false;
+    }
+    ggml_backend_buffer_set_usage(t->buf_wt, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
 
     FILE * f = fopen(path, "rb");
     if (!f) return fail(t, std::string("cannot open ") + path), false;
-    std::vector<uint8_t> buf;
+    std::vector<uint8_t> buf, tbuf;
     const size_t data_offset = gguf_get_data_offset(t->gguf);
     for (int64_t i = 0; i < gguf_get_n_tensors(t->gguf); i++) {
         ggml_tensor * w = ggml_get_tensor(t->ctx_w, gguf_get_tensor_name(t->gguf, i));
-        const bool widen = gguf_get_tensor_type(t->gguf, i) == GGML_TYPE_BF16;
-        const size_t n = widen ? (size_t) ggml_nelements(w) * 2 : ggml_nbytes(w);
+        const size_t n = ggml_nbytes(w);
         buf.resize(n);
-        if (fseek(f, (long) (data_offset + gguf_get_tensor_offset(t->gguf, i)), SEEK_SET) != 0 || fread(buf.data(), 1, n, f) != n) {
+        if (seek(f, data_offset + gguf_get_tensor_offset(t->gguf, i)) != 0 || fread(buf.data(), 1, n, f) != n) {
             fclose(f);
             return fail(t, std::string("truncated tensor data for ") + ggml_get_name(w)), false;
         }
-        if (widen) {
-            std::vector<float> wide(ggml_nelements(w));
-            for (size_t k = 0; k < wide.size(); k++) {
-                uint32_t bits = (uint32_t) ((const uint16_t *) buf.data())[k] << 16;
-                memcpy(&wide[k], &bits, sizeof(float));
-            }
-            ggml_backend_tensor_set(w, wide.data(), 0, wide.size() * sizeof(float));
-        } else {
-            ggml_backend_tensor_set(w, buf.data(), 0, n);
+        ggml_backend_tensor_set(w, buf.data(), 0, n);
+        auto it = transposed.find(w);
+        if (it != transposed.end()) {
+            make_transposed(w, buf.data(), it->second, tbuf);
+            ggml_backend_tensor_set(it->second, tbuf.data(), 0, tbuf.size());
         }
     }
     fclose(f);
@@ -188,7 +200,7 @@ bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, u
     for (int l = 0; l < t->n_layer; l++) {
         for (int k = 0; k < DT_N_TARGETS; k++) {
             if (!(targets & (1u << k))) continue;
-            ggml_tensor * w = t->layers[l].w[k];
+            ggml_tensor * w = t->layers[l].w[k].w;
             dt_lora & lo = t->layers[l].lora[k];
             lo.a = ggml_new_tensor_2d(t->ctx_p, GGML_TYPE_F32, w->ne[0], rank); // [n_in, r]
             lo.b = ggml_new_tensor_2d(t->ctx_p, GGML_TYPE_F32, rank, w->ne[1]); // [r, n_out]
@@ -215,9 +227,6 @@ bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, u
         ggml_backend_tensor_set(p, host.data(), 0, n * sizeof(float));
         t->n_params += n;
     }
-    t->grad.assign(t->n_params, 0.0f);
-    t->m.assign(t->n_params, 0.0f);
-    t->v.assign(t->n_params, 0.0f);
-    return true;
+    return dt_init_optimizer(t);
 }
 

@@ -9,6 +9,21 @@
 
 namespace {
 
+Napi::Object DeviceObject(Napi::Env env, const dt_device_info & d) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("backend", d.backend); o.Set("name", d.name); o.Set("description", d.description);
+    o.Set("memoryFree", (double) d.memory_free); o.Set("memoryTotal", (double) d.memory_total);
+    return o;
+}
+
+std::vector<std::string> StringList(const Napi::Value & v) {
+    std::vector<std::string> out;
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) if (a.Get(i).IsString()) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    return out;
+}
+
 class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
   public:
     static Napi::FunctionReference ctor;
@@ -23,6 +38,7 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
             InstanceMethod("loss", &NativeTrainer::Loss),
             InstanceMethod("logits", &NativeTrainer::Logits),
             InstanceMethod("adamwStep", &NativeTrainer::AdamwStep),
+            InstanceMethod("plan", &NativeTrainer::Plan),
             InstanceMethod("getOptimizer", &NativeTrainer::GetOptimizer),
             InstanceMethod("setOptimizer", &NativeTrainer::SetOptimizer),
             InstanceMethod("dispose", &NativeTrainer::Dispose),
@@ -60,6 +76,10 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
         o.Set("nVocab", i.n_vocab); o.Set("nEmbd", i.n_embd); o.Set("nLayer", i.n_layer); o.Set("nHead", i.n_head);
         o.Set("nHeadKv", i.n_head_kv); o.Set("nFf", i.n_ff); o.Set("nCtxTrain", i.n_ctx_train);
         o.Set("nParams", (double) i.n_params); o.Set("nTensors", i.n_tensors);
+        o.Set("device", DeviceObject(env, i.device));
+        o.Set("notes", i.notes);
+        o.Set("nSplits", i.n_splits);
+        o.Set("nFallbacks", i.n_fallbacks);
         return o;
     }
 
@@ -117,21 +137,23 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
     // logits(tokens: Int32Array): Promise<Float32Array>
     Napi::Value Logits(const Napi::CallbackInfo & info);
 
-    Napi::Value AdamwStep(const Napi::CallbackInfo & info) {
+    // adamwStep(options): Promise<number>, the gradient norm before clipping
+    Napi::Value AdamwStep(const Napi::CallbackInfo & info);
+    // plan(nTokens, nSeq, reserve): the memory plan of a training step, in bytes
+    Napi::Value Plan(const Napi::CallbackInfo & info) {
         Napi::Env env = info.Env();
         if (!Ready(env)) return env.Undefined();
-        Napi::Object o = info[0].As<Napi::Object>();
-        auto num = [&](const char * k, double d) { return o.Has(k) ? o.Get(k).As<Napi::Number>().DoubleValue() : d; };
-        float norm = 0.0f;
-        if (dt_trainer_adamw_step(handle_, (float) num("lr", 2e-4), (float) num("beta1", 0.9), (float) num("beta2", 0.999),
-                                  (float) num("eps", 1e-8), (float) num("weightDecay", 0.0), (float) num("clip", 1.0),
-                                  (int32_t) num("accum", 1), &norm) != 0) {
+        dt_memory_plan p;
+        if (dt_trainer_plan(handle_, info[0].ToNumber().Int32Value(), info[1].ToNumber().Int32Value(), info[2].ToBoolean() ? 1 : 0, &p) != 0) {
             Napi::Error::New(env, dt_trainer_last_error(handle_)).ThrowAsJavaScriptException();
             return env.Undefined();
         }
-        return Napi::Number::New(env, norm);
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("weights", (double) p.weights); o.Set("transposed", (double) p.transposed); o.Set("lora", (double) p.lora);
+        o.Set("optimizer", (double) p.optimizer); o.Set("compute", (double) p.compute);
+        o.Set("deviceFree", (double) p.device_free); o.Set("deviceTotal", (double) p.device_total);
+        return o;
     }
-
     Napi::Value GetOptimizer(const Napi::CallbackInfo & info) {
         Napi::Env env = info.Env();
         if (!Ready(env)) return env.Undefined();
@@ -170,9 +192,9 @@ Napi::FunctionReference NativeTrainer::ctor;
 // Runs one graph (loss with or without gradients, or logits) off the JS thread.
 class GraphWorker : public Napi::AsyncWorker {
   public:
-    GraphWorker(Napi::Env env, NativeTrainer * owner, Napi::Object keep, std::vector<int32_t> tokens, std::vector<int32_t> labels, bool grad, bool logits)
+    GraphWorker(Napi::Env env, NativeTrainer * owner, Napi::Object keep, std::vector<int32_t> tokens, std::vector<int32_t> labels, bool grad, bool logits, int32_t n_seq = 1)
         : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), tokens_(std::move(tokens)),
-          labels_(std::move(labels)), grad_(grad), logits_mode_(logits) {
+          labels_(std::move(labels)), grad_(grad), logits_mode_(logits), n_seq_(n_seq) {
         keep_ = Napi::Persistent(keep);
         owner_->busy_ = true;
     }
@@ -187,7 +209,7 @@ class GraphWorker : public Napi::AsyncWorker {
             out_.resize((size_t) i.n_vocab * tokens_.size());
             rc = dt_trainer_logits(t, tokens_.data(), (int32_t) tokens_.size(), out_.data());
         } else {
-            rc = dt_trainer_loss(t, tokens_.data(), labels_.data(), (int32_t) tokens_.size(), grad_ ? 1 : 0, &loss_);
+            rc = dt_trainer_loss(t, tokens_.data(), labels_.data(), (int32_t) tokens_.size() / n_seq_, n_seq_, grad_ ? 1 : 0, &loss_);
         }
         if (rc != 0) SetError(dt_trainer_last_error(t));
     }
@@ -213,6 +235,7 @@ class GraphWorker : public Napi::AsyncWorker {
     Napi::ObjectReference keep_;
     std::vector<int32_t> tokens_, labels_;
     bool grad_, logits_mode_;
+    int32_t n_seq_;
     float loss_ = 0.0f;
     std::vector<float> out_;
 };
@@ -233,7 +256,13 @@ Napi::Value NativeTrainer::Loss(const Napi::CallbackInfo & info) {
         Napi::TypeError::New(env, "loss expects tokens and labels as Int32Arrays of equal length").ThrowAsJavaScriptException();
         return env.Undefined();
     }
-    auto * w = new GraphWorker(env, this, info.This().As<Napi::Object>(), ToVector(info[0]), ToVector(info[1]), info[2].ToBoolean(), false);
+    const int32_t n_seq = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 1;
+    const size_t n = info[0].As<Napi::Int32Array>().ElementLength();
+    if (n_seq <= 0 || n % (size_t) n_seq != 0) {
+        Napi::TypeError::New(env, "loss expects nSeq sequences of equal length").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    auto * w = new GraphWorker(env, this, info.This().As<Napi::Object>(), ToVector(info[0]), ToVector(info[1]), info[2].ToBoolean(), false, n_seq);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -252,15 +281,73 @@ Napi::Value NativeTrainer::Logits(const Napi::CallbackInfo & info) {
     return p;
 }
 
+// One optimizer update off the JS thread (on a GPU it waits for the device).
+class AdamwWorker : public Napi::AsyncWorker {
+  public:
+    AdamwWorker(Napi::Env env, NativeTrainer * owner, Napi::Object keep, float hp[6], int32_t accum)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), accum_(accum) {
+        std::copy(hp, hp + 6, hp_);
+        keep_ = Napi::Persistent(keep);
+        owner_->busy_ = true;
+    }
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override {
+        if (dt_trainer_adamw_step(owner_->handle_, hp_[0], hp_[1], hp_[2], hp_[3], hp_[4], hp_[5], accum_, &norm_) != 0) SetError(dt_trainer_last_error(owner_->handle_));
+    }
+    void OnOK() override { owner_->busy_ = false; deferred_.Resolve(Napi::Number::New(Env(), norm_)); }
+    void OnError(const Napi::Error & e) override { owner_->busy_ = false; deferred_.Reject(e.Value()); }
+  private:
+    Napi::Promise::Deferred deferred_;
+    NativeTrainer * owner_;
+    Napi::ObjectReference keep_;
+    float hp_[6];
+    int32_t accum_;
+    float norm_ = 0.0f;
+};
+
+Napi::Value NativeTrainer::AdamwStep(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!Ready(env)) return env.Undefined();
+    Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+    auto num = [&](const char * k, double d) { return o.Has(k) && o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().DoubleValue() : d; };
+    float hp[6] = { (float) num("lr", 2e-4), (float) num("beta1", 0.9), (float) num("beta2", 0.999), (float) num("eps", 1e-8),
+                    (float) num("weightDecay", 0.0), (float) num("clip", 1.0) };
+    auto * w = new AdamwWorker(env, this, info.This().As<Napi::Object>(), hp, (int32_t) num("accum", 1));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+}
+
+// listDevices(backendDirs: string[]): { devices, notes }
+Napi::Value ListDevices(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    std::vector<std::string> dirs = StringList(info[0]);
+    std::vector<const char *> ptrs;
+    for (const auto & d : dirs) ptrs.push_back(d.c_str());
+    dt_device_info devs[32];
+    char notes[1024] = {0};
+    const int n = ptrs.empty() ? 0 : dt_list_devices(ptrs.data(), (int32_t) ptrs.size(), devs, 32, notes, sizeof(notes));
+    Napi::Array arr = Napi::Array::New(env);
+    for (int i = 0; i < n; i++) arr.Set((uint32_t) i, DeviceObject(env, devs[i]));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("devices", arr);
+    o.Set("notes", notes);
+    return o;
+}
+
 // createTrainer(options): Promise<NativeTrainer>
 class CreateWorker : public Napi::AsyncWorker {
   public:
-    CreateWorker(Napi::Env env, dt_trainer_params p, std::string model, std::string dir)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), params_(p), model_(std::move(model)), dir_(std::move(dir)) {}
+    CreateWorker(Napi::Env env, dt_trainer_params p, std::string model, std::vector<std::string> dirs, std::string device)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), params_(p), model_(std::move(model)), dirs_(std::move(dirs)), device_(std::move(device)) {}
     Napi::Promise Promise() { return deferred_.Promise(); }
     void Execute() override {
         params_.model_path = model_.c_str();
-        params_.backends_dir = dir_.c_str();
+        std::vector<const char *> ptrs;
+        for (const auto & d : dirs_) ptrs.push_back(d.c_str());
+        params_.backend_dirs = ptrs.data();
+        params_.n_backend_dirs = (int32_t) ptrs.size();
+        params_.device = device_.c_str();
         char err[1024] = {0};
         handle_ = dt_trainer_init(&params_, err, sizeof(err));
         if (!handle_) SetError(err);
@@ -274,7 +361,9 @@ class CreateWorker : public Napi::AsyncWorker {
   private:
     Napi::Promise::Deferred deferred_;
     dt_trainer_params params_;
-    std::string model_, dir_;
+    std::string model_;
+    std::vector<std::string> dirs_;
+    std::string device_;
     dt_trainer * handle_ = nullptr;
 };
 
@@ -293,7 +382,13 @@ Napi::Value CreateTrainer(const Napi::CallbackInfo & info) {
     p.targets = (uint32_t) num("targets", 0x7f);
     p.seed = (uint64_t) num("seed", 42);
     p.n_threads = (int32_t) num("threads", 1);
-    auto * w = new CreateWorker(env, p, str("modelPath"), str("backendsDir"));
+    p.compact_transposed = o.Has("compactTransposed") && o.Get("compactTransposed").ToBoolean() ? 1 : 0;
+    std::vector<std::string> dirs = StringList(o.Get("backendDirs"));
+    if (dirs.empty()) {
+        Napi::TypeError::New(env, "createTrainer needs backendDirs (folders with ggml's backend libraries)").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    auto * w = new CreateWorker(env, p, str("modelPath"), std::move(dirs), o.Has("device") ? str("device") : std::string("auto"));
     Napi::Promise promise = w->Promise();
     w->Queue();
     return promise;
@@ -307,5 +402,6 @@ Napi::Object InitTrainer(Napi::Env env, Napi::Object exports) {
     NativeTrainer::ctor.SuppressDestruct();
     exports.Set("NativeTrainer", cls);
     exports.Set("createTrainer", Napi::Function::New(env, CreateTrainer));
+    exports.Set("listDevices", Napi::Function::New(env, ListDevices));
     return exports;
 }

@@ -16,15 +16,33 @@ export function targetBits(targets: readonly LoraTarget[]): number {
   return targets.reduce((bits, t) => bits | (1 << LORA_TARGETS.indexOf(t)), 0);
 }
 
+/** Where the step runs: auto picks CUDA, then Vulkan or Metal, then the CPU. */
+export const DEVICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+export type DeviceChoice = (typeof DEVICES)[number];
+
+export interface DeviceInfo {
+  /** CPU, CUDA, Vulkan or Metal. */
+  backend: string;
+  /** ggml's device name, e.g. CUDA0. */
+  name: string;
+  description: string;
+  memoryFree: number;
+  memoryTotal: number;
+}
+
 export interface TrainerOptions {
   modelPath: string;
-  backendsDir: string;
+  /** Folders with ggml's backend libraries (see backendDirs()). */
+  backendDirs: string[];
+  device?: DeviceChoice;
   rank: number;
   alpha: number;
   /** Bit set from targetBits(). */
   targets: number;
   seed: number;
   threads: number;
+  /** Keep the backward's transposed copies of a quantized base in its own type (least memory) rather than Q8_0. */
+  compactTransposed?: boolean;
 }
 
 export interface TrainerInfo {
@@ -39,6 +57,24 @@ export interface TrainerInfo {
   nCtxTrain: number;
   nParams: number;
   nTensors: number;
+  device: DeviceInfo;
+  /** Why a preferred device was not used (missing runtime, no device), or empty. */
+  notes: string;
+  /** Scheduler splits of the last forward/backward graph: 1 when it ran whole on the device. */
+  nSplits: number;
+  /** Nodes of any graph run so far that the device could not compute (they fell back to the CPU). */
+  nFallbacks: number;
+}
+
+/** Device memory in bytes: what is allocated, and what one training step of the planned shape needs. */
+export interface MemoryPlan {
+  weights: number;
+  transposed: number;
+  lora: number;
+  optimizer: number;
+  compute: number;
+  deviceFree: number;
+  deviceTotal: number;
 }
 
 export interface AdamWOptions {
@@ -60,12 +96,17 @@ export interface NativeTrainer {
   getParams(): Float32Array;
   setParams(values: Float32Array): void;
   getGrads(): Float32Array;
-  /** Mean cross-entropy over positions with label >= 0; with `grad`, adds to the accumulated gradients. */
-  loss(tokens: Int32Array, labels: Int32Array, grad: boolean): Promise<number>;
+  /**
+   * Mean cross-entropy over positions with label >= 0; with `grad`, adds to the accumulated gradients.
+   * With nSeq > 1, tokens and labels hold nSeq sequences of equal length (pad with label -1).
+   */
+  loss(tokens: Int32Array, labels: Int32Array, grad: boolean, nSeq?: number): Promise<number>;
   /** Logits for every position, position-major (n_tokens × n_vocab). */
   logits(tokens: Int32Array): Promise<Float32Array>;
-  /** Applies and clears the accumulated gradients; returns their norm before clipping. */
-  adamwStep(options: AdamWOptions): number;
+  /** Applies and clears the accumulated gradients; resolves to their norm before clipping. */
+  adamwStep(options: AdamWOptions): Promise<number>;
+  /** Memory for a step of nSeq sequences of nTokens; with reserve, allocates it (do this before training). */
+  plan(nTokens: number, nSeq: number, reserve: boolean): MemoryPlan;
   getOptimizer(): { m: Float32Array; v: Float32Array; step: number };
   setOptimizer(m: Float32Array, v: Float32Array, step: number): void;
   dispose(): void;
@@ -74,6 +115,8 @@ export interface NativeTrainer {
 interface Addon {
   ggmlVersion(): string;
   createTrainer(options: TrainerOptions): Promise<NativeTrainer>;
+  /** Devices in the backend folders, GPUs first, the CPU last; notes say why a GPU library was unusable. */
+  listDevices(backendDirs: string[]): { devices: DeviceInfo[]; notes: string };
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -92,15 +135,35 @@ export function addonPath(): string {
   return process.env.DOCTUNE_NATIVE_ADDON ?? path.join(repoRoot(), 'native', 'build', 'cmake', 'Release', 'doctune_native.node');
 }
 
-/** node-llama-cpp's prebuilt ggml for this platform: where the CPU backend variants live. */
-export function backendsDir(): string {
-  const variant = `${process.platform}-${process.arch}`;
+const PLATFORM_NAMES: Partial<Record<NodeJS.Platform, string>> = { linux: 'linux', darwin: 'mac', win32: 'win' };
+
+/**
+ * node-llama-cpp's prebuilt ggml for this platform: the CPU package (CPU variants), and the GPU packages
+ * that are installed (-cuda with its CUDA 12 fallback in -cuda-ext, -vulkan, -metal). Missing ones are skipped.
+ */
+export function backendDirs(): string[] {
+  const base = `${PLATFORM_NAMES[process.platform] ?? process.platform}-${process.arch}`;
   const require = createRequire(import.meta.url);
-  for (const dir of require.resolve.paths('@node-llama-cpp/x') ?? []) {
-    const bins = path.join(dir, '@node-llama-cpp', variant, 'bins', variant);
-    if (fs.existsSync(bins)) return bins;
+  const roots = require.resolve.paths('@node-llama-cpp/x') ?? [];
+  const found: string[] = [];
+  const candidates: [pkg: string, bins: string][] = [
+    [base, base],
+    [`${base}-cuda`, `${base}-cuda`],
+    [`${base}-cuda-ext`, path.join(`${base}-cuda`, 'fallback')],
+    [`${base}-vulkan`, `${base}-vulkan`],
+    [`${base}-metal`, `${base}-metal`],
+  ];
+  for (const [pkg, bins] of candidates) {
+    for (const root of roots) {
+      const dir = path.join(root, '@node-llama-cpp', pkg, 'bins', bins);
+      if (fs.existsSync(dir)) {
+        found.push(dir);
+        break;
+      }
+    }
   }
-  throw new DocTuneError('MODEL', `no ggml binaries for ${variant} (node-llama-cpp's @node-llama-cpp/${variant} package is missing)`);
+  if (!found.length) throw new DocTuneError('MODEL', `no ggml binaries for ${base} (node-llama-cpp's @node-llama-cpp/${base} package is missing)`);
+  return found;
 }
 
 let cached: Addon | null = null;

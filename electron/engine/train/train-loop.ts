@@ -5,7 +5,7 @@ import { DocTuneError } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { backendsDir, loadAddon, targetBits, type NativeTrainer } from './native-addon.js';
+import { backendDirs, loadAddon, targetBits, type NativeTrainer } from './native-addon.js';
 import type { TokenizedExample } from './sft-data.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 
@@ -75,7 +75,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
   const base = await readGguf(config.modelPath);
   const t = await loadAddon().createTrainer({
     modelPath: config.modelPath,
-    backendsDir: backendsDir(),
+    backendDirs: backendDirs(),
+    device: config.device,
     rank: config.rank,
     alpha: config.alpha,
     targets: targetBits(config.targets),

@@ -1,0 +1,142 @@
+// 4b. Backward, written out by hand (not ggml's autodiff) so that it uses only ops every GPU backend has:
+// the input gradient of a frozen matrix is mul_mat(Wt, dy) with Wt a transposed copy in the base's own
+// (quantized) type, where autodiff would emit OUT_PROD (CPU-only for quantized weights, absent on Metal);
+// RMSNorm, softmax and SiLU backward are expressed in elementwise ops and row sums. Every gradient of a LoRA
+// parameter is added to its accumulator on the device. Shapes as in trainer_forward.cpp.
+#include "trainer_internal.h"
+
+#include <cmath>
+
+namespace {
+
+struct dt_bwd {
+    ggml_context * ctx;
+    ggml_cgraph * gf;
+    const dt_trainer * t;
+    bool out_prod_ok;   // the device has OUT_PROD for contiguous F32 (cheaper than two transposes)
+};
+
+ggml_tensor * tr(ggml_context * ctx, ggml_tensor * x) {
+    return ggml_cont(ctx, ggml_transpose(ctx, x));
+}
+
+// sum_n a[i, n] · b[j, n]: a [I, N], b [J, N] -> [I, J]
+ggml_tensor * outer(const dt_bwd & c, ggml_tensor * a, ggml_tensor * b) {
+    GGML_ASSERT(a->ne[1] == b->ne[1]);
+    if (c.out_prod_ok) return ggml_out_prod(c.ctx, a, b);
+    return ggml_mul_mat(c.ctx, tr(c.ctx, a), tr(c.ctx, b));
+}
+
+void accumulate(const dt_bwd & c, ggml_tensor * acc, ggml_tensor * g) {
+    GGML_ASSERT(ggml_are_same_shape(acc, g));
+    ggml_build_forward_expand(c.gf, ggml_add_inplace(c.ctx, acc, g));
+}
+
+// y = W·x + s·B·(A·x): accumulates dA, dB and returns dx [n_in, N] (null when not needed).
+ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora & lo, ggml_tensor * x, ggml_tensor * ax, ggml_tensor * dy, bool need_dx) {
+    ggml_context * ctx = c.ctx;
+    ggml_tensor * dx = nullptr;
+    if (need_dx) {
+        GGML_ASSERT(w.wt && w.wt->ne[0] == dy->ne[0]);
+        dx = ggml_mul_mat(ctx, w.wt, dy);                                    // [n_in, N]
+    }
+    if (lo.a) {
+        ggml_tensor * dys = ggml_scale(ctx, dy, c.t->scale);                // [n_out, N]
+        ggml_tensor * dB = outer(c, ax, dys);                               // [r, n_out]
+        ggml_tensor * dax = ggml_mul_mat(ctx, tr(ctx, lo.b), dys);           // [r, N]
+        ggml_tensor * dA = outer(c, x, dax);                                 // [n_in, r]
+        accumulate(c, lo.ga, dA);
+        accumulate(c, lo.gb, dB);
+        if (need_dx) dx = ggml_add(ctx, dx, ggml_mul_mat(ctx, tr(ctx, lo.a), dax));
+    }
+    if (dx) GGML_ASSERT(dx->ne[0] == x->ne[0] && dx->ne[1] == x->ne[1]);
+    return dx;
+}
+
+// y = x / rms(x) (xhat); dy is the gradient of xhat. dx = (dy - xhat·mean(dy·xhat)) / rms(x)
+ggml_tensor * rms_norm_back(const dt_bwd & c, ggml_tensor * dy, ggml_tensor * xhat, ggml_tensor * x) {
+    ggml_context * ctx = c.ctx;
+    const float inv_n = 1.0f / (float) x->ne[0];
+    ggml_tensor * rms = ggml_sqrt(ctx, ggml_scale_bias(ctx, ggml_sum_rows(ctx, ggml_sqr(ctx, x)), inv_n, c.t->rms_eps)); // [1, N]
+    ggml_tensor * proj = ggml_scale(ctx, ggml_sum_rows(ctx, ggml_mul(ctx, dy, xhat)), inv_n);                           // [1, N]
+    return ggml_div(ctx, ggml_sub(ctx, dy, ggml_mul(ctx, xhat, proj)), rms);
+}
+
+// Sum the gradients of the query heads that share a key-value head: [hd, T, H, B] -> [hd, T, H_kv, B].
+ggml_tensor * sum_head_groups(const dt_bwd & c, ggml_tensor * d, int Hkv) {
+    const int64_t hd = d->ne[0], T = d->ne[1], H = d->ne[2], B = d->ne[3];
+    const int64_t G = H / Hkv;
+    if (G == 1) return d;
+    ggml_tensor * x = ggml_reshape_4d(c.ctx, d, hd * T, G, Hkv, B);         // head h = kv·G + g
+    x = ggml_sum_rows(c.ctx, ggml_cont(c.ctx, ggml_permute(c.ctx, x, 1, 0, 2, 3))); // [1, hd*T, H_kv, B]
+    return ggml_reshape_4d(c.ctx, x, hd, T, Hkv, B);
+}
+
+ggml_tensor * unrope(const dt_bwd & c, ggml_tensor * d, const dt_inputs & in) {
+    const dt_trainer * t = c.t;
+    // RoPE rotates each pair by pos·theta_i; its transpose rotates by -pos·theta_i.
+    return ggml_rope_ext(c.ctx, d, in.pos_neg, nullptr, t->n_rot, t->rope_mode, t->n_ctx_train, t->rope_base, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
+}
+
+} // namespace
+
+void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, const dt_inputs & in, int T, int B,
+                 const dt_activations & act, ggml_tensor * d_hidden) {
+    const int hd = t->n_embd / t->n_head, N = T * B, E = t->n_embd, H = t->n_head, Hkv = t->n_head_kv;
+    dt_bwd c{ ctx, gf, t, false };
+    {
+        // Probe OUT_PROD on the device with the shapes it would get (F32, contiguous).
+        ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
+        ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
+        c.out_prod_ok = ggml_backend_supports_op(t->backend, ggml_out_prod(ctx, a, b));
+    }
+    const float kq_scale = 1.0f / std::sqrt((float) hd);
+
+    // output norm: hf = rms_norm(x)·out_norm
+    ggml_tensor * dx = rms_norm_back(c, ggml_mul(ctx, d_hidden, t->out_norm), act.r_final, act.x_last); // [E, N]
+    for (int l = t->n_layer - 1; l >= 0; l--) {
+        const dt_layer & L = t->layers[l];
+        const dt_saved & s = act.layers[l];
+
+        // ---- feed-forward: x_out = x_mid + W_down·(silu(W_gate·h2) * (W_up·h2))
+        ggml_tensor * dm = linear_back(c, L.w[6], L.lora[6], s.m, s.ax[6], dx, true);     // [F, N]
+        ggml_tensor * dg = ggml_mul(ctx, dm, s.u);
+        ggml_tensor * du = ggml_mul(ctx, dm, s.g);
+        // silu'(a) = σ(a)·(1 + a·(1 - σ(a))) = σ + g - g·σ, with g = a·σ(a)
+        ggml_tensor * sg = ggml_sigmoid(ctx, s.a);
+        ggml_tensor * da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, s.g, ggml_mul(ctx, s.g, sg))));
+        ggml_tensor * dh2 = ggml_add(ctx, linear_back(c, L.w[4], L.lora[4], s.h2, s.ax[4], da, true),
+                                          linear_back(c, L.w[5], L.lora[5], s.h2, s.ax[5], du, true)); // [E, N]
+        ggml_tensor * dx_mid = ggml_add(ctx, dx, rms_norm_back(c, ggml_mul(ctx, dh2, L.ffn_norm), s.r2, s.x_mid));
+        GGML_ASSERT(dx_mid->ne[0] == E && dx_mid->ne[1] == N);
+
+        // ---- attention: x_mid = x_in + W_o·attn(h1)
+        ggml_tensor * d_o = linear_back(c, L.w[3], L.lora[3], s.o, s.ax[3], dx_mid, true); // [E, N]
+        ggml_tensor * dO = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, d_o, hd, H, T, B), 0, 2, 1, 3)); // [hd, T_q, H, B]
+        ggml_tensor * dP = ggml_mul_mat(ctx, s.V, dO);                                        // [T_k, T_q, H, B]
+        ggml_tensor * dV = ggml_mul_mat(ctx, tr(ctx, dO), tr(ctx, s.P));                       // [hd, T_k, H, B]
+        // softmax backward: dS = P ⊙ (dP - Σ_k P·dP), times the scale applied before the softmax
+        ggml_tensor * dS = ggml_scale(ctx, ggml_mul(ctx, s.P, ggml_sub(ctx, dP, ggml_sum_rows(ctx, ggml_mul(ctx, s.P, dP)))), kq_scale);
+        GGML_ASSERT(dS->ne[0] == T && dS->ne[1] == T && dS->ne[2] == H && dS->ne[3] == B);
+        ggml_tensor * dQ = ggml_mul_mat(ctx, tr(ctx, s.K), dS);                                // [hd, T_q, H, B]
+        ggml_tensor * dK = ggml_mul_mat(ctx, tr(ctx, s.Q), tr(ctx, dS));                       // [hd, T_k, H, B]
+        dK = sum_head_groups(c, dK, Hkv);
+        dV = sum_head_groups(c, dV, Hkv);                                                     // [hd, T, H_kv, B]
+        ggml_tensor * dq = unrope(c, ggml_cont(ctx, ggml_permute(ctx, dQ, 0, 2, 1, 3)), in);  // [hd, H, T, B]
+        ggml_tensor * dk = unrope(c, ggml_cont(ctx, ggml_permute(ctx, dK, 0, 2, 1, 3)), in);  // [hd, H_kv, T, B]
+        ggml_tensor * dv = ggml_cont(ctx, ggml_permute(ctx, dV, 0, 2, 1, 3));
+        dq = ggml_reshape_2d(ctx, dq, E, N);
+        dk = ggml_reshape_2d(ctx, dk, hd * Hkv, N);
+        dv = ggml_reshape_2d(ctx, dv, hd * Hkv, N);
+
+        // Below the first layer's q, k, v lies nothing trainable: only their own LoRA gradients are needed.
+        const bool need = l > 0;
+        ggml_tensor * dh1 = linear_back(c, L.w[0], L.lora[0], s.h1, s.ax[0], dq, need);
+        ggml_tensor * dh1k = linear_back(c, L.w[1], L.lora[1], s.h1, s.ax[1], dk, need);
+        ggml_tensor * dh1v = linear_back(c, L.w[2], L.lora[2], s.h1, s.ax[2], dv, need);
+        if (!need) break;
+        dh1 = ggml_add(ctx, ggml_add(ctx, dh1, dh1k), dh1v);                                  // [E, N]
+        dx = ggml_add(ctx, dx_mid, rms_norm_back(c, ggml_mul(ctx, dh1, L.attn_norm), s.r1, s.x_in));
+        GGML_ASSERT(dx->ne[0] == E && dx->ne[1] == N);
+    }
+}

@@ -1,0 +1,106 @@
+// 5. AdamW on the device. Gradients accumulate in device tensors across the micro-batches of a step; the
+// update reads back one scalar (the squared gradient norm, for clipping and the progress line) and applies
+// ggml's fused AdamW to every LoRA tensor, so parameters and moments never leave the device.
+#include "trainer_internal.h"
+
+#include <cmath>
+#include <cstring>
+
+static ggml_context * new_ctx(size_t n_tensors) {
+    ggml_init_params ip = { ggml_tensor_overhead() * n_tensors, nullptr, true };
+    return ggml_init(ip);
+}
+
+bool dt_init_optimizer(dt_trainer * t) {
+    const size_t n = t->params.size();
+    t->ctx_g = new_ctx(n);
+    t->ctx_o = new_ctx(2 * n);
+    for (ggml_tensor * p : t->params) {
+        ggml_tensor * g = ggml_dup_tensor(t->ctx_g, p);
+        ggml_tensor * m = ggml_dup_tensor(t->ctx_o, p);
+        ggml_tensor * v = ggml_dup_tensor(t->ctx_o, p);
+        ggml_format_name(g, "%s.grad", ggml_get_name(p));
+        ggml_format_name(m, "%s.adam_m", ggml_get_name(p));
+        ggml_format_name(v, "%s.adam_v", ggml_get_name(p));
+        t->grads.push_back(g);
+        t->moments_m.push_back(m);
+        t->moments_v.push_back(v);
+    }
+    size_t k = 0;
+    for (dt_layer & L : t->layers) {
+        for (dt_lora & lo : L.lora) {
+            if (!lo.a) continue;
+            lo.ga = t->grads[k]; lo.ma = t->moments_m[k]; lo.va = t->moments_v[k]; k++;
+            lo.gb = t->grads[k]; lo.mb = t->moments_m[k]; lo.vb = t->moments_v[k]; k++;
+        }
+    }
+    t->buf_g = ggml_backend_alloc_ctx_tensors(t->ctx_g, t->backend);
+    t->buf_o = ggml_backend_alloc_ctx_tensors(t->ctx_o, t->backend);
+    if (!t->buf_g || !t->buf_o) return fail(t, "out of memory on " + t->backend_name + " for the optimizer state"), false;
+    ggml_backend_buffer_clear(t->buf_g, 0);
+    ggml_backend_buffer_clear(t->buf_o, 0);
+    return true;
+}
+
+// sum over all accumulators of sum(g²), a [1] tensor
+static void build_norm_graph(dt_trainer * t) {
+    t->norm_graph.reset(new dt_graph());
+    dt_graph & G = *t->norm_graph;
+    const size_t n_nodes = 4 * t->grads.size() + 16;
+    ggml_init_params ip = { ggml_tensor_overhead() * n_nodes + ggml_graph_overhead_custom(n_nodes, false), nullptr, true };
+    G.ctx = ggml_init(ip);
+    G.gf = ggml_new_graph_custom(G.ctx, n_nodes, false);
+    ggml_tensor * sq = nullptr;
+    for (ggml_tensor * g : t->grads) {
+        ggml_tensor * s = ggml_sum(G.ctx, ggml_sqr(G.ctx, g));
+        sq = sq ? ggml_add(G.ctx, sq, s) : s;
+    }
+    ggml_set_output(sq);
+    ggml_build_forward_expand(G.gf, sq);
+    t->norm_sq = sq;
+}
+
+// p, m, v <- AdamW(p, g * scale, m, v) for every LoRA tensor; scale folds in 1/accum and the clip factor
+static void build_update_graph(dt_trainer * t) {
+    t->update_graph.reset(new dt_graph());
+    dt_graph & G = *t->update_graph;
+    const size_t n_nodes = 3 * t->params.size() + 16;
+    ggml_init_params ip = { ggml_tensor_overhead() * n_nodes + ggml_graph_overhead_custom(n_nodes, false), nullptr, true };
+    G.ctx = ggml_init(ip);
+    G.gf = ggml_new_graph_custom(G.ctx, n_nodes, false);
+    t->update_scale = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 1);
+    t->adamw_hparams = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 7);
+    ggml_set_input(t->update_scale);
+    ggml_set_input(t->adamw_hparams);
+    for (size_t i = 0; i < t->params.size(); i++) {
+        ggml_tensor * g = ggml_mul(G.ctx, t->grads[i], t->update_scale);
+        ggml_build_forward_expand(G.gf, ggml_opt_step_adamw(G.ctx, t->params[i], g, t->moments_m[i], t->moments_v[i], t->adamw_hparams));
+    }
+}
+
+int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm) {
+    if (!t->norm_graph) build_norm_graph(t);
+    if (!t->update_graph) build_update_graph(t);
+    if (!dt_compute(t, t->norm_graph->gf, [] {}, false)) return -1;
+    float sq = 0.0f;
+    ggml_backend_tensor_get(t->norm_sq, &sq, 0, sizeof(float));
+    const float inv_accum = 1.0f / (float) (accum > 0 ? accum : 1);
+    const float norm = std::sqrt(sq) * inv_accum;
+    if (out_norm) *out_norm = norm;
+    if (!std::isfinite(norm)) {
+        ggml_backend_buffer_clear(t->buf_g, 0);
+        t->has_grads = false;
+        return fail(t, "gradient is not finite");
+    }
+    const float clip_scale = clip > 0.0f && norm > clip ? clip / norm : 1.0f;
+    t->step += 1;
+    const float scale = inv_accum * clip_scale;
+    const float hp[7] = { lr, beta1, beta2, eps, wd, 1.0f / (1.0f - std::pow(beta1, (float) t->step)), 1.0f / (1.0f - std::pow(beta2, (float) t->step)) };
+    const bool ok = dt_compute(t, t->update_graph->gf, [&] {
+        ggml_backend_tensor_set(t->update_scale, &scale, 0, sizeof(float));
+        ggml_backend_tensor_set(t->adamw_hparams, hp, 0, sizeof(hp));
+    }, false);
+    ggml_backend_buffer_clear(t->buf_g, 0);
+    t->has_grads = false;
+    return ok ? 0 : -1;
+}
