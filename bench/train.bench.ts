@@ -36,10 +36,11 @@ async function doctune(model: GgufFile, seqs: number[][]): Promise<{ tokensPerS:
   const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: RANK, alpha: ALPHA, targets: targetBits(LORA_TARGETS), seed: 1, threads });
   try {
     const step = async (i: number): Promise<number> => {
-      let sum = 0;
-      for (const s of seqs.slice(i * BATCH, (i + 1) * BATCH)) sum += await t.loss(Int32Array.from(s.slice(0, -1)), Int32Array.from(s.slice(1)), true);
-      await t.adamwStep({ lr: 1e-3, clip: 1, accum: BATCH });
-      return sum / BATCH;
+      // One micro-batch of BATCH sequences: one graph.
+      const batch = seqs.slice(i * BATCH, (i + 1) * BATCH);
+      const loss = await t.loss(Int32Array.from(batch.flatMap((s) => s.slice(0, -1))), Int32Array.from(batch.flatMap((s) => s.slice(1))), true, BATCH);
+      await t.adamwStep({ lr: 1e-3, clip: 1, accum: 1 });
+      return loss;
     };
     const first = await step(0);
     for (let i = 1; i < WARMUP; i++) await step(i);

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ENCODING'
   | 'WORKSPACE'
   | 'MODEL'
+  | 'OUT_OF_MEMORY'
   | 'CANCELLED'
   | 'INTERNAL';
 

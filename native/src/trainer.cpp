@@ -32,9 +32,7 @@ dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t e
 
 void dt_trainer_free(dt_trainer * t) {
     if (!t) return;
-    t->graphs.clear();
-    t->norm_graph.reset();
-    t->update_graph.reset();
+    t->graph.reset();
     if (t->sched) ggml_backend_sched_free(t->sched);
     for (ggml_backend_buffer_t b : { t->buf_o, t->buf_g, t->buf_p, t->buf_wt, t->buf_w }) if (b) ggml_backend_buffer_free(b);
     for (ggml_context * c : { t->ctx_o, t->ctx_g, t->ctx_p, t->ctx_wt, t->ctx_w }) if (c) ggml_free(c);
@@ -115,7 +113,7 @@ int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t res
     if ((int64_t) n_tokens * n_seq * t->n_vocab > INT32_MAX) return fail(t, "batch too large for this vocabulary (lower --batch or --seq)");
     dt_graph_key key;
     key.T = n_tokens; key.B = n_seq; key.n_lab = n_tokens * n_seq; key.grad = true; key.loss = true;
-    dt_graph * G = dt_get_graph(t, key);
+    std::unique_ptr<dt_graph> G = dt_build_graph(t, key);
     if (!G) return -1;
     memset(out, 0, sizeof(*out));
     out->weights = ggml_backend_buffer_get_size(t->buf_w);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -249,6 +250,17 @@ int dt_list_devices_impl(const char * const * dirs_in, int n_dirs, dt_device_inf
 
 // Allocates the graph in the scheduler's buffers, lets the caller set its inputs, and computes it.
 bool dt_compute(dt_trainer * t, ggml_cgraph * gf, const std::function<void()> & set_inputs, bool model_graph) {
+    if (getenv("DOCTUNE_DEBUG_OPS")) {
+        for (int i = 0; i < ggml_graph_n_nodes(gf); i++) {
+            ggml_tensor * n = ggml_graph_node(gf, i);
+            if (!ggml_backend_supports_op(t->backend, n)) {
+                fprintf(stderr, "doctune: %s cannot run %s %s [%lld,%lld,%lld,%lld] src0 %s src1 %s\n", t->backend_name.c_str(), ggml_op_desc(n), ggml_type_name(n->type),
+                        (long long) n->ne[0], (long long) n->ne[1], (long long) n->ne[2], (long long) n->ne[3],
+                        n->src[0] ? ggml_type_name(n->src[0]->type) : "-", n->src[1] ? ggml_type_name(n->src[1]->type) : "-");
+                if (n->src[1]) fprintf(stderr, "  src1 op %s name %s flags %d\n", ggml_op_desc(n->src[1]), n->src[1]->name, n->src[1]->flags);
+            }
+        }
+    }
     ggml_backend_sched_reset(t->sched);
     if (!ggml_backend_sched_alloc_graph(t->sched, gf)) return fail(t, "out of memory on " + t->backend_name + " for the step (lower --batch or --seq)"), false;
     dt_count_fallbacks(t, gf, model_graph);

@@ -1,6 +1,6 @@
 // 4a. Loss: masked cross-entropy over the labelled positions of a batch, and the graphs that compute it
-// (with or without the backward) or the logits. One graph per shape, cached; the scheduler's buffers are
-// reserved for the largest training step, so running another shape reuses them.
+// (with or without the backward) or the logits. The scheduler's buffers are reserved for the largest
+// training step, so every graph runs in them without reallocation.
 #include "trainer_internal.h"
 
 #include <algorithm>
@@ -63,19 +63,13 @@ static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) 
     return true;
 }
 
-dt_graph * dt_get_graph(dt_trainer * t, const dt_graph_key & key) {
-    auto it = t->graphs.find(key);
-    if (it != t->graphs.end()) return it->second.get();
-    // Graphs hold only metadata; a few shapes cover a run (sequence lengths are bucketed by the caller).
-    if (t->graphs.size() >= 32) t->graphs.clear();
+std::unique_ptr<dt_graph> dt_build_graph(dt_trainer * t, const dt_graph_key & key) {
     std::unique_ptr<dt_graph> G(new dt_graph());
     if (!build_graph(t, *G, key)) return nullptr;
-    dt_graph * raw = G.get();
-    t->graphs[key] = std::move(G);
-    return raw;
+    return G;
 }
 
-// Check the inputs, reuse the graph for this shape, set the inputs and compute.
+// Check the inputs, build the graph for this shape, set the inputs and compute.
 dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & b, bool grad) {
     const int T = b.T, B = b.B, N = T * B;
     if (T <= 0 || B <= 0) return fail(t, "empty sequence"), nullptr;
@@ -105,7 +99,8 @@ dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & b, bool grad) {
             weights.push_back(j < n ? 1.0f / (float) n : 0.0f);
         }
     }
-    dt_graph * G = dt_get_graph(t, key);
+    t->graph = dt_build_graph(t, key);
+    dt_graph * G = t->graph.get();
     if (!G) return nullptr;
     std::vector<int32_t> pos(T), pos_neg(T);
     for (int i = 0; i < T; i++) { pos[i] = i; pos_neg[i] = -i; }

@@ -113,11 +113,10 @@ struct dt_trainer {
     int64_t step = 0;
     bool has_grads = false;
 
-    // Graphs by shape, kept allocated in the scheduler's buffers across steps. The scheduler is reserved
-    // once for the largest shape, so later graphs never grow (or free) its buffers.
-    std::map<dt_graph_key, std::unique_ptr<dt_graph>> graphs;
-    std::unique_ptr<dt_graph> norm_graph, update_graph;
-    ggml_tensor * norm_sq = nullptr, * update_scale = nullptr, * adamw_hparams = nullptr;
+    // The last model graph run (its loss or logits are read after the run). Graphs are rebuilt for every
+    // run, as llama.cpp does (the scheduler rewrites a graph it allocates, so one cannot be run twice); the
+    // buffers they run in stay allocated: the scheduler is reserved once for the largest step.
+    std::unique_ptr<dt_graph> graph;
     size_t reserved_compute = 0;
     int last_splits = 0, last_fallbacks = 0, max_fallbacks = 0;
 };
@@ -162,7 +161,7 @@ struct dt_batch {
     int T, B;
 };
 dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & batch, bool grad);
-dt_graph * dt_get_graph(dt_trainer * t, const dt_graph_key & key);
+std::unique_ptr<dt_graph> dt_build_graph(dt_trainer * t, const dt_graph_key & key);
 int dt_label_bucket(int n_labelled, int n_positions);
 
 // trainer_forward.cpp: the decoder, W·x + (alpha/r)·B·(A·x) in every adapted matrix. Returns the normalised

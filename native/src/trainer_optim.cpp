@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 static ggml_context * new_ctx(size_t n_tensors) {
     ggml_init_params ip = { ggml_tensor_overhead() * n_tensors, nullptr, true };
@@ -42,10 +43,10 @@ bool dt_init_optimizer(dt_trainer * t) {
     return true;
 }
 
-// sum over all accumulators of sum(g²), a [1] tensor
-static void build_norm_graph(dt_trainer * t) {
-    t->norm_graph.reset(new dt_graph());
-    dt_graph & G = *t->norm_graph;
+// sum over all accumulators of sum(g²), a [1] tensor (G.loss)
+static std::unique_ptr<dt_graph> build_norm_graph(dt_trainer * t) {
+    std::unique_ptr<dt_graph> out(new dt_graph());
+    dt_graph & G = *out;
     const size_t n_nodes = 4 * t->grads.size() + 16;
     ggml_init_params ip = { ggml_tensor_overhead() * n_nodes + ggml_graph_overhead_custom(n_nodes, false), nullptr, true };
     G.ctx = ggml_init(ip);
@@ -57,33 +58,35 @@ static void build_norm_graph(dt_trainer * t) {
     }
     ggml_set_output(sq);
     ggml_build_forward_expand(G.gf, sq);
-    t->norm_sq = sq;
+    G.loss = sq;
+    return out;
 }
 
 // p, m, v <- AdamW(p, g * scale, m, v) for every LoRA tensor; scale folds in 1/accum and the clip factor
-static void build_update_graph(dt_trainer * t) {
-    t->update_graph.reset(new dt_graph());
-    dt_graph & G = *t->update_graph;
+// inputs: G.in.weights = [scale], G.logits = the 7 AdamW hyperparameters (ggml's layout)
+static std::unique_ptr<dt_graph> build_update_graph(dt_trainer * t) {
+    std::unique_ptr<dt_graph> out(new dt_graph());
+    dt_graph & G = *out;
     const size_t n_nodes = 3 * t->params.size() + 16;
     ggml_init_params ip = { ggml_tensor_overhead() * n_nodes + ggml_graph_overhead_custom(n_nodes, false), nullptr, true };
     G.ctx = ggml_init(ip);
     G.gf = ggml_new_graph_custom(G.ctx, n_nodes, false);
-    t->update_scale = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 1);
-    t->adamw_hparams = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 7);
-    ggml_set_input(t->update_scale);
-    ggml_set_input(t->adamw_hparams);
+    ggml_tensor * scale = G.in.weights = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 1);
+    ggml_tensor * hparams = G.logits = ggml_new_tensor_1d(G.ctx, GGML_TYPE_F32, 7);
+    ggml_set_input(scale);
+    ggml_set_input(hparams);
     for (size_t i = 0; i < t->params.size(); i++) {
-        ggml_tensor * g = ggml_mul(G.ctx, t->grads[i], t->update_scale);
-        ggml_build_forward_expand(G.gf, ggml_opt_step_adamw(G.ctx, t->params[i], g, t->moments_m[i], t->moments_v[i], t->adamw_hparams));
+        ggml_tensor * g = ggml_mul(G.ctx, t->grads[i], scale);
+        ggml_build_forward_expand(G.gf, ggml_opt_step_adamw(G.ctx, t->params[i], g, t->moments_m[i], t->moments_v[i], hparams));
     }
+    return out;
 }
 
 int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm) {
-    if (!t->norm_graph) build_norm_graph(t);
-    if (!t->update_graph) build_update_graph(t);
-    if (!dt_compute(t, t->norm_graph->gf, [] {}, false)) return -1;
+    std::unique_ptr<dt_graph> N = build_norm_graph(t);
+    if (!dt_compute(t, N->gf, [] {}, false)) return -1;
     float sq = 0.0f;
-    ggml_backend_tensor_get(t->norm_sq, &sq, 0, sizeof(float));
+    ggml_backend_tensor_get(N->loss, &sq, 0, sizeof(float));
     const float inv_accum = 1.0f / (float) (accum > 0 ? accum : 1);
     const float norm = std::sqrt(sq) * inv_accum;
     if (out_norm) *out_norm = norm;
@@ -96,9 +99,10 @@ int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float 
     t->step += 1;
     const float scale = inv_accum * clip_scale;
     const float hp[7] = { lr, beta1, beta2, eps, wd, 1.0f / (1.0f - std::pow(beta1, (float) t->step)), 1.0f / (1.0f - std::pow(beta2, (float) t->step)) };
-    const bool ok = dt_compute(t, t->update_graph->gf, [&] {
-        ggml_backend_tensor_set(t->update_scale, &scale, 0, sizeof(float));
-        ggml_backend_tensor_set(t->adamw_hparams, hp, 0, sizeof(hp));
+    std::unique_ptr<dt_graph> U = build_update_graph(t);
+    const bool ok = dt_compute(t, U->gf, [&] {
+        ggml_backend_tensor_set(U->in.weights, &scale, 0, sizeof(float));
+        ggml_backend_tensor_set(U->logits, hp, 0, sizeof(hp));
     }, false);
     ggml_backend_buffer_clear(t->buf_g, 0);
     t->has_grads = false;

@@ -7,7 +7,9 @@ import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
 import { DocTuneError } from '../errors.js';
-import { LORA_TARGETS, type LoraTarget } from '../train/native-addon.js';
+import { DEVICES, LORA_TARGETS, type DeviceChoice, type LoraTarget } from '../train/native-addon.js';
+import { probeDevices } from '../train/devices.js';
+import { describePlan, mib } from '../train/memory-plan.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
 
@@ -30,6 +32,7 @@ const targets = (v: string): LoraTarget[] => {
 function describe(e: TrainProgress): string | null {
   switch (e.type) {
     case 'prepared': return `prepared ${e.examples} training sequences`;
+    case 'plan': return `device: ${e.device.backend} ${e.device.name} (${e.device.description})${e.notes ? ` [${e.notes}]` : ''}\nmemory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.compactTransposed ? ', compact transposed weights' : ''}`;
     case 'start': return `training ${e.trainableParams.toLocaleString('en')} LoRA parameters on ${e.backend} (${e.arch}): ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps${e.resumedAt ? `, resuming at step ${e.resumedAt}` : ''}`;
     case 'step': return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${Math.round(e.etaSeconds)}s`;
     case 'epoch': return `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}${e.evalLoss === null ? '' : `, eval loss ${e.evalLoss.toFixed(4)}`}`;
@@ -38,6 +41,20 @@ function describe(e: TrainProgress): string | null {
 }
 
 export function addTrainCommands(program: Command): void {
+  program
+    .command('devices')
+    .description('the compute devices training can use (GPUs first, as --device auto picks them)')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const report = await probeDevices();
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      for (const d of report.devices) process.stdout.write(`${d.backend.padEnd(7)} ${d.name.padEnd(10)} ${d.description}  ${mib(d.memoryFree)} free of ${mib(d.memoryTotal)}\n`);
+      if (report.notes) process.stdout.write(`notes: ${report.notes}\n`);
+    });
+
   program
     .command('train')
     .description('train a LoRA adapter on a GGUF model (runs in a supervised child process)')
@@ -58,15 +75,12 @@ export function addTrainCommands(program: Command): void {
     .option('--seed <n>', 'seed for initialisation and data order', int, DEFAULT_TRAIN_CONFIG.seed)
     .option('--threads <n>', 'CPU threads', int, DEFAULT_TRAIN_CONFIG.threads)
     .option('--checkpoint-every <n>', 'steps between checkpoints', int, DEFAULT_TRAIN_CONFIG.checkpointEvery)
-    .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
+    .option('--device <kind>', 'auto (CUDA, then Vulkan or Metal, then CPU) | cpu | cuda | vulkan | metal', DEFAULT_TRAIN_CONFIG.device)
     .option('--resume <dir>', 'continue the run whose checkpoint is in this folder')
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
     .action(async (o: Record<string, unknown>) => {
-      const device = String(o.device);
-      if (!['auto', 'cpu', 'cuda', 'vulkan', 'metal'].includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${device}`);
-      if (device !== 'auto' && device !== 'cpu') {
-        throw new DocTuneError('BAD_ARGUMENT', `training on ${device} is not available in this version yet; use --device cpu`);
-      }
+      const device = String(o.device).toLowerCase() as DeviceChoice;
+      if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${device} (${DEVICES.join(', ')})`);
       if (!o.data === !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE or --workspace DIR (one of them)');
       if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
       const config: TrainConfig = {
@@ -75,7 +89,7 @@ export function addTrainCommands(program: Command): void {
         rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
         lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
         longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
-        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number,
+        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number, device,
       };
       if (config.rank < 1) throw new DocTuneError('BAD_ARGUMENT', '--rank must be at least 1');
       const json = Boolean(o.json);

@@ -1,5 +1,5 @@
 import { readGguf, readTensorData, type GgufFile } from '../models/gguf/gguf-reader.js';
-import { GgmlType, GgufValueType, type GgufValue } from '../models/gguf/gguf-types.js';
+import { GGML_BLOCK, GgmlType, GgufValueType, type GgufValue } from '../models/gguf/gguf-types.js';
 import { gguf, writeGguf, type GgufTensorInput } from '../models/gguf/gguf-writer.js';
 import { mulberry32 } from '../train/train-config.js';
 
@@ -94,7 +94,8 @@ export async function writeQuantizedCopy(path: string, base: GgufFile, type: Ggm
   const tensors: GgufTensorInput[] = [];
   for (const t of base.tensors) {
     const raw = await readTensorData(base, t.name);
-    const convert = t.dims.length === 2 && /^blk\./.test(t.name);
+    // Rows must fill whole blocks (stories260K's ffn_down rows of 172 stay F32 in Q8_0).
+    const convert = t.dims.length === 2 && /^blk\./.test(t.name) && t.dims[0]! % (GGML_BLOCK[type]?.elements ?? 1) === 0;
     tensors.push({ name: t.name, dims: t.dims, type: convert ? type : t.type, data: convert ? quantize(type, new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)) : raw });
   }
   await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });

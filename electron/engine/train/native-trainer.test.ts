@@ -3,7 +3,7 @@ import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter } from '../models/lora-adapter.js';
-import { adapterFromParams } from './train-loop.js';
+import { adapterFromParams, packBatch } from './train-loop.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
 import { dequantize, quantize } from '../models/gguf/quantize.js';
@@ -165,6 +165,41 @@ describe('native LoRA trainer (CPU)', () => {
       expect(Math.sqrt(num / den)).toBeLessThan(q.type === GgmlType.F16 ? 5e-3 : q.compact ? 1e-1 : 4e-2);
     });
   }
+
+  it('a padded batch equals its sequences one by one (token-weighted loss and gradients)', async () => {
+    const examples = [
+      { tokens: [1, 403, 407, 261, 378, 432, 290, 301, 302, 310], labels: [-1, -1, 261, 378, 432, 290, 301, 302, 310, -1] },
+      { tokens: [1, 300, 310, 320, 330], labels: [300, 310, 320, 330, -1] },
+    ];
+    const t = await makeTrainer(TINY_MODEL);
+    try {
+      randomiseParams(t, 3);
+      const single: { loss: number; grad: Float32Array; n: number }[] = [];
+      for (const e of examples) {
+        const loss = await t.loss(Int32Array.from(e.tokens), Int32Array.from(e.labels), true);
+        single.push({ loss, grad: t.getGrads(), n: e.labels.filter((l) => l >= 0).length });
+        await t.adamwStep({ lr: 0 }); // clears the gradients, leaves the parameters
+      }
+      const packed = packBatch(examples, 64);
+      expect(packed.length).toBe(16); // rounded up to a multiple of 16
+      const loss = await t.loss(packed.tokens, packed.labels, true, 2);
+      const grad = t.getGrads();
+      const n = single[0]!.n + single[1]!.n;
+      expect(loss).toBeCloseTo((single[0]!.loss * single[0]!.n + single[1]!.loss * single[1]!.n) / n, 4);
+      let num = 0;
+      let den = 0;
+      grad.forEach((g, i) => {
+        const want = (single[0]!.grad[i]! * single[0]!.n + single[1]!.grad[i]! * single[1]!.n) / n;
+        num += (g - want) ** 2;
+        den += want ** 2;
+      });
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-4);
+      expect(t.info().nSplits).toBe(1);
+      expect(t.info().nFallbacks).toBe(0);
+    } finally {
+      t.dispose();
+    }
+  });
 
   it('starts as the base model (B = 0) and learns a sequence with AdamW', async () => {
     const t = await makeTrainer(TINY_MODEL, 8, 16);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LORA_TARGETS, type LoraTarget } from './native-addon.js';
+import { LORA_TARGETS, type DeviceChoice, type LoraTarget } from './native-addon.js';
 
 export interface TrainConfig {
   modelPath: string;
@@ -8,7 +8,7 @@ export interface TrainConfig {
   targets: LoraTarget[];
   epochs: number;
   lr: number;
-  /** Sequences per optimizer step (each its own graph, gradients summed). */
+  /** Sequences per micro-batch: one graph, padded to the longest of them. */
   batch: number;
   /** Batches accumulated before each AdamW update. */
   accum: number;
@@ -24,6 +24,8 @@ export interface TrainConfig {
   warmupRatio: number;
   /** Optimizer steps between checkpoints (and one at the end). */
   checkpointEvery: number;
+  /** Where the step runs (auto: CUDA, then Vulkan or Metal, then the CPU). */
+  device: DeviceChoice;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
@@ -43,6 +45,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   clip: 1,
   warmupRatio: 0.1,
   checkpointEvery: 50,
+  device: 'auto',
 };
 
 /** Linear warmup, then cosine decay to a tenth of the peak. */
@@ -79,7 +82,8 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 /** What a resumed run must share with the interrupted one. */
 export function fingerprint(config: TrainConfig, modelSha: string, data: { tokens: number[] }[]): string {
   const h = createHash('sha256');
-  const { checkpointEvery: _c, threads: _t, ...rest } = config;
+  // Where and how fast it runs does not change what is learned: a run may resume on another device.
+  const { checkpointEvery: _c, threads: _t, device: _d, ...rest } = config;
   h.update(JSON.stringify(rest)).update(modelSha);
   for (const d of data) h.update(Buffer.from(Int32Array.from(d.tokens).buffer));
   return h.digest('hex');

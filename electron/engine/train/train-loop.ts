@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
-import { readGguf } from '../models/gguf/gguf-reader.js';
+import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { backendDirs, loadAddon, targetBits, type NativeTrainer } from './native-addon.js';
+import { describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
+import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { TokenizedExample } from './sft-data.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 
 export type TrainEvent =
+  | { type: 'plan'; device: DeviceInfo; backend: string; notes: string; seq: number; batch: number; compactTransposed: boolean; memory: MemoryPlan }
   | { type: 'start'; arch: string; backend: string; trainableParams: number; trainExamples: number; evalExamples: number; totalSteps: number; resumedAt: number }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; memoryMb: number }
   | { type: 'epoch'; epoch: number; trainLoss: number; evalLoss: number | null }
@@ -22,6 +24,10 @@ export interface TrainResult {
   eval_loss: number | null;
   tokens_per_s: number;
   run: string;
+  device: { backend: string; name: string; description: string; memory_free: number; memory_total: number };
+  /** Scheduler splits of the training step (1: whole on the device) and nodes that fell back to the CPU. */
+  splits: number;
+  cpu_fallbacks: number;
 }
 
 export interface TrainHooks {
@@ -42,11 +48,76 @@ export function splitExamples(data: TokenizedExample[], evalSplit: number, seed:
   return { evaluation: order.slice(0, nEval).map((i) => data[i]!), train: order.slice(nEval).map((i) => data[i]!) };
 }
 
-async function meanLoss(t: NativeTrainer, examples: TokenizedExample[]): Promise<number | null> {
+/** Sequence lengths are rounded up to this, so that batches of similar length share a graph shape. */
+const LENGTH_STEP = 16;
+const roundUp = (n: number, step: number): number => Math.ceil(n / step) * step;
+
+/** Sequences padded to one length (label -1: no loss), sequence-major, as the native step takes them. */
+export function packBatch(examples: readonly TokenizedExample[], maxLen: number): { tokens: Int32Array; labels: Int32Array; length: number } {
+  const longest = Math.max(...examples.map((e) => e.tokens.length));
+  const length = Math.min(maxLen, roundUp(longest, LENGTH_STEP));
+  const tokens = new Int32Array(length * examples.length);
+  const labels = new Int32Array(length * examples.length).fill(-1);
+  examples.forEach((e, i) => {
+    tokens.set(e.tokens.slice(0, length), i * length);
+    labels.set(e.labels.slice(0, length), i * length);
+  });
+  return { tokens, labels, length };
+}
+
+async function meanLoss(t: NativeTrainer, examples: TokenizedExample[], batch: number, maxLen: number): Promise<number | null> {
   if (!examples.length) return null;
   let sum = 0;
-  for (const ex of examples) sum += await t.loss(Int32Array.from(ex.tokens), Int32Array.from(ex.labels), false);
-  return sum / examples.length;
+  let n = 0;
+  for (let i = 0; i < examples.length; i += batch) {
+    const mb = examples.slice(i, i + batch);
+    const { tokens, labels } = packBatch(mb, maxLen);
+    sum += await t.loss(tokens, labels, false, mb.length);
+    n++;
+  }
+  return sum / n;
+}
+
+/**
+ * Open the trainer on the configured device after checking that the model fits (compact transposed copies
+ * if only those fit), then measure the step for the longest batch and reserve it, or refuse with numbers
+ * and the largest batch/sequence length that fits.
+ */
+async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; compactTransposed: boolean }> {
+  const addon = loadAddon();
+  const dirs = backendDirs();
+  const { devices } = addon.listDevices(dirs);
+  const device = devices.find((d) => config.device === 'auto' || d.backend.toLowerCase() === config.device) ?? devices[0];
+  const fixed = estimateStaticMemory(base, config.rank, config.targets);
+  const load = device ? decideLoad(fixed, device.memoryFree, `${device.name} (${device.description})`) : { compactTransposed: false };
+  const t = await addon.createTrainer({
+    modelPath: config.modelPath,
+    backendDirs: dirs,
+    device: config.device,
+    rank: config.rank,
+    alpha: config.alpha,
+    targets: targetBits(config.targets),
+    seed: config.seed,
+    threads: config.threads,
+    compactTransposed: load.compactTransposed,
+  });
+  try {
+    const seq = Math.min(config.seq, roundUp(longest, LENGTH_STEP));
+    const plan = t.plan(seq, config.batch, false);
+    if (!stepFits(plan)) {
+      const fits = proposeSmallerStep((s, b) => t.plan(s, b, false), seq, config.batch, longest);
+      const name = t.info().device.name;
+      throw new DocTuneError(
+        'OUT_OF_MEMORY',
+        `a step of ${config.batch} × ${seq} tokens needs ${mib(plan.compute)} on ${name}, but ${mib(plan.deviceFree)} are free (${describePlan(plan)}). ` +
+          (fits ? `Try --batch ${fits.batch}${fits.seq !== seq ? ` --seq ${fits.seq}` : ''} (with --accum to keep the effective batch).` : 'Even one sequence does not fit: use a smaller model or another --device.'),
+      );
+    }
+    return { t, plan: t.plan(seq, config.batch, true), seq, compactTransposed: load.compactTransposed };
+  } catch (err) {
+    t.dispose();
+    throw err;
+  }
 }
 
 /** The trainer's parameters as llama.cpp's adapter format (pairs in parameter order). */
@@ -73,18 +144,11 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
   if (!data.length) throw new DocTuneError('BAD_ARGUMENT', 'no training examples');
   await fs.mkdir(outDir, { recursive: true });
   const base = await readGguf(config.modelPath);
-  const t = await loadAddon().createTrainer({
-    modelPath: config.modelPath,
-    backendDirs: backendDirs(),
-    device: config.device,
-    rank: config.rank,
-    alpha: config.alpha,
-    targets: targetBits(config.targets),
-    seed: config.seed,
-    threads: config.threads,
-  });
+  const longest = Math.max(...data.map((d) => d.tokens.length));
+  const { t, plan, seq, compactTransposed } = await openTrainer(config, base, longest);
   try {
     const info = t.info();
+    hooks.onEvent({ type: 'plan', device: info.device, backend: info.backend, notes: info.notes, seq, batch: config.batch, compactTransposed, memory: plan });
     const { train, evaluation } = splitExamples(data, config.evalSplit, config.seed);
     const perStep = config.batch * config.accum;
     const stepsPerEpoch = Math.ceil(train.length / perStep);
@@ -104,7 +168,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       t.setOptimizer(ck.m, ck.v, ck.optimizerStep);
       ({ step, epoch, index, trainLosses, evalLosses } = ck);
     }
-    hooks.onEvent({ type: 'start', arch: info.arch, backend: info.backend, trainableParams: info.nParams, trainExamples: train.length, evalExamples: evaluation.length, totalSteps, resumedAt: step });
+    hooks.onEvent({ type: 'start', arch: info.arch, backend: `${info.device.backend} ${info.device.description}`, trainableParams: info.nParams, trainExamples: train.length, evalExamples: evaluation.length, totalSteps, resumedAt: step });
 
     const saveCheckpoint = async (): Promise<void> => {
       const opt = t.getOptimizer();
@@ -127,13 +191,17 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
         }
         const group = order.slice(index, index + perStep);
         let lossSum = 0;
-        for (const ex of group) {
-          lossSum += await t.loss(Int32Array.from(ex.tokens), Int32Array.from(ex.labels), true);
-          tokensSeen += ex.tokens.length;
+        let micro = 0;
+        for (let i = 0; i < group.length; i += config.batch) {
+          const mb = group.slice(i, i + config.batch);
+          const { tokens, labels } = packBatch(mb, seq);
+          lossSum += await t.loss(tokens, labels, true, mb.length);
+          micro++;
+          for (const ex of mb) tokensSeen += ex.tokens.length;
         }
         const lr = learningRate(config, step, totalSteps);
-        const gradNorm = t.adamwStep({ lr, weightDecay: config.weightDecay, clip: config.clip, accum: group.length });
-        const loss = lossSum / group.length;
+        const gradNorm = await t.adamwStep({ lr, weightDecay: config.weightDecay, clip: config.clip, accum: micro });
+        const loss = lossSum / micro;
         index += group.length;
         step++;
         stepsThisRun++;
@@ -149,7 +217,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
         });
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) await saveCheckpoint();
       }
-      const evalLoss = await meanLoss(t, evaluation);
+      const evalLoss = await meanLoss(t, evaluation, config.batch, seq);
       if (evalLoss !== null) evalLosses.push(evalLoss);
       hooks.onEvent({ type: 'epoch', epoch: epoch + 1, trainLoss: epochLossCount ? epochLossSum / epochLossCount : NaN, evalLoss });
       epochLossSum = 0;
@@ -170,12 +238,18 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       eval_loss: evalLosses.at(-1) ?? null,
       tokens_per_s: Math.round(tokensSeen / Math.max(elapsed, 1e-3)),
       run: path.join(outDir, 'run.json'),
+      device: { backend: info.device.backend, name: info.device.name, description: info.device.description, memory_free: info.device.memoryFree, memory_total: info.device.memoryTotal },
+      splits: t.info().nSplits,
+      cpu_fallbacks: t.info().nFallbacks,
     };
     const record = {
       base_model: { path: path.resolve(config.modelPath), sha256: hooks.modelSha256, arch: info.arch },
       config,
       adapter,
       backend: info.backend,
+      device: result.device,
+      memory_plan: { ...plan, seq, batch: config.batch, compact_transposed: compactTransposed },
+      graph: { splits: result.splits, cpu_fallbacks: result.cpu_fallbacks },
       trainable_params: info.nParams,
       examples: { train: train.length, eval: evaluation.length },
       losses: { train: trainLosses, eval: evalLosses },

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import { readGguf, metaString } from '../models/gguf/gguf-reader.js';
@@ -20,6 +20,17 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file: new URL('./train-worker.js', self).pathname, execArgv: [] };
 }
 
+/** The worker process that runs native trainer code (training, device probing). */
+export function forkTrainWorker(): ChildProcess {
+  const entry = workerEntry();
+  return fork(entry.file, [], {
+    execArgv: entry.execArgv,
+    env: { ...process.env, GGML_NO_BACKTRACE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+}
+
 /** Refuse what cannot be trained before starting a process for it. */
 async function preflight(req: TrainRequest): Promise<void> {
   const model = await readGguf(req.config.modelPath);
@@ -38,13 +49,7 @@ async function preflight(req: TrainRequest): Promise<void> {
  */
 export async function runTraining(req: TrainRequest, options: SuperviseOptions = {}): Promise<TrainResult> {
   await preflight(req);
-  const entry = workerEntry();
-  const child = fork(entry.file, [], {
-    execArgv: entry.execArgv,
-    env: { ...process.env, GGML_NO_BACKTRACE: '1' },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'advanced',
-  });
+  const child = forkTrainWorker();
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

@@ -10,6 +10,7 @@ import { readConversations, type Conversation } from './sft-data.js';
 import type { TrainConfig } from './train-config.js';
 import { sha256File } from '../hash-file.js';
 import { trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
+import { backendDirs, loadAddon, type DeviceInfo } from './native-addon.js';
 
 export interface TrainRequest {
   config: TrainConfig;
@@ -22,6 +23,7 @@ export interface TrainRequest {
 
 export type WorkerMessage =
   | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number } }
+  | { type: 'devices'; devices: DeviceInfo[]; notes: string }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; error: { code: string; message: string; path?: string } };
 
@@ -30,9 +32,18 @@ const send = (m: WorkerMessage): void => {
   process.send?.(m);
 };
 
-process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: 'cancel' }) => {
+process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: 'cancel' } | { type: 'devices' }) => {
   if (msg.type === 'cancel') {
     cancelled = true;
+    return;
+  }
+  if (msg.type === 'devices') {
+    try {
+      send({ type: 'devices', ...loadAddon().listDevices(backendDirs()) });
+    } catch (err) {
+      send({ type: 'error', error: toWireError(err) });
+    }
+    process.disconnect?.();
     return;
   }
   void run(msg.request)

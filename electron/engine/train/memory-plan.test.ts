@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readGguf } from '../models/gguf/gguf-reader.js';
+import { GgmlType } from '../models/gguf/gguf-types.js';
+import { quantize } from '../models/gguf/quantize.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
+import { decideLoad, estimateStaticMemory, proposeSmallerStep, stepFits } from './memory-plan.js';
+import { backendDirs, loadAddon, LORA_TARGETS, targetBits, type MemoryPlan } from './native-addon.js';
+
+const plan = (compute: number, free: number): MemoryPlan => ({ weights: 0, transposed: 0, lora: 0, optimizer: 0, compute, deviceFree: free, deviceTotal: free });
+
+describe('memory plan', () => {
+  const dir = tempDir('memory-plan');
+
+  it("predicts what the trainer allocates, before loading (F32 and Q4_K bases, both transposed layouts)", async () => {
+    const f32 = await writeRandomLlama(path.join(dir, 'f32.gguf'), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
+    const q4 = await writeQuantizedCopy(path.join(dir, 'q4_k.gguf'), f32, GgmlType.Q4_K, quantize);
+    for (const model of [await readGguf(TINY_MODEL), f32, q4]) {
+      const est = estimateStaticMemory(model, 8, [...LORA_TARGETS]);
+      for (const compactTransposed of [false, true]) {
+        const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 8, alpha: 16, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed });
+        try {
+          const p = t.plan(32, 2, false);
+          const close = (a: number, b: number): void => expect(Math.abs(a - b) / b).toBeLessThan(0.02);
+          close(est.weights, p.weights);
+          close(compactTransposed ? est.transposedCompact : est.transposed, p.transposed);
+          close(est.lora, p.lora);
+          close(est.optimizer, p.optimizer);
+          expect(p.compute).toBeGreaterThan(0);
+          // A longer step needs more: activations grow with batch × seq.
+          expect(t.plan(64, 4, false).compute).toBeGreaterThan(p.compute);
+        } finally {
+          t.dispose();
+        }
+      }
+      if (model === q4) expect(est.transposedCompact).toBeLessThan(est.transposed);
+    }
+  });
+
+  it('falls back to compact transposed copies when only those fit, and refuses with numbers when nothing does', () => {
+    const s = { weights: 1000, transposed: 900, transposedCompact: 500, lora: 10, optimizer: 30 };
+    expect(decideLoad(s, 10_000, 'GPU')).toEqual({ compactTransposed: false, needed: 1940 });
+    expect(decideLoad(s, 1700, 'GPU').compactTransposed).toBe(true);
+    expect(() => decideLoad(s, 1000, 'Vulkan0 (test)')).toThrow(/does not fit on Vulkan0 \(test\).*free/);
+  });
+
+  it('proposes the largest batch, then sequence length, that fits', () => {
+    // compute = 10 per token of the step; 1000 free (94% usable)
+    const measure = (seq: number, batch: number): MemoryPlan => plan(seq * batch * 10, 1000);
+    expect(stepFits(measure(8, 8))).toBe(true);
+    expect(proposeSmallerStep(measure, 32, 8, 10)).toEqual({ seq: 32, batch: 2 });
+    expect(proposeSmallerStep(measure, 256, 4, 20)).toEqual({ seq: 64, batch: 1 });
+    expect(proposeSmallerStep(measure, 256, 4, 200)).toBeNull(); // the longest example alone does not fit
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * The training step on a GPU backend, checked against the CPU. CI runs it on Vulkan through Mesa's lavapipe
+ * (a Vulkan device on the CPU; ggml lists it only with GGML_VK_VISIBLE_DEVICES); with a real GPU present
+ * (DOCTUNE_TEST_DEVICE=cuda|vulkan|metal) the same checks run there. Every node must run on the device:
+ * the fallback count is printed and asserted 0.
+ */
+import path from 'node:path';
+import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { describe, expect, it } from 'vitest';
+import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
+import { GgmlType } from '../models/gguf/gguf-types.js';
+import { quantize } from '../models/gguf/quantize.js';
+import { writeLoraAdapter } from '../models/lora-adapter.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { randomF32, rng, writeQuantizedCopy } from '../testing/random-model.js';
+import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
+import { adapterFromParams, packBatch } from './train-loop.js';
+
+process.env.GGML_VK_VISIBLE_DEVICES ??= '0';
+const gpu = (process.env.DOCTUNE_TEST_DEVICE ?? 'vulkan') as DeviceChoice;
+const found = (() => {
+  try {
+    return loadAddon().listDevices(backendDirs()).devices.find((d) => d.backend.toLowerCase() === gpu);
+  } catch {
+    return undefined;
+  }
+})();
+if (!found) {
+  const why = `no ${gpu} device (for Vulkan on a machine without a GPU: apt-get install mesa-vulkan-drivers)`;
+  if (process.env.DOCTUNE_REQUIRE_GPU_TEST) throw new Error(`GPU training tests required but ${why}`);
+  console.log(`skipped: GPU training tests: ${why}`);
+}
+
+async function trainer(modelPath: string, device: DeviceChoice): Promise<NativeTrainer> {
+  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device, rank: 4, alpha: 8, targets: targetBits(LORA_TARGETS), seed: 7, threads: 1 });
+}
+
+// Two sequences of different lengths in one batch: the padding and the batch dimension are exercised too.
+const examples = [
+  { tokens: [1, 403, 407, 261, 378, 432, 290, 301, 302, 310], labels: [-1, -1, 261, 378, 432, 290, 301, 302, 310, -1] },
+  { tokens: [1, 300, 310, 320, 330, 340, 350], labels: [300, 310, 320, 330, 340, 350, -1] },
+];
+const batch = packBatch(examples, 64);
+
+async function twentySteps(modelPath: string, device: DeviceChoice): Promise<{ losses: number[]; splits: number; fallbacks: number; backend: string }> {
+  const t = await trainer(modelPath, device);
+  try {
+    t.plan(batch.length, 2, true);
+    const losses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      losses.push(await t.loss(batch.tokens, batch.labels, true, 2));
+      await t.adamwStep({ lr: 5e-4, clip: 1 });
+    }
+    const info = t.info();
+    return { losses, splits: info.nSplits, fallbacks: info.nFallbacks, backend: `${info.device.backend} ${info.device.description}` };
+  } finally {
+    t.dispose();
+  }
+}
+
+describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
+  const dir = tempDir('trainer-gpu');
+  const bases: { name: string; file: () => Promise<GgufFile> }[] = [
+    { name: 'F32', file: () => readGguf(TINY_MODEL) },
+    { name: 'Q8_0', file: async () => writeQuantizedCopy(path.join(dir, 'stories260K-q8_0.gguf'), await readGguf(TINY_MODEL), GgmlType.Q8_0, quantize) },
+  ];
+
+  for (const b of bases) {
+    it(`${b.name} base: 20 steps give the CPU's losses (within 2%) with every node on the device`, async () => {
+      const model = await b.file();
+      const cpu = await twentySteps(model.path, 'cpu');
+      const dev = await twentySteps(model.path, gpu);
+      console.log(`${b.name} on ${dev.backend}: ${dev.splits} split(s), ${dev.fallbacks} CPU fallback node(s); losses ${dev.losses[0]!.toFixed(4)} → ${dev.losses.at(-1)!.toFixed(4)} (CPU ${cpu.losses[0]!.toFixed(4)} → ${cpu.losses.at(-1)!.toFixed(4)})`);
+      expect(dev.backend.toLowerCase()).toContain(gpu);
+      expect(dev.fallbacks).toBe(0);
+      expect(dev.splits).toBe(1);
+      expect(cpu.losses.at(-1)!).toBeLessThan(cpu.losses[0]! * 0.7); // it learned something to compare
+      dev.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]!) / cpu.losses[i]!, `step ${i}`).toBeLessThan(0.02));
+    });
+  }
+
+  // The CPU's gradients are checked against finite differences in native-trainer.test.ts; finite differences
+  // on the device itself are noise, since GPU matmuls may round activations to F16 (lavapipe's do).
+  it("gradients on the device equal the CPU's", async () => {
+    const grads: Float32Array[] = [];
+    for (const device of ['cpu', gpu] as const) {
+      const t = await trainer(TINY_MODEL, device);
+      try {
+        t.setParams(randomF32(t.info().nParams, 0.1, rng(11)));
+        await t.loss(batch.tokens, batch.labels, true, 2);
+        grads.push(t.getGrads());
+        expect(t.info().nFallbacks).toBe(0);
+      } finally {
+        t.dispose();
+      }
+    }
+    let num = 0;
+    let den = 0;
+    grads[1]!.forEach((g, i) => {
+      num += (g - grads[0]![i]!) ** 2;
+      den += grads[0]![i]! ** 2;
+    });
+    console.log(`gradients on ${gpu} vs CPU: ${(Math.sqrt(num / den) * 100).toFixed(3)}% relative L2`);
+    expect(den).toBeGreaterThan(0);
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-2);
+  });
+
+  it("the device's forward with an adapter equals llama.cpp loading the written adapter", async () => {
+    const base = await readGguf(TINY_MODEL);
+    const t = await trainer(TINY_MODEL, gpu);
+    const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
+    try {
+      t.setParams(randomF32(t.info().nParams, 0.1, rng(5)));
+      const adapterPath = path.join(dir, 'gpu-adapter.gguf');
+      await writeLoraAdapter(adapterPath, base, adapterFromParams(t, 4, 8));
+      const tokens = [403, 407, 261, 378];
+      const logits = await t.logits(new Int32Array(tokens));
+      const V = t.info().nVocab;
+      const last = logits.subarray((tokens.length - 1) * V, tokens.length * V);
+      const max = Math.max(...last);
+      const exp = last.map((x) => Math.exp(x - max));
+      const sum = exp.reduce((a, b) => a + b, 0);
+      const model = await llama.loadModel({ modelPath: TINY_MODEL, gpuLayers: 0 });
+      const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
+      const it2 = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true });
+      const first = (await it2.next()).value!;
+      await it2.return();
+      let maxDiff = 0;
+      for (const [token, prob] of first.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - exp[token]! / sum));
+      await ctx.dispose();
+      await model.dispose();
+      expect(maxDiff).toBeLessThan(1e-3);
+    } finally {
+      t.dispose();
+      await llama.dispose();
+    }
+  });
+});
