@@ -1,7 +1,8 @@
-// DocTune's native addon: registers each N-API class (one per file) and reports the ggml it runs on.
+// DocTune's native addon: registers each N-API class or function (one per file) and reports the ggml it runs on.
 #include <napi.h>
 
 #include "ggml.h"
+#include "quantize_napi.h"
 #include "trainer_napi.h"
 
 static Napi::Value GgmlVersion(const Napi::CallbackInfo & info) {
@@ -11,6 +12,7 @@ static Napi::Value GgmlVersion(const Napi::CallbackInfo & info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("ggmlVersion", Napi::Function::New(env, GgmlVersion));
     InitTrainer(env, exports);
+    InitQuantize(env, exports);
     return exports;
 }
 

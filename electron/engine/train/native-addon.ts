@@ -117,6 +117,8 @@ interface Addon {
   createTrainer(options: TrainerOptions): Promise<NativeTrainer>;
   /** Devices in the backend folders, GPUs first, the CPU last; notes say why a GPU library was unusable. */
   listDevices(backendDirs: string[]): { devices: DeviceInfo[]; notes: string };
+  /** ggml's row quantizer: `values` in rows of rowLength, to a GGUF tensor's bytes of the given ggml type. */
+  quantize(type: number, values: Float32Array, rowLength: number, threads?: number): Uint8Array;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -65,14 +65,14 @@ class Builder {
   }
 }
 
-/** Serialise a GGUF (v3) to memory. Tensor sizes are checked against their type and shape. */
-export function encodeGguf(input: GgufInput): Buffer {
-  const metadata = [...input.metadata];
-  const alignment = input.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+export type GgufTensorShape = Omit<GgufTensorInput, 'data'>;
+
+/** The header (metadata and tensor infos), padded to the data section. */
+function encodeHeader(metadata: [string, GgufValue][], tensors: readonly GgufTensorShape[], alignment: number): Builder {
   const w = new Builder();
   w.u32(GGUF_MAGIC);
   w.u32(3);
-  w.u64(input.tensors.length);
+  w.u64(tensors.length);
   w.u64(metadata.length);
   for (const [key, v] of metadata) {
     w.string(key);
@@ -86,11 +86,9 @@ export function encodeGguf(input: GgufInput): Buffer {
     }
   }
   let rel = 0;
-  for (const t of input.tensors) {
+  for (const t of tensors) {
     const bytes = tensorBytes(t.type, t.dims);
-    if (bytes === null || bytes !== t.data.byteLength) {
-      throw new Error(`tensor "${t.name}": ${t.data.byteLength} bytes of data for type ${t.type} and shape [${t.dims.join(', ')}] (expected ${bytes})`);
-    }
+    if (bytes === null) throw new Error(`tensor "${t.name}": shape [${t.dims.join(', ')}] does not fit type ${t.type}`);
     w.string(t.name);
     w.u32(t.dims.length);
     for (const d of t.dims) w.u64(d);
@@ -99,12 +97,59 @@ export function encodeGguf(input: GgufInput): Buffer {
     rel += Math.ceil(bytes / alignment) * alignment;
   }
   w.pad(alignment);
+  return w;
+}
+
+function checkData(t: GgufTensorShape, data: Uint8Array): void {
+  const bytes = tensorBytes(t.type, t.dims);
+  if (bytes !== data.byteLength) {
+    throw new Error(`tensor "${t.name}": ${data.byteLength} bytes of data for type ${t.type} and shape [${t.dims.join(', ')}] (expected ${bytes})`);
+  }
+}
+
+/** Serialise a GGUF (v3) to memory. Tensor sizes are checked against their type and shape. */
+export function encodeGguf(input: GgufInput): Buffer {
+  const alignment = input.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+  input.tensors.forEach((t) => checkData(t, t.data));
+  const w = encodeHeader([...input.metadata], input.tensors, alignment);
   input.tensors.forEach((t, i) => {
     w.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     // llama.cpp pads between tensors, not after the last one.
     if (i < input.tensors.length - 1) w.pad(alignment);
   });
   return w.concat();
+}
+
+/**
+ * Write a GGUF whose tensors are produced one at a time (models of several GB never sit in memory whole),
+ * atomically like writeGguf.
+ */
+export async function writeGgufStreaming(path: string, metadata: Iterable<[string, GgufValue]>, tensors: readonly GgufTensorShape[],
+  produce: (index: number) => Promise<Uint8Array> | Uint8Array, alignment = GGUF_DEFAULT_ALIGNMENT): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const file = await fs.open(tmp, 'w');
+  try {
+    const header = encodeHeader([...metadata], tensors, alignment).concat();
+    await file.write(header);
+    let offset = header.length;
+    for (let i = 0; i < tensors.length; i++) {
+      const data = await produce(i);
+      checkData(tensors[i]!, data);
+      await file.write(data);
+      offset += data.byteLength;
+      const rem = offset % alignment;
+      if (rem && i < tensors.length - 1) {
+        await file.write(Buffer.alloc(alignment - rem));
+        offset += alignment - rem;
+      }
+    }
+    await file.close();
+    await fs.rename(tmp, path);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Write atomically: a reader (or a crash) never sees half a file at `path`. */
