@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -54,35 +55,45 @@ static ggml_type transposed_type(ggml_type type, int64_t n_out, bool compact) {
     return GGML_TYPE_F16;
 }
 
-// Wt = transpose(dequantize(W)), written in Wt's type; rows are split across threads.
+// Runs fn(begin, end) over [0, n) split across the processor's threads (loading only: the step itself uses
+// the backend's own threads).
+static void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)> & fn) {
+    const int nt = (int) std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), n / 64 + 1));
+    std::vector<std::thread> pool;
+    for (int k = 0; k < nt; k++) pool.emplace_back([&, k] { fn(n * k / nt, n * (k + 1) / nt); });
+    for (auto & th : pool) th.join();
+}
+
+// Wt = transpose(dequantize(W)), written in Wt's type. One F32 copy of W plus a block of Wt rows per thread.
 static void make_transposed(const ggml_tensor * w, const uint8_t * raw, ggml_tensor * wt, std::vector<uint8_t> & out) {
     const int64_t n_in = w->ne[0], n_out = w->ne[1];
-    std::vector<float> rows((size_t) n_in * n_out), cols((size_t) n_in * n_out);
+    std::vector<float> rows((size_t) n_in * n_out);
     const auto * traits = ggml_get_type_traits(w->type);
     const size_t row_bytes = ggml_row_size(w->type, n_in);
-    for (int64_t r = 0; r < n_out; r++) {
-        if (w->type == GGML_TYPE_F32) memcpy(&rows[(size_t) r * n_in], raw + r * row_bytes, row_bytes);
-        else traits->to_float(raw + r * row_bytes, &rows[(size_t) r * n_in], n_in);
-    }
-    for (int64_t r = 0; r < n_out; r++) {
-        for (int64_t c = 0; c < n_in; c++) cols[(size_t) c * n_out + r] = rows[(size_t) r * n_in + c];
-    }
+    parallel_for(n_out, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; r++) {
+            if (w->type == GGML_TYPE_F32) memcpy(&rows[(size_t) r * n_in], raw + r * row_bytes, row_bytes);
+            else traits->to_float(raw + r * row_bytes, &rows[(size_t) r * n_in], n_in);
+        }
+    });
     out.resize(ggml_nbytes(wt));
     const size_t out_row = ggml_row_size(wt->type, n_out);
-    const int n_threads = std::max(1, std::min<int>((int) std::thread::hardware_concurrency(), (int) (n_in / 64) + 1));
-    std::vector<std::thread> pool;
-    for (int k = 0; k < n_threads; k++) {
-        pool.emplace_back([&, k] {
-            const int64_t r0 = n_in * k / n_threads, r1 = n_in * (k + 1) / n_threads;
-            const float * src = &cols[(size_t) r0 * n_out];
-            uint8_t * dst = out.data() + r0 * out_row;
-            if (wt->type == GGML_TYPE_F32) memcpy(dst, src, (size_t) (r1 - r0) * n_out * sizeof(float));
-            else if (wt->type == GGML_TYPE_F16) ggml_fp32_to_fp16_row(src, (ggml_fp16_t *) dst, (r1 - r0) * n_out);
-            else if (wt->type == GGML_TYPE_BF16) ggml_fp32_to_bf16_row(src, (ggml_bf16_t *) dst, (r1 - r0) * n_out);
-            else ggml_quantize_chunk(wt->type, src, dst, 0, r1 - r0, n_out, nullptr);
-        });
-    }
-    for (auto & th : pool) th.join();
+    parallel_for(n_in, [&](int64_t c0, int64_t c1) {
+        const int64_t block = 64;
+        std::vector<float> cols((size_t) block * n_out);
+        for (int64_t cb = c0; cb < c1; cb += block) {
+            const int64_t nc = std::min(block, c1 - cb);
+            for (int64_t r = 0; r < n_out; r++) {
+                const float * src = &rows[(size_t) r * n_in + cb];
+                for (int64_t c = 0; c < nc; c++) cols[(size_t) c * n_out + r] = src[c];
+            }
+            uint8_t * dst = out.data() + cb * out_row;
+            if (wt->type == GGML_TYPE_F32) memcpy(dst, cols.data(), (size_t) nc * n_out * sizeof(float));
+            else if (wt->type == GGML_TYPE_F16) ggml_fp32_to_fp16_row(cols.data(), (ggml_fp16_t *) dst, nc * n_out);
+            else if (wt->type == GGML_TYPE_BF16) ggml_fp32_to_bf16_row(cols.data(), (ggml_bf16_t *) dst, nc * n_out);
+            else ggml_quantize_chunk(wt->type, cols.data(), dst, 0, nc, n_out, nullptr);
+        }
+    });
 }
 
 bool dt_load_model(dt_trainer * t, const char * path, bool compact) {

@@ -4,6 +4,7 @@
  * (DOCTUNE_TEST_DEVICE=cuda|vulkan|metal) the same checks run there. Every node must run on the device:
  * the fallback count is printed and asserted 0.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { randomF32, rng, writeQuantizedCopy } from '../testing/random-model.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
 import { adapterFromParams, packBatch } from './train-loop.js';
+import { DEFAULT_TRAIN_CONFIG } from './train-config.js';
+import { runTraining, type TrainProgress } from './train-supervisor.js';
 
 process.env.GGML_VK_VISIBLE_DEVICES ??= '0';
 const gpu = (process.env.DOCTUNE_TEST_DEVICE ?? 'vulkan') as DeviceChoice;
@@ -103,6 +106,28 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
     console.log(`gradients on ${gpu} vs CPU: ${(Math.sqrt(num / den) * 100).toFixed(3)}% relative L2`);
     expect(den).toBeGreaterThan(0);
     expect(Math.sqrt(num / den)).toBeLessThan(1e-2);
+  });
+
+  it(`training through the supervised process on ${gpu}: memory plan first, then every step on the device`, async () => {
+    const out = path.join(dir, 'run');
+    const data = path.join(dir, 'qa.jsonl');
+    fs.writeFileSync(data, [['What color is the ball?', 'The ball is red.'], ['Where does the cat sleep?', 'The cat sleeps in the box.']]
+      .map(([instruction, output]) => JSON.stringify({ instruction, output })).join('\n'));
+    const events: TrainProgress[] = [];
+    const result = await runTraining(
+      { config: { ...DEFAULT_TRAIN_CONFIG, modelPath: TINY_MODEL, device: gpu, epochs: 2, batch: 2, evalSplit: 0, lr: 1e-3 }, dataFile: data, outDir: out },
+      { onEvent: (e) => events.push(e) },
+    );
+    const plan = events.find((e) => e.type === 'plan');
+    expect(plan && plan.type === 'plan' && plan.device.backend.toLowerCase()).toBe(gpu);
+    expect(plan && plan.type === 'plan' && plan.memory.compute).toBeGreaterThan(0);
+    expect(events.findIndex((e) => e.type === 'plan')).toBeLessThan(events.findIndex((e) => e.type === 'step'));
+    expect(result.device.backend.toLowerCase()).toBe(gpu);
+    expect(result.splits).toBe(1);
+    expect(result.cpu_fallbacks).toBe(0);
+    const run = JSON.parse(fs.readFileSync(result.run, 'utf8'));
+    expect(run.graph).toEqual({ splits: 1, cpu_fallbacks: 0 });
+    expect(run.memory_plan.seq).toBeGreaterThan(0);
   });
 
   it("the device's forward with an adapter equals llama.cpp loading the written adapter", async () => {

@@ -31,7 +31,7 @@ function writeData(dir: string, lines: object[] = QA.map(([instruction, output])
 }
 
 const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  ...DEFAULT_TRAIN_CONFIG, modelPath: TINY_MODEL, epochs: 80, lr: 7e-3, batch: 1, rank: 16, alpha: 32, evalSplit: 0, threads: 1, ...over,
+  ...DEFAULT_TRAIN_CONFIG, modelPath: TINY_MODEL, epochs: 80, lr: 7e-3, batch: 1, rank: 16, alpha: 32, evalSplit: 0, threads: 1, device: 'cpu', ...over,
 });
 
 describe('doctune train (supervised child process)', () => {
