@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <climits>
 #include <cstring>
 
@@ -19,6 +20,8 @@ extern "C" {
 
 dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t error_len) {
     auto * t = new dt_trainer();
+    const char * portable = getenv("DOCTUNE_PORTABLE_BACKWARD");
+    t->portable_backward = portable && *portable && strcmp(portable, "0") != 0;
     bool ok = p && p->model_path && p->backend_dirs && p->n_backend_dirs > 0 &&
               dt_open_device(t, p->backend_dirs, p->n_backend_dirs, p->device, p->n_threads) &&
               dt_load_model(t, p->model_path, p->compact_transposed != 0) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed) && dt_make_scheduler(t);

@@ -53,9 +53,17 @@ ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora &
     return dx;
 }
 
+// ggml's fused backward op where the device has it (one kernel instead of several); Metal has none of them,
+// so each has an equivalent in elementwise ops and row sums.
+// (ggml_rms_norm_back takes dy first, then x, as its own autodiff calls it; ggml.h says otherwise.)
+bool device_has(const dt_bwd & c, ggml_tensor * op) {
+    return !c.t->portable_backward && ggml_backend_supports_op(c.t->backend, op);
+}
+
 // y = x / rms(x) (xhat); dy is the gradient of xhat. dx = (dy - xhat·mean(dy·xhat)) / rms(x)
 ggml_tensor * rms_norm_back(const dt_bwd & c, ggml_tensor * dy, ggml_tensor * xhat, ggml_tensor * x) {
     ggml_context * ctx = c.ctx;
+    if (ggml_tensor * fused = ggml_rms_norm_back(ctx, dy, x, c.t->rms_eps); device_has(c, fused)) return fused;
     const float inv_n = 1.0f / (float) x->ne[0];
     ggml_tensor * rms = ggml_sqrt(ctx, ggml_scale_bias(ctx, ggml_sum_rows(ctx, ggml_sqr(ctx, x)), inv_n, c.t->rms_eps)); // [1, N]
     ggml_tensor * proj = ggml_scale(ctx, ggml_sum_rows(ctx, ggml_mul(ctx, dy, xhat)), inv_n);                           // [1, N]
@@ -88,7 +96,7 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         // Probe OUT_PROD on the device with the shapes it would get (F32, contiguous).
         ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
         ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
-        c.out_prod_ok = ggml_backend_supports_op(t->backend, ggml_out_prod(ctx, a, b));
+        c.out_prod_ok = device_has(c, ggml_out_prod(ctx, a, b));
     }
     const float kq_scale = 1.0f / std::sqrt((float) hd);
 
@@ -103,8 +111,11 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         ggml_tensor * dg = ggml_mul(ctx, dm, s.u);
         ggml_tensor * du = ggml_mul(ctx, dm, s.g);
         // silu'(a) = σ(a)·(1 + a·(1 - σ(a))) = σ + g - g·σ, with g = a·σ(a)
-        ggml_tensor * sg = ggml_sigmoid(ctx, s.a);
-        ggml_tensor * da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, s.g, ggml_mul(ctx, s.g, sg))));
+        ggml_tensor * da = ggml_silu_back(ctx, dg, s.a);
+        if (!device_has(c, da)) {
+            ggml_tensor * sg = ggml_sigmoid(ctx, s.a);
+            da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, s.g, ggml_mul(ctx, s.g, sg))));
+        }
         ggml_tensor * dh2 = ggml_add(ctx, linear_back(c, L.w[4], L.lora[4], s.h2, s.ax[4], da, true),
                                           linear_back(c, L.w[5], L.lora[5], s.h2, s.ax[5], du, true)); // [E, N]
         ggml_tensor * dx_mid = ggml_add(ctx, dx, rms_norm_back(c, ggml_mul(ctx, dh2, L.ffn_norm), s.r2, s.x_mid));
@@ -116,7 +127,8 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         ggml_tensor * dP = ggml_mul_mat(ctx, s.V, dO);                                        // [T_k, T_q, H, B]
         ggml_tensor * dV = ggml_mul_mat(ctx, tr(ctx, dO), tr(ctx, s.P));                       // [hd, T_k, H, B]
         // softmax backward: dS = P ⊙ (dP - Σ_k P·dP), times the scale applied before the softmax
-        ggml_tensor * dS = ggml_scale(ctx, ggml_mul(ctx, s.P, ggml_sub(ctx, dP, ggml_sum_rows(ctx, ggml_mul(ctx, s.P, dP)))), kq_scale);
+        ggml_tensor * dS = ggml_soft_max_ext_back(ctx, dP, s.P, kq_scale, 0.0f);
+        if (!device_has(c, dS)) dS = ggml_scale(ctx, ggml_mul(ctx, s.P, ggml_sub(ctx, dP, ggml_sum_rows(ctx, ggml_mul(ctx, s.P, dP)))), kq_scale);
         GGML_ASSERT(dS->ne[0] == T && dS->ne[1] == T && dS->ne[2] == H && dS->ne[3] == B);
         ggml_tensor * dQ = ggml_mul_mat(ctx, tr(ctx, s.K), dS);                                // [hd, T_q, H, B]
         ggml_tensor * dK = ggml_mul_mat(ctx, tr(ctx, s.Q), tr(ctx, dS));                       // [hd, T_k, H, B]

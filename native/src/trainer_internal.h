@@ -111,6 +111,9 @@ struct dt_trainer {
     std::vector<ggml_tensor *> params, grads, moments_m, moments_v; // in parameter order
     int64_t n_params = 0;
     int64_t step = 0;
+    // Build the backward from the ops every backend has only (what Metal gets), wherever it runs: set by
+    // DOCTUNE_PORTABLE_BACKWARD=1, so that the CPU and Vulkan tests cover that path too.
+    bool portable_backward = false;
     bool has_grads = false;
 
     // The last model graph run (its loss or logits are read after the run). Graphs are rebuilt for every

@@ -84,9 +84,10 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
 
   // The CPU's gradients are checked against finite differences in native-trainer.test.ts; finite differences
   // on the device itself are noise, since GPU matmuls may round activations to F16 (lavapipe's do).
-  it("gradients on the device equal the CPU's", async () => {
+  it("gradients on the device equal the CPU's, with ggml's fused backward ops and with the portable ones", async () => {
     const grads: Float32Array[] = [];
-    for (const device of ['cpu', gpu] as const) {
+    for (const [device, portable] of [['cpu', ''], [gpu, ''], [gpu, '1']] as const) {
+      process.env.DOCTUNE_PORTABLE_BACKWARD = portable;
       const t = await trainer(TINY_MODEL, device);
       try {
         t.setParams(randomF32(t.info().nParams, 0.1, rng(11)));
@@ -95,17 +96,20 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
         expect(t.info().nFallbacks).toBe(0);
       } finally {
         t.dispose();
+        delete process.env.DOCTUNE_PORTABLE_BACKWARD;
       }
     }
-    let num = 0;
-    let den = 0;
-    grads[1]!.forEach((g, i) => {
-      num += (g - grads[0]![i]!) ** 2;
-      den += grads[0]![i]! ** 2;
-    });
-    console.log(`gradients on ${gpu} vs CPU: ${(Math.sqrt(num / den) * 100).toFixed(3)}% relative L2`);
-    expect(den).toBeGreaterThan(0);
-    expect(Math.sqrt(num / den)).toBeLessThan(1e-2);
+    for (const [k, label] of [[1, 'fused'], [2, 'portable']] as const) {
+      let num = 0;
+      let den = 0;
+      grads[k]!.forEach((g, i) => {
+        num += (g - grads[0]![i]!) ** 2;
+        den += grads[0]![i]! ** 2;
+      });
+      console.log(`gradients on ${gpu} (${label} backward ops) vs CPU: ${(Math.sqrt(num / den) * 100).toFixed(3)}% relative L2`);
+      expect(den).toBeGreaterThan(0);
+      expect(Math.sqrt(num / den)).toBeLessThan(1e-2);
+    }
   });
 
   it(`training through the supervised process on ${gpu}: memory plan first, then every step on the device`, async () => {

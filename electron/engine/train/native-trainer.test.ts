@@ -166,6 +166,34 @@ describe('native LoRA trainer (CPU)', () => {
     });
   }
 
+  it("the portable backward (only ops every backend has, as on Metal) equals the one with ggml's fused ops", async () => {
+    const packed = packBatch([
+      { tokens: [1, 403, 407, 261, 378, 432, 290], labels: [403, 407, 261, 378, 432, 290, -1] },
+      { tokens: [1, 300, 310, 320], labels: [300, 310, 320, -1] },
+    ], 64);
+    const grads: Float32Array[] = [];
+    for (const portable of ['1', '']) {
+      process.env.DOCTUNE_PORTABLE_BACKWARD = portable;
+      const t = await makeTrainer(path.join(dir, 'random.gguf'));
+      try {
+        randomiseParams(t, 8);
+        await t.loss(packed.tokens, packed.labels, true, 2);
+        grads.push(t.getGrads());
+      } finally {
+        t.dispose();
+        delete process.env.DOCTUNE_PORTABLE_BACKWARD;
+      }
+    }
+    let num = 0;
+    let den = 0;
+    grads[0]!.forEach((g, i) => {
+      num += (g - grads[1]![i]!) ** 2;
+      den += grads[1]![i]! ** 2;
+    });
+    expect(den).toBeGreaterThan(0);
+    expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+  });
+
   it('a padded batch equals its sequences one by one (token-weighted loss and gradients)', async () => {
     const examples = [
       { tokens: [1, 403, 407, 261, 378, 432, 290, 301, 302, 310], labels: [-1, -1, 261, 378, 432, 290, 301, 302, 310, -1] },
