@@ -23,6 +23,8 @@ export default defineConfig({
       entry: {
         main: path.resolve(import.meta.dirname, 'electron/main/main.ts'),
         'parse-worker': path.resolve(import.meta.dirname, 'electron/engine/ingest/parse-worker.ts'),
+        // Forked beside main.js for training and the device probe (train-supervisor's workerEntry).
+        'train-worker': path.resolve(import.meta.dirname, 'electron/engine/train/train-worker.ts'),
       },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,

@@ -94,6 +94,23 @@ describe('browser mode: import the corpus, search, switch to Chinese', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  it('lists the compute devices training can use, the CPU among them', async () => {
+    await page.getByTestId('devices-open').click();
+    const panel = page.getByTestId('devices-panel');
+    await panel.waitFor();
+    // The first opening probes the devices in the training process.
+    await panel.getByTestId('device-row').first().waitFor({ timeout: 60_000 });
+    expect(await panel.getByTestId('device-backend').allInnerTexts()).toContain('CPU');
+    const cpu = panel.locator('[data-testid="device-row"][data-backend="CPU"]');
+    expect(await cpu.getByTestId('device-memory').first().innerText()).toMatch(/\d[.,]\d.*\/.*\d[.,]\d/);
+    await page.screenshot({ path: path.join(OUTPUT, '06-devices.png'), fullPage: true });
+    await panel.getByTestId('devices-refresh').click();
+    await expect.poll(async () => panel.getByTestId('devices-refresh').isEnabled(), { timeout: 60_000 }).toBe(true);
+    expect(await panel.getByTestId('device-backend').allInnerTexts()).toContain('CPU');
+    await panel.getByTestId('devices-close').click();
+    await panel.waitFor({ state: 'detached' });
+  });
+
   it('logged no errors in the page', () => {
     expect(consoleErrors).toEqual([]);
   });

@@ -94,6 +94,26 @@ export const Capabilities = z.object({
 });
 export type Capabilities = z.infer<typeof Capabilities>;
 
+/** A compute device training can use (memory in bytes; for the CPU, the machine's RAM). */
+export const ComputeDevice = z.object({
+  /** CPU, CUDA, Vulkan or Metal. */
+  backend: z.string(),
+  /** ggml's device name, e.g. CUDA0. */
+  name: z.string(),
+  description: z.string(),
+  memoryFree: z.number(),
+  memoryTotal: z.number(),
+});
+export type ComputeDevice = z.infer<typeof ComputeDevice>;
+
+export const DeviceReport = z.object({
+  /** GPUs first, in the order `--device auto` picks them; the CPU last. */
+  devices: z.array(ComputeDevice),
+  /** Why a GPU library could not be used (e.g. a missing CUDA runtime), or empty. */
+  notes: z.string(),
+});
+export type DeviceReport = z.infer<typeof DeviceReport>;
+
 const Empty = z.object({}).strict();
 
 /** Request channels: name → argument and result schemas. */
@@ -112,6 +132,8 @@ export const channels = {
     args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10) }).strict(),
     result: z.array(SearchHit),
   },
+  /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
+  'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
   'dialog.pickPaths': {
     args: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
     result: z.object({ paths: z.array(z.string()) }),

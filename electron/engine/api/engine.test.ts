@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DocTuneError, toWireError } from '../errors.js';
 import { Engine } from './engine.js';
 import { corpusFile, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import type { EventOf } from '../../shared/contract.js';
@@ -54,5 +55,49 @@ describe('engine contract', () => {
     expect(hits[0]!.text).toContain('basement');
     await engine.setEmbeddingModel(null);
     expect((await engine.invoke('workspace.info', {})).embeddingModel).toBeNull();
+  });
+});
+
+describe('train.devices', () => {
+  const cpu = { backend: 'CPU', name: 'CPU', description: 'Test CPU', memoryFree: 8 * 2 ** 30, memoryTotal: 16 * 2 ** 30 };
+
+  it('probes once for the life of the engine, and again on refresh', async () => {
+    let probes = 0;
+    const engine = new Engine({
+      workspaceDir: tempDir('engine-devices'),
+      probeDevices: async () => ({ devices: [{ ...cpu, memoryFree: ++probes }], notes: probes === 1 ? 'CUDA: libcudart.so.12 not found' : '' }),
+    });
+    try {
+      const [first, concurrent] = await Promise.all([engine.invoke('train.devices', {}), engine.invoke('train.devices', {})]);
+      expect(first).toEqual({ devices: [{ ...cpu, memoryFree: 1 }], notes: 'CUDA: libcudart.so.12 not found' });
+      expect(concurrent).toEqual(first);
+      expect(await engine.invoke('train.devices', { refresh: false })).toEqual(first);
+      expect(probes).toBe(1);
+      expect(await engine.invoke('train.devices', { refresh: true })).toEqual({ devices: [{ ...cpu, memoryFree: 2 }], notes: '' });
+      expect(await engine.invoke('train.devices', {})).toMatchObject({ devices: [{ memoryFree: 2 }] });
+      expect(probes).toBe(2);
+      await expect(engine.invoke('train.devices', { refresh: 'yes' })).rejects.toThrow();
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('reports a failed probe as a wire error and retries on the next call', async () => {
+    let fail = true;
+    const engine = new Engine({
+      workspaceDir: tempDir('engine-devices-fail'),
+      probeDevices: async () => {
+        if (fail) throw new DocTuneError('MODEL', 'the native trainer is not built', { path: '/x/doctune_native.node' });
+        return { devices: [cpu], notes: '' };
+      },
+    });
+    try {
+      const err: unknown = await engine.invoke('train.devices', {}).catch((e: unknown) => e);
+      expect(toWireError(err)).toEqual({ code: 'MODEL', message: 'the native trainer is not built', path: '/x/doctune_native.node' });
+      fail = false;
+      expect((await engine.invoke('train.devices', {})).devices).toEqual([cpu]);
+    } finally {
+      await engine.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import type { Channel, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
+import type { Channel, DeviceReport, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
 import { channels } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
@@ -9,7 +9,8 @@ import { DocumentParser, type ParserOptions } from '../ingest/parse-pool.js';
 import { Embedder } from '../models/embedder.js';
 import { searchWorkspace } from '../store/search.js';
 import { Workspace } from '../store/workspace.js';
-import { documentSummary, chunkView } from './views.js';
+import { probeDevices } from '../train/devices.js';
+import { documentSummary, chunkView, deviceReport } from './views.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -18,6 +19,8 @@ export interface EngineOptions {
   threads?: number;
   /** Load the PDF engine in the parsing threads at start (interactive doors), not on the first import. */
   warmUp?: boolean;
+  /** How the compute devices are probed (the training worker process by default; tests replace it). */
+  probeDevices?: () => Promise<DeviceReport>;
   /** Door-specific handlers (native dialogs in Electron). */
   pickPaths?: (kind: 'files' | 'folder') => Promise<string[]>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
@@ -38,6 +41,8 @@ export class Engine {
   private readonly events = new EventEmitter();
   private readonly jobs = new Map<string, AbortController>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** The device probe, kept for the life of the engine (a failed one is forgotten so the next call retries). */
+  private devices: Promise<DeviceReport> | null = null;
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
@@ -110,6 +115,16 @@ export class Engine {
     'search.query': async ({ query, k }) => {
       const ws = await this.ws();
       return searchWorkspace(ws, query, k, await this.embedderFor(ws));
+    },
+    'train.devices': async ({ refresh }) => {
+      if (refresh || !this.devices) {
+        const probe = this.options.probeDevices ? this.options.probeDevices() : probeDevices().then(deviceReport);
+        this.devices = probe;
+        probe.catch(() => {
+          if (this.devices === probe) this.devices = null;
+        });
+      }
+      return this.devices;
     },
     'dialog.pickPaths': async ({ kind }) => {
       if (!this.options.pickPaths) throw new DocTuneError('BAD_ARGUMENT', 'file dialogs are only available in the desktop app');

@@ -1,5 +1,6 @@
-import type { ChunkView, DocumentSummary } from '../../shared/contract.js';
+import type { ChunkView, DeviceReport, DocumentSummary } from '../../shared/contract.js';
 import type { ChunkRow, DocumentRow } from '../store/schema.js';
+import type { DeviceReport as ProbedDevices } from '../train/devices.js';
 
 export function documentSummary(d: DocumentRow): DocumentSummary {
   return {
@@ -27,5 +28,19 @@ export function chunkView(c: ChunkRow): ChunkView {
     heading: c.heading,
     language: c.language,
     tokens: c.tokens,
+  };
+}
+
+/** The probe's report with only the contract's fields (the addon's objects may carry more). */
+export function deviceReport(r: ProbedDevices): DeviceReport {
+  return {
+    devices: r.devices.map((d) => ({
+      backend: d.backend,
+      name: d.name,
+      description: d.description,
+      memoryFree: d.memoryFree,
+      memoryTotal: d.memoryTotal,
+    })),
+    notes: r.notes,
   };
 }

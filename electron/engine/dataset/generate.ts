@@ -1,38 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { DocTuneError } from '../errors.js';
-import { addQaPairs, listQaPairs } from '../store/qa-store.js';
-import type { QaPairRow } from '../store/schema.js';
+import { addQaPairs, listQaPairs, type NewQaPair } from '../store/qa-store.js';
 import type { Workspace } from '../store/workspace.js';
-import { extractPairs, type ExtractedPair, type PassageInput } from './extractive-teacher.js';
-import { LocalTeacher, type TeacherStats } from './local-teacher.js';
+import { ApiTeacher } from './api-teacher.js';
+import type { ChatCompletionsOptions } from './chat-completions-client.js';
+import { extractPairs, type PassageInput } from './extractive-teacher.js';
+import { LocalTeacher } from './local-teacher.js';
 import { NearDuplicateFilter } from './rouge.js';
+import type { Teacher, TeacherPair, TeacherStats } from './teacher.js';
 
 export interface GenerateSummary {
-  /** Model outputs and how many failed to parse (local teacher; the grammar keeps this at 0). */
+  /** Model outputs, how many failed to parse, and for an API requests, retries, tokens and cost. */
   outputs?: TeacherStats;
   chunks: number;
   questions: number;
   pairs: number;
+  /** Paraphrased questions stored beside the pairs they reword. */
+  paraphrases: number;
   rejected_ungrounded: number;
   duplicates: number;
   failed: number;
 }
 
-export interface GenerateOptions {
-  /** extractive, or a local GGUF model (loaded through node-llama-cpp). */
-  teacher: 'extractive' | { local: string; parallel?: number; threads?: number };
-  questionsPerChunk?: number;
-  signal?: AbortSignal;
-  onProgress?: (p: { done: number; total: number; pairs: number }) => void;
+export type TeacherChoice =
+  | 'extractive'
+  | { local: string; parallel?: number; threads?: number }
+  | { api: ChatCompletionsOptions };
+
+export interface GenerateProgress {
+  done: number;
+  total: number;
+  pairs: number;
+  /** Seconds left at the pace so far (null before the first passage). */
+  eta: number | null;
 }
+
+export interface GenerateOptions {
+  teacher: TeacherChoice;
+  questionsPerChunk?: number;
+  /** Rewordings per stored question (a model teacher only). */
+  paraphrases?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: GenerateProgress) => void;
+}
+
+export function teacherSource(t: TeacherChoice): { source: string; teacher: string | null } {
+  if (t === 'extractive') return { source: 'extractive', teacher: null };
+  if ('local' in t) return { source: 'local', teacher: path.basename(t.local) };
+  return { source: 'api', teacher: t.api.model };
+}
+
+async function openTeacher(t: TeacherChoice): Promise<Teacher | null> {
+  if (t === 'extractive') return null;
+  if ('local' in t) return LocalTeacher.load(t.local, t);
+  return new ApiTeacher(t.api);
+}
+
+/** A failure no retry fixes (wrong key, unknown model, cancelled): it ends the run instead of one passage. */
+const isFatal = (err: unknown): boolean => err instanceof DocTuneError && (err.code === 'MODEL' || err.code === 'CANCELLED' || err.code === 'BAD_ARGUMENT');
 
 /**
  * Turn the workspace's passages into pending QA pairs. Passages this teacher already answered are skipped
  * (a rerun resumes), questions near-duplicating any stored one (ROUGE-L ≥ 0.7) are dropped, and a pair whose
- * evidence is not in its passage is rejected. Pairs are stored per passage, so an interruption loses at most
- * the passage in progress.
+ * evidence is not in its passage is rejected. With paraphrases, each stored question also gets k rewordings
+ * (same answer and evidence), linked to it. Pairs are stored per passage, so an interruption loses at most
+ * the passages in flight.
  */
 export async function generatePairs(ws: Workspace, options: GenerateOptions): Promise<GenerateSummary> {
-  const source = options.teacher === 'extractive' ? 'extractive' : 'local';
+  const { source, teacher: teacherName } = teacherSource(options.teacher);
   const docs = await ws.committedDocumentIds();
   const chunks = await ws.allChunks();
   if (!chunks.length) throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no documents yet: import some first (doctune ingest)');
@@ -41,31 +77,35 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
   const filter = new NearDuplicateFilter(0.7);
   for (const p of existing) filter.admit(p.question, p.answer);
 
-  const summary: GenerateSummary = { chunks: 0, questions: 0, pairs: 0, rejected_ungrounded: 0, duplicates: 0, failed: 0 };
+  const summary: GenerateSummary = { chunks: 0, questions: 0, pairs: 0, paraphrases: 0, rejected_ungrounded: 0, duplicates: 0, failed: 0 };
   const todo = chunks.filter((c) => !done.has(c.id)).sort((a, b) => a.document_id.localeCompare(b.document_id) || a.ordinal - b.ordinal);
   const perChunk = options.questionsPerChunk ?? 4;
-  const local = options.teacher === 'extractive' ? null : await LocalTeacher.load(options.teacher.local, options.teacher);
-  const teach = async (p: PassageInput): Promise<Pick<ExtractedPair, 'question' | 'answer' | 'evidence'>[]> =>
-    local ? local.pairsFor(p, perChunk) : extractPairs(p, perChunk);
+  const k = options.teacher === 'extractive' ? 0 : Math.max(0, options.paraphrases ?? 0);
+  const teacher = await openTeacher(options.teacher);
+  const teach = async (p: PassageInput): Promise<TeacherPair[]> => (teacher ? teacher.pairsFor(p, perChunk) : extractPairs(p, perChunk));
+  const started = Date.now();
   try {
-    // A window of passages in flight (the local teacher batches them); results are stored in order.
-    const window = options.teacher === 'extractive' ? 1 : Math.max(1, options.teacher.parallel ?? 4);
+    // A window of passages in flight (a model teacher works on them together); results are stored in order.
+    const window = teacher ? teacher.parallel : 1;
     for (let start = 0; start < todo.length; start += window) {
       if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'generation cancelled; run it again to continue');
       const batch = todo.slice(start, start + window);
       const results = await Promise.all(
         batch.map((chunk) =>
-          teach({ text: chunk.text, heading: chunk.heading, language: chunk.language, title: docs.get(chunk.document_id)?.title ?? '' }).catch(() => null),
+          teach({ text: chunk.text, heading: chunk.heading, language: chunk.language, title: docs.get(chunk.document_id)?.title ?? '' }).catch((err: unknown) => {
+            if (isFatal(err)) throw err;
+            return null;
+          }),
         ),
       );
-      for (const [k, chunk] of batch.entries()) {
+      for (const [i, chunk] of batch.entries()) {
         summary.chunks++;
-        const extracted = results[k];
+        const extracted = results[i];
         if (!extracted) {
           summary.failed++;
           continue;
         }
-        const rows: Omit<QaPairRow, 'id' | 'created_at'>[] = [];
+        const rows: NewQaPair[] = [];
         for (const pair of extracted) {
           summary.questions++;
           if (!isGrounded(pair.evidence, chunk.text)) {
@@ -77,18 +117,30 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
             continue;
           }
           rows.push({
-            question: pair.question, answer: pair.answer, chunk_id: chunk.id, document_id: chunk.document_id, evidence: pair.evidence,
-            language: chunk.language, source, status: 'pending',
+            id: randomUUID(), question: pair.question, answer: pair.answer, chunk_id: chunk.id, document_id: chunk.document_id, evidence: pair.evidence,
+            language: chunk.language, source, teacher: teacherName, status: 'pending',
+          });
+        }
+        if (teacher && k > 0) {
+          const rewordings = await Promise.all(rows.map((r) => teacher.paraphrase(r.question, r.language, k).catch((err: unknown) => {
+            if (isFatal(err)) throw err;
+            return [];
+          })));
+          rows.slice().forEach((r, j) => {
+            for (const q of rewordings[j]!) rows.push({ ...r, id: randomUUID(), question: q, paraphrase_of: r.id! });
+            summary.paraphrases += rewordings[j]!.length;
           });
         }
         summary.pairs += await addQaPairs(ws, rows);
-        options.onProgress?.({ done: start + k + 1, total: todo.length, pairs: summary.pairs });
+        const doneCount = start + i + 1;
+        const elapsed = (Date.now() - started) / 1000;
+        options.onProgress?.({ done: doneCount, total: todo.length, pairs: summary.pairs, eta: Math.round((elapsed / doneCount) * (todo.length - doneCount)) });
       }
     }
   } finally {
-    if (local) {
-      summary.outputs = { ...local.stats };
-      await local.dispose();
+    if (teacher) {
+      summary.outputs = { ...teacher.stats };
+      await teacher.dispose();
     }
   }
   return summary;

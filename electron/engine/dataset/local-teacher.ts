@@ -1,52 +1,15 @@
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type Llama, type LlamaContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { DocTuneError } from '../errors.js';
 import type { PassageInput } from './extractive-teacher.js';
-
-export interface TeacherPair {
-  question: string;
-  answer: string;
-  /** The sentence of the passage the teacher says its answer rests on (checked by the caller). */
-  evidence: string;
-}
-
-export interface TeacherStats {
-  /** Model outputs produced; every one is constrained by a JSON-schema grammar. */
-  outputs: number;
-  /** Outputs that did not parse or validate (the grammar makes this 0). */
-  unparsable: number;
-}
-
-const QUESTIONS_SCHEMA = {
-  type: 'object',
-  properties: { questions: { type: 'array', items: { type: 'string', minLength: 5, maxLength: 300 }, minItems: 1, maxItems: 8 } },
-  required: ['questions'],
-} as const;
-
-const ANSWER_SCHEMA = {
-  type: 'object',
-  properties: { answer: { type: 'string', minLength: 1, maxLength: 800 }, evidence: { type: 'string', maxLength: 800 } },
-  required: ['answer', 'evidence'],
-} as const;
-
-function questionPrompt(p: PassageInput, n: number): string {
-  const where = p.heading.length ? p.heading.join(' > ') : p.title;
-  return p.language === 'zh'
-    ? `下面是《${p.title}》中“${where}”部分的一段文字。请提出最多${n}个可以仅凭这段文字回答的问题，用中文，以 JSON 输出。\n\n${p.text}`
-    : `Below is a passage from "${p.title}" (section: ${where}). Write up to ${n} questions that the passage alone answers, in English, as JSON.\n\n${p.text}`;
-}
-
-function answerPrompt(p: PassageInput, question: string): string {
-  return p.language === 'zh'
-    ? `仅根据下面的文字回答问题，并把所依据的原句原样填入 evidence。\n\n文字：${p.text}\n\n问题：${question}`
-    : `Answer the question using only the passage below, and copy the sentence you relied on, word for word, into "evidence".\n\nPassage: ${p.text}\n\nQuestion: ${question}`;
-}
+import { ANSWER_SCHEMA, answerPrompt, cleanParaphrases, cleanQuestions, PARAPHRASE_SCHEMA, paraphrasePrompt, QUESTIONS_SCHEMA, questionPrompt, type Teacher, type TeacherPair, type TeacherStats } from './teacher.js';
 
 /**
  * A local GGUF model as teacher, through node-llama-cpp: questions first, then one answer per question, each
  * output constrained by a JSON-schema grammar so it always parses. Several passages are in flight at once,
  * one per context sequence, so llama.cpp batches their tokens together.
  */
-export class LocalTeacher {
+export class LocalTeacher implements Teacher {
+  readonly kind = 'local' as const;
   private readonly free: LlamaChat[];
   private readonly waiting: ((chat: LlamaChat) => void)[] = [];
   readonly stats: TeacherStats = { outputs: 0, unparsable: 0 };
@@ -58,21 +21,26 @@ export class LocalTeacher {
     chats: LlamaChat[],
     private readonly questionsGrammar: LlamaJsonSchemaGrammar<typeof QUESTIONS_SCHEMA>,
     private readonly answerGrammar: LlamaJsonSchemaGrammar<typeof ANSWER_SCHEMA>,
+    private readonly paraphraseGrammar: LlamaJsonSchemaGrammar<typeof PARAPHRASE_SCHEMA>,
   ) {
     this.free = chats;
+    this.parallel = chats.length;
   }
+
+  readonly parallel: number;
 
   static async load(modelPath: string, options: { parallel?: number; threads?: number; gpu?: boolean } = {}): Promise<LocalTeacher> {
     const parallel = Math.max(1, options.parallel ?? 4);
     const llama = await getLlama({ gpu: options.gpu ? 'auto' : false, logLevel: LlamaLogLevel.error, logger: () => undefined });
     try {
       const model = await llama.loadModel({ modelPath, gpuLayers: options.gpu ? 'auto' : 0 });
-      const context = await model.createContext({ sequences: parallel, threads: options.threads ?? 1, contextSize: Math.min(model.trainContextSize, 1024), batchSize: 512 * Math.min(parallel, 4) });
+      const context = await model.createContext({ sequences: parallel, threads: options.threads ?? 1, contextSize: Math.min(model.trainContextSize, 2048), batchSize: 512 * Math.min(parallel, 4) });
       const wrapper = resolveChatWrapper(model);
       const chats = Array.from({ length: parallel }, () => new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
       const qg = await llama.createGrammarForJsonSchema(QUESTIONS_SCHEMA);
       const ag = await llama.createGrammarForJsonSchema(ANSWER_SCHEMA);
-      return new LocalTeacher(llama, model, context, chats, qg, ag);
+      const pg = await llama.createGrammarForJsonSchema(PARAPHRASE_SCHEMA);
+      return new LocalTeacher(llama, model, context, chats, qg, ag, pg);
     } catch (err) {
       await llama.dispose();
       throw new DocTuneError('MODEL', `cannot load the teacher model: ${(err as Error).message}`, { path: modelPath, cause: err });
@@ -90,7 +58,7 @@ export class LocalTeacher {
     else this.free.push(chat);
   }
 
-  private async ask<S extends typeof QUESTIONS_SCHEMA | typeof ANSWER_SCHEMA>(prompt: string, grammar: LlamaJsonSchemaGrammar<S>, maxTokens: number): Promise<ReturnType<LlamaJsonSchemaGrammar<S>['parse']> | null> {
+  private async ask<S extends typeof QUESTIONS_SCHEMA | typeof ANSWER_SCHEMA | typeof PARAPHRASE_SCHEMA>(prompt: string, grammar: LlamaJsonSchemaGrammar<S>, maxTokens: number): Promise<ReturnType<LlamaJsonSchemaGrammar<S>['parse']> | null> {
     const chat = await this.acquire();
     try {
       const { response } = await chat.generateResponse([{ type: 'user', text: prompt }, { type: 'model', response: [] }], { grammar, maxTokens, temperature: 0 });
@@ -107,14 +75,31 @@ export class LocalTeacher {
   }
 
   /** Questions for a passage, then an answer with evidence for each (questions answered concurrently). */
-  async pairsFor(p: PassageInput, maxQuestions: number): Promise<TeacherPair[]> {
+  /**
+   * The passage cut to what fits the context with room for the prompt's other words and the reply (a small
+   * model's context can be shorter than a passage). The grounding check still reads the whole passage.
+   */
+  private fit(p: PassageInput, replyTokens: number): PassageInput {
+    const budget = this.context.contextSize - replyTokens - 160;
+    const tokens = this.model.tokenize(p.text);
+    if (tokens.length <= budget) return p;
+    return { ...p, text: this.model.detokenize(tokens.slice(0, Math.max(32, budget))) };
+  }
+
+  async pairsFor(full: PassageInput, maxQuestions: number): Promise<TeacherPair[]> {
+    const p = this.fit(full, 500);
     const q = await this.ask(questionPrompt(p, maxQuestions), this.questionsGrammar, 400);
-    const questions = (q?.questions ?? []).map((s) => s.trim()).filter(Boolean).slice(0, maxQuestions);
+    const questions = cleanQuestions(q?.questions ?? [], maxQuestions);
     const answers = await Promise.all(questions.map((question) => this.ask(answerPrompt(p, question), this.answerGrammar, 500)));
     return questions.flatMap((question, i) => {
       const a = answers[i];
       return a ? [{ question, answer: a.answer.trim(), evidence: a.evidence.trim() }] : [];
     });
+  }
+
+  async paraphrase(question: string, language: string, k: number): Promise<string[]> {
+    const r = await this.ask(paraphrasePrompt(question, language, k), this.paraphraseGrammar, 400);
+    return cleanParaphrases(question, r?.paraphrases ?? [], k);
   }
 
   async dispose(): Promise<void> {

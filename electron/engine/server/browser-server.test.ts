@@ -29,7 +29,11 @@ describe('browser mode server', () => {
     const staticDir = tempDir('static');
     fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>DocTune</title>');
     wsDir = tempDir('server-ws');
-    engine = new Engine({ workspaceDir: wsDir, capabilities: { nativeDialogs: false, upload: true } });
+    engine = new Engine({
+      workspaceDir: wsDir,
+      capabilities: { nativeDialogs: false, upload: true },
+      probeDevices: async () => ({ devices: [{ backend: 'CPU', name: 'CPU', description: 'Test CPU', memoryFree: 1, memoryTotal: 2 }], notes: '' }),
+    });
     server = await startBrowserServer({ engine, staticDir, uploadDir: path.join(wsDir, 'uploads') });
   });
   afterAll(async () => {
@@ -85,6 +89,8 @@ describe('browser mode server', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
     const unknown = await rpc(ws, 4, 'fs.readFile', { path: '/etc/passwd' });
     expect(unknown).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
+    const devices = await rpc(ws, 5, 'train.devices', { refresh: true });
+    expect(devices).toMatchObject({ ok: true, result: { devices: [{ backend: 'CPU', memoryTotal: 2 }], notes: '' } });
     ws.close();
   });
 });

@@ -6,11 +6,13 @@ import type { Workspace } from './workspace.js';
 
 export type QaStatus = QaPairRow['status'];
 
+export type NewQaPair = Omit<QaPairRow, 'id' | 'created_at'> & { id?: string };
+
 /** Add pairs in one commit. */
-export async function addQaPairs(ws: Workspace, pairs: Omit<QaPairRow, 'id' | 'created_at'>[]): Promise<number> {
+export async function addQaPairs(ws: Workspace, pairs: NewQaPair[]): Promise<number> {
   if (!pairs.length) return 0;
   const now = new Date().toISOString();
-  const rows: QaPairRow[] = pairs.map((p) => ({ ...p, id: randomUUID(), created_at: now }));
+  const rows: QaPairRow[] = pairs.map((p) => ({ teacher: null, paraphrase_of: null, ...p, id: p.id ?? randomUUID(), created_at: now, updated_at: now }));
   await (await ws.qaTable()).add(rows as unknown as Record<string, unknown>[]);
   return rows.length;
 }
@@ -19,7 +21,10 @@ export async function listQaPairs(ws: Workspace, status?: QaStatus): Promise<QaP
   const q = (await ws.qaTable()).query();
   const rows = (await (status ? q.where(`status = ${sqlString(status)}`) : q).toArray()) as QaPairRow[];
   return rows
-    .map((r) => ({ ...r, chunk_id: r.chunk_id ?? null, document_id: r.document_id ?? null, evidence: r.evidence ?? null }))
+    .map((r) => ({
+      ...r, chunk_id: r.chunk_id ?? null, document_id: r.document_id ?? null, evidence: r.evidence ?? null,
+      updated_at: r.updated_at ?? r.created_at, teacher: r.teacher ?? null, paraphrase_of: r.paraphrase_of ?? null,
+    }))
     .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
 

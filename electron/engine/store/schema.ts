@@ -55,6 +55,10 @@ export const qaSchema = new Schema([
   new Field('source', new Utf8(), false),
   new Field('status', new Utf8(), false),
   new Field('created_at', new Utf8(), false),
+  // Added after the first release; older tables get them (all null) when opened.
+  new Field('updated_at', new Utf8(), true),
+  new Field('teacher', new Utf8(), true),
+  new Field('paraphrase_of', new Utf8(), true),
 ]);
 
 export interface QaPairRow {
@@ -70,6 +74,12 @@ export interface QaPairRow {
   /** pending | accepted | rejected | edited (accepted after a human changed it) */
   status: 'pending' | 'accepted' | 'rejected' | 'edited';
   created_at: string;
+  /** Last status change or edit. */
+  updated_at?: string | null;
+  /** Which model taught it (API model name or GGUF file name); null for extractive and imports. */
+  teacher?: string | null;
+  /** The pair this one rephrases the question of (paraphrase augmentation). */
+  paraphrase_of?: string | null;
 }
 
 export const settingsSchema = new Schema([new Field('key', new Utf8(), false), new Field('value', new Utf8(), false)]);

@@ -97,10 +97,20 @@ export class Workspace {
     return this.chunks;
   }
 
-  /** The QA-pair table, created on first use. */
+  private qaMigrated = false;
+
+  /** The QA-pair table, created on first use; a table from an older version gets the newer columns. */
   async qaTable(): Promise<lancedb.Table> {
     const names = await this.db.tableNames();
-    return names.includes(QA_TABLE) ? this.db.openTable(QA_TABLE) : this.db.createEmptyTable(QA_TABLE, qaSchema, { existOk: true });
+    if (!names.includes(QA_TABLE)) return this.db.createEmptyTable(QA_TABLE, qaSchema, { existOk: true });
+    const table = await this.db.openTable(QA_TABLE);
+    if (!this.qaMigrated) {
+      const have = new Set((await table.schema()).fields.map((f) => f.name));
+      const missing = qaSchema.fields.filter((f) => !have.has(f.name));
+      if (missing.length) await table.addColumns(missing);
+      this.qaMigrated = true;
+    }
+    return table;
   }
 
   async listDocuments(): Promise<DocumentRow[]> {

@@ -31,6 +31,11 @@ let cancelled = false;
 const send = (m: WorkerMessage): void => {
   process.send?.(m);
 };
+/** Send the last message, then let the parent go: disconnecting before it is flushed would lose it. */
+const sendLast = (m: WorkerMessage): void => {
+  if (!process.send) return;
+  process.send(m, () => process.disconnect?.());
+};
 
 process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: 'cancel' } | { type: 'devices' }) => {
   if (msg.type === 'cancel') {
@@ -39,17 +44,15 @@ process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: '
   }
   if (msg.type === 'devices') {
     try {
-      send({ type: 'devices', ...loadAddon().listDevices(backendDirs()) });
+      sendLast({ type: 'devices', ...loadAddon().listDevices(backendDirs()) });
     } catch (err) {
-      send({ type: 'error', error: toWireError(err) });
+      sendLast({ type: 'error', error: toWireError(err) });
     }
-    process.disconnect?.();
     return;
   }
   void run(msg.request)
-    .then((result) => send({ type: 'done', result }))
-    .catch((err: unknown) => send({ type: 'error', error: toWireError(err) }))
-    .finally(() => process.disconnect?.());
+    .then((result) => sendLast({ type: 'done', result }))
+    .catch((err: unknown) => sendLast({ type: 'error', error: toWireError(err) }));
 });
 
 async function workspaceConversations(dir: string): Promise<Conversation[]> {

@@ -91,6 +91,22 @@ export const en = {
   'search.open': 'Show this passage in its document',
   'search.hint': 'Matching terms are highlighted in each passage.',
 
+  'nav.devices': 'Devices',
+
+  'devices.open': 'Show the compute devices training can use',
+  'devices.title': 'Compute devices',
+  'devices.hint': 'Where training can run: GPUs first, in the order automatic selection picks them, then the CPU.',
+  'devices.refresh': 'Refresh',
+  'devices.close': 'Close',
+  'devices.loading': 'Looking for compute devices…',
+  'devices.empty': 'No compute devices were found.',
+  'devices.colBackend': 'Backend',
+  'devices.colName': 'Device',
+  'devices.colDescription': 'Description',
+  'devices.colMemory': 'Memory (free / total)',
+  'devices.memoryValue': '{free} / {total} GiB',
+  'devices.notes': 'Note: {notes}',
+
   'error.generic': 'Something went wrong: {message}',
   'error.DISCONNECTED': 'The connection to the engine was lost before it answered. Please try again.',
   'error.UPLOAD_FAILED': 'Upload of {path} failed: {message}',

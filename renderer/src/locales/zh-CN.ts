@@ -92,6 +92,22 @@ export const zhCN: Record<MessageKey, Message> = {
   'search.open': '在文档中查看此段落',
   'search.hint': '每个段落中匹配的词语会高亮显示。',
 
+  'nav.devices': '计算设备',
+
+  'devices.open': '查看训练可使用的计算设备',
+  'devices.title': '计算设备',
+  'devices.hint': '训练可以运行的设备：GPU 在前，按自动选择的顺序排列，最后是 CPU。',
+  'devices.refresh': '刷新',
+  'devices.close': '关闭',
+  'devices.loading': '正在检测计算设备…',
+  'devices.empty': '未找到任何计算设备。',
+  'devices.colBackend': '后端',
+  'devices.colName': '设备',
+  'devices.colDescription': '描述',
+  'devices.colMemory': '内存（可用 / 总量）',
+  'devices.memoryValue': '可用 {free} / 共 {total} GiB',
+  'devices.notes': '说明：{notes}',
+
   'error.generic': '出现错误：{message}',
   'error.DISCONNECTED': '引擎尚未响应，连接就已断开。请重试。',
   'error.UPLOAD_FAILED': '上传 {path} 失败：{message}',

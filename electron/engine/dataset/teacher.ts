@@ -1,0 +1,101 @@
+/**
+ * What every model teacher (a local GGUF, an OpenAI-compatible API) does and says: the same prompts in the
+ * passage's language, the same JSON schemas (a grammar for the local model, response_format or robust
+ * extraction for an API), questions first, then one answer with its evidence per question.
+ */
+import { z } from 'zod';
+import type { PassageInput } from './extractive-teacher.js';
+
+export interface TeacherPair {
+  question: string;
+  answer: string;
+  /** The sentence of the passage the teacher says its answer rests on (checked by the caller). */
+  evidence: string;
+}
+
+export interface TeacherStats {
+  /** Model outputs received. */
+  outputs: number;
+  /** Outputs that did not parse or validate against their schema (0 with a grammar). */
+  unparsable: number;
+  /** HTTP requests made, retries among them, and tokens counted by the server (API teacher). */
+  requests?: number;
+  retries?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** In US dollars, where prices were given. */
+  cost?: number;
+}
+
+export interface Teacher {
+  readonly kind: 'local' | 'api';
+  /** Passages worth keeping in flight at once. */
+  readonly parallel: number;
+  readonly stats: TeacherStats;
+  pairsFor(p: PassageInput, maxQuestions: number): Promise<TeacherPair[]>;
+  /** k rewordings of a question that keep its meaning (and so its answer). */
+  paraphrase(question: string, language: string, k: number): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+export const QUESTIONS_SCHEMA = {
+  type: 'object',
+  properties: { questions: { type: 'array', items: { type: 'string', minLength: 5, maxLength: 300 }, minItems: 1, maxItems: 8 } },
+  required: ['questions'],
+} as const;
+
+export const ANSWER_SCHEMA = {
+  type: 'object',
+  properties: { answer: { type: 'string', minLength: 1, maxLength: 800 }, evidence: { type: 'string', maxLength: 800 } },
+  required: ['answer', 'evidence'],
+} as const;
+
+export const PARAPHRASE_SCHEMA = {
+  type: 'object',
+  properties: { paraphrases: { type: 'array', items: { type: 'string', minLength: 5, maxLength: 300 }, minItems: 1, maxItems: 8 } },
+  required: ['paraphrases'],
+} as const;
+
+/** The same schemas for validating what an API returns (it may ignore response_format). */
+export const questionsShape = z.object({ questions: z.array(z.string().min(1)).min(1) });
+export const answerShape = z.object({ answer: z.string().min(1), evidence: z.string() });
+export const paraphraseShape = z.object({ paraphrases: z.array(z.string().min(1)).min(1) });
+
+export function questionPrompt(p: PassageInput, n: number): string {
+  const where = p.heading.length ? p.heading.join(' > ') : p.title;
+  return p.language === 'zh'
+    ? `下面是《${p.title}》中“${where}”部分的一段文字。请提出最多${n}个可以仅凭这段文字回答的问题，用中文，以 JSON 输出，格式为 {"questions": [...]}。\n\n${p.text}`
+    : `Below is a passage from "${p.title}" (section: ${where}). Write up to ${n} questions that the passage alone answers, in English, as JSON: {"questions": [...]}.\n\n${p.text}`;
+}
+
+export function answerPrompt(p: PassageInput, question: string): string {
+  return p.language === 'zh'
+    ? `仅根据下面的文字回答问题，并把所依据的原句原样填入 evidence。以 JSON 输出，格式为 {"answer": "...", "evidence": "..."}。\n\n文字：${p.text}\n\n问题：${question}`
+    : `Answer the question using only the passage below, and copy the sentence you relied on, word for word, into "evidence". Reply as JSON: {"answer": "...", "evidence": "..."}.\n\nPassage: ${p.text}\n\nQuestion: ${question}`;
+}
+
+export function paraphrasePrompt(question: string, language: string, k: number): string {
+  return language === 'zh'
+    ? `请把下面的问题换${k}种说法，意思不变，用中文，以 JSON 输出，格式为 {"paraphrases": [...]}。\n\n问题：${question}`
+    : `Rephrase the question below in ${k} different ways that keep its meaning exactly, in English, as JSON: {"paraphrases": [...]}.\n\nQuestion: ${question}`;
+}
+
+/** Questions from a teacher's output: trimmed, non-empty, at most n. */
+export function cleanQuestions(list: readonly string[], n: number): string[] {
+  return list.map((s) => s.trim()).filter(Boolean).slice(0, n);
+}
+
+/** Rewordings that differ from the question and from each other (case and spacing aside). */
+export function cleanParaphrases(question: string, list: readonly string[], k: number): string[] {
+  const norm = (s: string): string => s.replace(/\s+/g, ' ').trim().toLowerCase();
+  const seen = new Set([norm(question)]);
+  const out: string[] = [];
+  for (const s of list) {
+    const n = norm(s);
+    if (!n || seen.has(n)) continue;
+    seen.add(n);
+    out.push(s.trim());
+    if (out.length >= k) break;
+  }
+  return out;
+}
