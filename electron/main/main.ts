@@ -3,12 +3,16 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { Engine } from '../engine/api/engine.js';
 import { userDataDir } from '../engine/store/paths.js';
+import { setWorkerLauncher } from '../engine/train/worker-launcher.js';
 import { forwardEvents, registerIpc } from './ipc.js';
+import { utilityLauncher } from './utility-launcher.js';
 
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
 declare const MAIN_WINDOW_VITE_NAME: string | undefined;
 
 process.env.GGML_NO_BACKTRACE ??= '1';
+// Native training work (and the device probe) runs in utility processes, not forked copies of Electron.
+setWorkerLauncher(utilityLauncher);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const devServerUrl = typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' ? MAIN_WINDOW_VITE_DEV_SERVER_URL : undefined;
 const rendererName = typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window';

@@ -17,18 +17,19 @@ export interface DeviceReport {
 export async function probeDevices(timeoutMs = 60_000): Promise<DeviceReport> {
   const child = forkTrainWorker();
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-2000);
+  child.onStderr((text) => {
+    stderr = (stderr + text).slice(-2000);
   });
   try {
     return await new Promise<DeviceReport>((resolve, reject) => {
       const timer = setTimeout(() => reject(new DocTuneError('TIMEOUT', 'probing compute devices took too long')), timeoutMs);
-      child.on('message', (m: WorkerMessage) => {
+      child.onMessage((message) => {
+        const m = message as WorkerMessage;
         clearTimeout(timer);
         if (m.type === 'devices') resolve({ devices: m.devices, notes: m.notes });
         else if (m.type === 'error') reject(new DocTuneError(m.error.code as ErrorCode, m.error.message, m.error.path ? { path: m.error.path } : undefined));
       });
-      child.on('exit', (code, signal) => {
+      child.onExit((code, signal) => {
         clearTimeout(timer);
         const last = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
         reject(new DocTuneError('INTERNAL', `the device probe stopped (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}`));
@@ -36,6 +37,6 @@ export async function probeDevices(timeoutMs = 60_000): Promise<DeviceReport> {
       child.send({ type: 'devices' });
     });
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
+    if (!child.exited()) child.kill();
   }
 }

@@ -123,18 +123,20 @@ interface Addon {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function repoRoot(): string {
-  let dir = here;
-  while (!fs.existsSync(path.join(dir, 'native', 'CMakeLists.txt'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
+const ADDON = path.join('native', 'build', 'cmake', 'Release', 'doctune_native.node');
 
+/**
+ * The built addon, found from this module upwards: the repository when run from source or dist/, the app
+ * folder when packaged (where native files sit in app.asar.unpacked beside the asar).
+ */
 export function addonPath(): string {
-  return process.env.DOCTUNE_NATIVE_ADDON ?? path.join(repoRoot(), 'native', 'build', 'cmake', 'Release', 'doctune_native.node');
+  if (process.env.DOCTUNE_NATIVE_ADDON) return process.env.DOCTUNE_NATIVE_ADDON;
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    for (const base of [dir, dir.replace(/app\.asar(?=$|[\\/])/, 'app.asar.unpacked')]) {
+      if (fs.existsSync(path.join(base, ADDON))) return path.join(base, ADDON);
+    }
+    if (path.dirname(dir) === dir) return path.join(process.cwd(), ADDON);
+  }
 }
 
 const PLATFORM_NAMES: Partial<Record<NodeJS.Platform, string>> = { linux: 'linux', darwin: 'mac', win32: 'win' };

@@ -1,9 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import { readGguf, metaString } from '../models/gguf/gguf-reader.js';
 import type { TrainResult } from './train-loop.js';
 import type { TrainRequest, WorkerMessage } from './train-worker.js';
+import { launchWorker, type WorkerHandle } from './worker-launcher.js';
 
 export type TrainProgress = Extract<WorkerMessage, { type: 'event' }>['event'];
 
@@ -21,14 +21,9 @@ function workerEntry(): { file: string; execArgv: string[] } {
 }
 
 /** The worker process that runs native trainer code (training, device probing). */
-export function forkTrainWorker(): ChildProcess {
+export function forkTrainWorker(): WorkerHandle {
   const entry = workerEntry();
-  return fork(entry.file, [], {
-    execArgv: entry.execArgv,
-    env: { ...process.env, GGML_NO_BACKTRACE: '1' },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'advanced',
-  });
+  return launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
 }
 
 /** Refuse what cannot be trained before starting a process for it. */
@@ -52,8 +47,8 @@ export async function runTraining(req: TrainRequest, options: SuperviseOptions =
   const child = forkTrainWorker();
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+  child.onStderr((text) => {
+    stderr = (stderr + text).slice(-4000);
   });
   const onAbort = (): void => {
     child.send({ type: 'cancel' });
@@ -62,7 +57,8 @@ export async function runTraining(req: TrainRequest, options: SuperviseOptions =
   try {
     return await new Promise<TrainResult>((resolve, reject) => {
       let settled = false;
-      child.on('message', (m: WorkerMessage) => {
+      child.onMessage((message) => {
+        const m = message as WorkerMessage;
         if (m.type === 'event') options.onEvent?.(m.event);
         else if (m.type === 'done') {
           settled = true;
@@ -72,7 +68,7 @@ export async function runTraining(req: TrainRequest, options: SuperviseOptions =
           reject(new DocTuneError(m.error.code as ErrorCode, m.error.message, m.error.path ? { path: m.error.path } : undefined));
         }
       });
-      child.on('exit', (code, signal) => {
+      child.onExit((code, signal) => {
         if (settled) return;
         const last = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
         reject(new DocTuneError('INTERNAL', `the training process stopped (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}; resume from the last checkpoint with --resume`));
@@ -81,6 +77,6 @@ export async function runTraining(req: TrainRequest, options: SuperviseOptions =
     });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    if (child.exitCode === null && child.signalCode === null) child.kill();
+    if (!child.exited()) child.kill();
   }
 }

@@ -28,16 +28,29 @@ export type WorkerMessage =
   | { type: 'error'; error: { code: string; message: string; path?: string } };
 
 let cancelled = false;
+/** In the desktop app this runs as an Electron utility process, which talks through process.parentPort. */
+interface ParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
 const send = (m: WorkerMessage): void => {
-  process.send?.(m);
+  if (parentPort) parentPort.postMessage(m);
+  else process.send?.(m);
 };
-/** Send the last message, then let the parent go: disconnecting before it is flushed would lose it. */
+/**
+ * Send the last message, then let the parent go: a forked process disconnects once the message is flushed
+ * (disconnecting earlier would lose it); a utility process is ended by its parent.
+ */
 const sendLast = (m: WorkerMessage): void => {
-  if (!process.send) return;
-  process.send(m, () => process.disconnect?.());
+  if (parentPort) parentPort.postMessage(m);
+  else process.send?.(m, () => process.disconnect?.());
 };
 
-process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: 'cancel' } | { type: 'devices' }) => {
+type Request = { type: 'start'; request: TrainRequest } | { type: 'cancel' } | { type: 'devices' };
+
+function onRequest(msg: Request): void {
   if (msg.type === 'cancel') {
     cancelled = true;
     return;
@@ -53,7 +66,10 @@ process.on('message', (msg: { type: 'start'; request: TrainRequest } | { type: '
   void run(msg.request)
     .then((result) => sendLast({ type: 'done', result }))
     .catch((err: unknown) => sendLast({ type: 'error', error: toWireError(err) }));
-});
+}
+
+if (parentPort) parentPort.on('message', (e) => onRequest(e.data as Request));
+else process.on('message', (m) => onRequest(m as Request));
 
 async function workspaceConversations(dir: string): Promise<Conversation[]> {
   const ws = await Workspace.open(dir);
