@@ -114,6 +114,84 @@ export const DeviceReport = z.object({
 });
 export type DeviceReport = z.infer<typeof DeviceReport>;
 
+export const QaStatus = z.enum(['pending', 'accepted', 'rejected', 'edited']);
+export type QaStatus = z.infer<typeof QaStatus>;
+
+/** A QA pair as the review screen shows it, with where it came from. */
+export const QaPairView = z.object({
+  id: z.string(),
+  question: z.string(),
+  answer: z.string(),
+  evidence: z.string().nullable(),
+  status: QaStatus,
+  /** extractive | local | api | import */
+  source: z.string(),
+  /** The teaching model's name, when a model taught it. */
+  teacher: z.string().nullable(),
+  documentId: z.string().nullable(),
+  documentTitle: z.string().nullable(),
+  chunkId: z.string().nullable(),
+  language: z.string(),
+  paraphraseOf: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type QaPairView = z.infer<typeof QaPairView>;
+
+export const QaCounts = z.object({ pending: z.number().int(), accepted: z.number().int(), rejected: z.number().int(), edited: z.number().int() });
+export type QaCounts = z.infer<typeof QaCounts>;
+
+export const QaPage = z.object({
+  /** Pairs matching the filter (the page holds at most `limit` of them). */
+  total: z.number().int(),
+  pairs: z.array(QaPairView),
+  /** Over the whole workspace, whatever the filter. */
+  counts: QaCounts,
+  documents: z.array(z.object({ id: z.string(), title: z.string() })),
+  sources: z.array(z.string()),
+});
+export type QaPage = z.infer<typeof QaPage>;
+
+/** The passage a pair rests on; `evidence` is the character range of the cited sentence in `text`. */
+export const QaPassage = z.object({
+  chunkId: z.string(),
+  text: z.string(),
+  heading: z.array(z.string()),
+  page: z.number().int().nullable(),
+  documentTitle: z.string(),
+  evidence: z.tuple([z.number().int(), z.number().int()]).nullable(),
+});
+export type QaPassage = z.infer<typeof QaPassage>;
+
+/** Which teacher writes QA pairs, kept in the workspace (never an API key: that goes to the OS keychain). */
+export const TeacherSettings = z.object({
+  kind: z.enum(['extractive', 'local', 'api']),
+  localModel: z.string(),
+  baseUrl: z.string(),
+  model: z.string(),
+  /** Environment variable with the API key; empty: the keychain's key for the base URL, or none. */
+  apiKeyEnv: z.string(),
+  questionsPerChunk: z.number().int().min(1).max(8),
+  paraphrases: z.number().int().min(0).max(5),
+  concurrency: z.number().int().min(1).max(64),
+});
+export type TeacherSettings = z.infer<typeof TeacherSettings>;
+
+export const GenerateSummary = z.object({
+  chunks: z.number().int(),
+  questions: z.number().int(),
+  pairs: z.number().int(),
+  paraphrases: z.number().int(),
+  rejected_ungrounded: z.number().int(),
+  duplicates: z.number().int(),
+  failed: z.number().int(),
+  outputs: z.object({
+    outputs: z.number().int(), unparsable: z.number().int(), requests: z.number().int().optional(), retries: z.number().int().optional(),
+    promptTokens: z.number().int().optional(), completionTokens: z.number().int().optional(), cost: z.number().optional(),
+  }).optional(),
+});
+export type GenerateSummary = z.infer<typeof GenerateSummary>;
+
 const Empty = z.object({}).strict();
 
 /** Request channels: name → argument and result schemas. */
@@ -132,6 +210,36 @@ export const channels = {
     args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10) }).strict(),
     result: z.array(SearchHit),
   },
+  'qa.list': {
+    args: z.object({
+      status: z.union([QaStatus, z.literal('all')]).default('all'),
+      documentId: z.string().optional(),
+      source: z.string().optional(),
+      search: z.string().max(500).optional(),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(5000).default(500),
+    }).strict(),
+    result: QaPage,
+  },
+  'qa.passage': { args: z.object({ id: z.string().min(1) }).strict(), result: QaPassage.nullable() },
+  /** New wording makes a pair `edited`; a status alone sets it. */
+  'qa.update': {
+    args: z.object({ id: z.string().min(1), question: z.string().min(1).max(5000).optional(), answer: z.string().min(1).max(20_000).optional(), status: QaStatus.optional() }).strict(),
+    result: QaPairView,
+  },
+  'qa.setStatus': { args: z.object({ ids: z.array(z.string().min(1)).min(1).max(100_000), status: QaStatus }).strict(), result: z.object({ updated: z.number().int() }) },
+  'teacher.get': { args: Empty, result: TeacherSettings.extend({ keychain: z.boolean() }) },
+  'teacher.set': { args: TeacherSettings.partial().strict(), result: TeacherSettings.extend({ keychain: z.boolean() }) },
+  /** Stores the key in the OS keychain for the base URL. */
+  'teacher.setKey': { args: z.object({ baseUrl: z.string().url(), key: z.string().min(1).max(4096) }).strict(), result: z.object({ stored: z.boolean() }) },
+  /** Runs in the background with the workspace's teacher settings; progress arrives as events. */
+  'dataset.generate': { args: Empty, result: z.object({ jobId: z.string() }) },
+  'dataset.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  /** Writes the pairs to the workspace's exports folder (with dataset_info.json for LLaMA-Factory). */
+  'dataset.export': {
+    args: z.object({ format: z.enum(['alpaca', 'sharegpt', 'messages']), status: z.enum(['accepted', 'all']).default('accepted') }).strict(),
+    result: z.object({ path: z.string(), fileName: z.string(), count: z.number().int() }),
+  },
   /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
   'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
   'dialog.pickPaths': {
@@ -149,6 +257,9 @@ export const events = {
   'ingest.progress': IngestProgress,
   'ingest.done': z.object({ jobId: z.string(), summary: IngestSummary }),
   'ingest.failed': z.object({ jobId: z.string(), error: z.string() }),
+  'generate.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int(), pairs: z.number().int(), eta: z.number().nullable() }),
+  'generate.done': z.object({ jobId: z.string(), summary: GenerateSummary }),
+  'generate.failed': z.object({ jobId: z.string(), error: z.string() }),
 } as const;
 export type EventName = keyof typeof events;
 export type EventOf<E extends EventName> = z.infer<(typeof events)[E]>;

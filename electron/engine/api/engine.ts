@@ -11,6 +11,7 @@ import { searchWorkspace } from '../store/search.js';
 import { Workspace } from '../store/workspace.js';
 import { probeDevices } from '../train/devices.js';
 import { documentSummary, chunkView, deviceReport } from './views.js';
+import { DatasetDoor } from './dataset-door.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -44,8 +45,12 @@ export class Engine {
   /** The device probe, kept for the life of the engine (a failed one is forgotten so the next call retries). */
   private devices: Promise<DeviceReport> | null = null;
 
+  /** QA pairs: review, teacher settings, generation and export. */
+  readonly dataset: DatasetDoor;
+
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
+    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 
@@ -126,6 +131,16 @@ export class Engine {
       }
       return this.devices;
     },
+    'qa.list': async (f) => this.dataset.list(f),
+    'qa.passage': async ({ id }) => this.dataset.passage(id),
+    'qa.update': async (a) => this.dataset.update(a),
+    'qa.setStatus': async ({ ids, status }) => this.dataset.setStatus(ids, status),
+    'teacher.get': async () => this.dataset.teacher(),
+    'teacher.set': async (patch) => this.dataset.setTeacher(patch),
+    'teacher.setKey': async ({ baseUrl, key }) => this.dataset.setKey(baseUrl, key),
+    'dataset.generate': async () => this.dataset.generate(),
+    'dataset.cancel': async ({ jobId }) => this.dataset.cancel(jobId),
+    'dataset.export': async ({ format, status }) => this.dataset.export(format, status),
     'dialog.pickPaths': async ({ kind }) => {
       if (!this.options.pickPaths) throw new DocTuneError('BAD_ARGUMENT', 'file dialogs are only available in the desktop app');
       return { paths: await this.options.pickPaths(kind) };
@@ -173,6 +188,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.dataset.close();
     for (const job of this.jobs.values()) job.abort();
     await this.queue.catch(() => undefined);
     await this.parser.close();

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { chatOnce } from '../chat/chat-once.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
-import { acceptAllPending, generatePairs } from '../dataset/generate.js';
+import { acceptAllPending, generatePairs, type TeacherChoice } from '../dataset/generate.js';
+import { parseApiTeacher } from '../dataset/api-teacher.js';
+import { keychainDelete, keychainSet, resolveApiKey } from '../dataset/api-key.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
@@ -157,27 +159,76 @@ export function addTrainCommands(program: Command): void {
     .requiredOption('-w, --workspace <dir>', 'workspace folder')
     .option('--teacher <teacher>', 'extractive (no model) | local:PATH.gguf | openai:BASE_URL#MODEL', 'extractive')
     .option('--questions-per-chunk <n>', 'most questions per passage', int, 4)
-    .option('--concurrency <n>', 'passages in flight with a local model', int, 4)
+    .option('--concurrency <n>', 'passages in flight (local model) or requests in flight (API)', int, 4)
+    .option('--paraphrases <k>', 'rewordings per stored question (model teachers)', int, 0)
+    .option('--api-key-env <var>', "environment variable holding the API key (else the OS keychain's key for the base URL)")
+    .option('--timeout <s>', 'seconds per API request', num, 120)
+    .option('--price-in <usd>', 'API price per million prompt tokens, for the cost line', num)
+    .option('--price-out <usd>', 'API price per million completion tokens', num)
     .option('--json', 'progress as JSON lines on stderr, the summary as JSON on stdout')
-    .action(async (o: { workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; json?: boolean }) => {
-      let teacher: 'extractive' | { local: string; parallel: number; threads: number };
+    .action(async (o: {
+      workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; paraphrases: number; apiKeyEnv?: string;
+      timeout: number; priceIn?: number; priceOut?: number; json?: boolean;
+    }) => {
+      let teacher: TeacherChoice;
       if (o.teacher === 'extractive') teacher = 'extractive';
       else if (o.teacher.startsWith('local:')) teacher = { local: path.resolve(o.teacher.slice(6)), parallel: Math.max(1, o.concurrency), threads: 1 };
-      else throw new DocTuneError('BAD_ARGUMENT', `teacher "${o.teacher}" is not available in this version yet; use extractive or local:PATH.gguf`);
+      else if (o.teacher.startsWith('openai:')) {
+        let endpoint: { baseUrl: string; model: string };
+        try {
+          endpoint = parseApiTeacher(o.teacher);
+        } catch (err) {
+          throw new DocTuneError('BAD_ARGUMENT', (err as Error).message);
+        }
+        const apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
+        teacher = {
+          api: {
+            ...endpoint, ...(apiKey ? { apiKey } : {}), concurrency: Math.max(1, o.concurrency), timeoutMs: Math.max(1, o.timeout) * 1000,
+            ...(o.priceIn !== undefined || o.priceOut !== undefined ? { price: { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } } : {}),
+          },
+        };
+      } else throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${o.teacher}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
       const ws = await Workspace.open(o.workspace);
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
       try {
         const summary = await generatePairs(ws, {
           teacher,
           questionsPerChunk: Math.max(1, o.questionsPerChunk),
+          paraphrases: o.paraphrases,
+          signal: controller.signal,
           onProgress: (p) => {
             if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
-            else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs\n`);
+            else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
           },
         });
-        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected)\n`);
+        const cost = summary.outputs?.cost !== undefined ? `, $${summary.outputs.cost.toFixed(4)}` : '';
+        const tokens = summary.outputs?.promptTokens !== undefined ? `; ${summary.outputs.requests} requests (${summary.outputs.retries} retried), ${summary.outputs.promptTokens} + ${summary.outputs.completionTokens} tokens${cost}` : '';
+        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.paraphrases} paraphrases, ${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected, ${summary.failed} failed)${tokens}\n`);
       } finally {
+        process.off('SIGINT', stop);
         ws.close();
       }
+    });
+
+  const teacherCmd = program.command('teacher').description('teacher endpoints');
+  teacherCmd.command('set-key')
+    .description("store an API key for a base URL in the OS keychain (read from stdin; never written to a workspace)")
+    .argument('<base-url>', 'e.g. https://api.openai.com/v1')
+    .action(async (baseUrl: string) => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const key = Buffer.concat(chunks).toString('utf8').trim();
+      if (!key) throw new DocTuneError('BAD_ARGUMENT', 'no key on standard input');
+      keychainSet(baseUrl, key);
+      process.stdout.write(`stored the key for ${baseUrl} in the keychain\n`);
+    });
+  teacherCmd.command('delete-key')
+    .description('remove the stored API key for a base URL')
+    .argument('<base-url>')
+    .action((baseUrl: string) => {
+      process.stdout.write(keychainDelete(baseUrl) ? `removed the key for ${baseUrl}\n` : `no key stored for ${baseUrl}\n`);
     });
 
   dataset.command('export')

@@ -66,7 +66,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   };
 
   const server = http.createServer((req, res) => {
-    void (async () => {
+    void (async (): Promise<void> => {
       const url = new URL(req.url ?? '/', origin);
       if (req.method === 'POST' && url.pathname === '/upload') {
         if (!authorised(url) || (req.headers.origin && req.headers.origin !== origin)) return send(res, 403, { error: 'forbidden' });
@@ -76,6 +76,17 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
         } catch (err) {
           return send(res, 400, { error: toWireError(err).message });
         }
+      }
+      if (req.method === 'GET' && url.pathname.startsWith('/export/')) {
+        // Exported training sets, downloaded to the browser's machine (names only; no paths).
+        if (!authorised(url)) return send(res, 403, { error: 'forbidden' });
+        const name = decodeURIComponent(url.pathname.slice('/export/'.length));
+        if (!/^[\w.-]+$/.test(name)) return send(res, 400, { error: 'bad file name' });
+        const file = path.join(await options.engine.dataset.exportsDir(), name);
+        const data = await fs.readFile(file).catch(() => null);
+        if (!data) return send(res, 404, { error: 'not found' });
+        res.writeHead(200, { 'content-type': name.endsWith('.jsonl') ? 'application/jsonl' : 'application/json', 'content-disposition': `attachment; filename="${name}"`, 'x-content-type-options': 'nosniff' });
+        return void res.end(data);
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
       await serveStatic(res, staticRoot, url.pathname);

@@ -18,14 +18,15 @@ export async function addQaPairs(ws: Workspace, pairs: NewQaPair[]): Promise<num
 }
 
 export async function listQaPairs(ws: Workspace, status?: QaStatus): Promise<QaPairRow[]> {
-  const q = (await ws.qaTable()).query();
-  const rows = (await (status ? q.where(`status = ${sqlString(status)}`) : q).toArray()) as QaPairRow[];
-  return rows
-    .map((r) => ({
-      ...r, chunk_id: r.chunk_id ?? null, document_id: r.document_id ?? null, evidence: r.evidence ?? null,
-      updated_at: r.updated_at ?? r.created_at, teacher: r.teacher ?? null, paraphrase_of: r.paraphrase_of ?? null,
-    }))
-    .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  return queryQaPairs(ws, status ? { status } : {});
+}
+
+/** A stored row with the columns older tables lack filled in. */
+function plainQa(r: QaPairRow): QaPairRow {
+  return {
+    ...r, chunk_id: r.chunk_id ?? null, document_id: r.document_id ?? null, evidence: r.evidence ?? null,
+    updated_at: r.updated_at ?? r.created_at, teacher: r.teacher ?? null, paraphrase_of: r.paraphrase_of ?? null,
+  };
 }
 
 /** Pairs from a reviewed file (every user → assistant turn becomes one pair). */
@@ -48,4 +49,62 @@ export async function acceptedConversations(ws: Workspace): Promise<Conversation
     { role: 'user', content: p.question },
     { role: 'assistant', content: p.answer },
   ]);
+}
+
+export interface QaFilter {
+  status?: QaStatus;
+  documentId?: string;
+  /** source (extractive, local, api, import) */
+  source?: string;
+  /** Words that must all appear in the question or the answer (case-insensitive). */
+  search?: string;
+}
+
+/** Pairs matching the filter, oldest first (the review order). */
+export async function queryQaPairs(ws: Workspace, f: QaFilter): Promise<QaPairRow[]> {
+  const where: string[] = [];
+  if (f.status) where.push(`status = ${sqlString(f.status)}`);
+  if (f.documentId) where.push(`document_id = ${sqlString(f.documentId)}`);
+  if (f.source) where.push(`source = ${sqlString(f.source)}`);
+  const q = (await ws.qaTable()).query();
+  let rows = (await (where.length ? q.where(where.join(' AND ')) : q).toArray()) as QaPairRow[];
+  const words = (f.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length) rows = rows.filter((r) => words.every((w) => `${r.question}\n${r.answer}`.toLowerCase().includes(w)));
+  return rows
+    .map(plainQa)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+}
+
+export async function qaCounts(ws: Workspace): Promise<Record<QaStatus, number>> {
+  const table = await ws.qaTable();
+  const out = { pending: 0, accepted: 0, rejected: 0, edited: 0 };
+  for (const s of Object.keys(out) as QaStatus[]) out[s] = await table.countRows(`status = ${sqlString(s)}`);
+  return out;
+}
+
+/**
+ * A reviewer's change to one pair: new wording makes it `edited` (accepted, in the reviewer's words); a
+ * status alone sets the status. Returns the stored pair, or null if there is no such pair.
+ */
+export async function updateQaPair(ws: Workspace, id: string, patch: { question?: string; answer?: string; status?: QaStatus }): Promise<QaPairRow | null> {
+  const table = await ws.qaTable();
+  const [row] = (await table.query().where(`id = ${sqlString(id)}`).limit(1).toArray()) as QaPairRow[];
+  if (!row) return null;
+  const question = patch.question?.trim() || row.question;
+  const answer = patch.answer?.trim() || row.answer;
+  const reworded = question !== row.question || answer !== row.answer;
+  const status: QaStatus = reworded ? (patch.status === 'rejected' ? 'rejected' : 'edited') : (patch.status ?? row.status);
+  const values = { question, answer, status, updated_at: new Date().toISOString() };
+  await table.update({ where: `id = ${sqlString(id)}`, values });
+  return plainQa({ ...row, ...values });
+}
+
+/** One status for many pairs, in one commit. */
+export async function setQaStatus(ws: Workspace, ids: readonly string[], status: QaStatus): Promise<number> {
+  if (!ids.length) return 0;
+  const table = await ws.qaTable();
+  const where = `id IN (${ids.map(sqlString).join(', ')})`;
+  const n = await table.countRows(where);
+  if (n) await table.update({ where, values: { status, updated_at: new Date().toISOString() } });
+  return n;
 }

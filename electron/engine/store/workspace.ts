@@ -23,6 +23,19 @@ export interface WorkspaceSettings {
   embeddingDim: number | null;
   chunkTokens: number;
   chunkOverlap: number;
+  /** Which teacher writes QA pairs (no secrets: API keys live in the OS keychain or the environment). */
+  teacher: StoredTeacherSettings | null;
+}
+
+export interface StoredTeacherSettings {
+  kind: 'extractive' | 'local' | 'api';
+  localModel: string;
+  baseUrl: string;
+  model: string;
+  apiKeyEnv: string;
+  questionsPerChunk: number;
+  paraphrases: number;
+  concurrency: number;
 }
 
 const DEFAULT_SETTINGS: WorkspaceSettings = {
@@ -31,6 +44,7 @@ const DEFAULT_SETTINGS: WorkspaceSettings = {
   embeddingDim: null,
   chunkTokens: 400,
   chunkOverlap: 50,
+  teacher: null,
 };
 
 /**

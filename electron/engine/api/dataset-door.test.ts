@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventOf } from '../../shared/contract.js';
+import { readConversations } from '../train/sft-data.js';
+import { tempDir } from '../testing/corpus.js';
+import { locateEvidence } from './dataset-door.js';
+import { Engine } from './engine.js';
+
+describe('dataset through the contract: generate, review, edit, accept, export', () => {
+  const dir = tempDir('dataset-door');
+  const engine = new Engine({ workspaceDir: path.join(dir, 'ws'), threads: 1 });
+  afterAll(() => engine.close());
+
+  beforeAll(async () => {
+    const doc = path.join(dir, 'lockout.md');
+    fs.writeFileSync(doc, [
+      '# Lockout procedure',
+      'Lockout device means a device that uses a lock to hold an energy-isolating device in a safe position.',
+      'Employers must retrain employees at least every 12 months.',
+      '# Emergency exits',
+      'Exit route means a continuous and unobstructed path of exit travel from any point within a workplace to a place of safety.',
+    ].join('\n\n'));
+    const done = new Promise((resolve) => engine.on('ingest.done', resolve));
+    await engine.invoke('ingest.start', { paths: [doc] });
+    await done;
+  });
+
+  it('locates evidence in a passage whatever the spacing', () => {
+    expect(locateEvidence('Keep  exits\nclear at all times.', 'exits clear')).toEqual([6, 17]);
+    expect(locateEvidence('abc', 'xyz')).toBeNull();
+    expect(locateEvidence('abc', null)).toBeNull();
+  });
+
+  it('keeps teacher settings in the workspace and refuses incomplete ones', async () => {
+    expect(await engine.invoke('teacher.get', {})).toMatchObject({ kind: 'extractive', questionsPerChunk: 4, paraphrases: 0 });
+    await expect(engine.invoke('teacher.set', { kind: 'api', baseUrl: 'not a url' })).rejects.toThrow(/base URL/);
+    await expect(engine.invoke('teacher.set', { kind: 'local' })).rejects.toThrow(/local GGUF/);
+    expect(await engine.invoke('teacher.set', { kind: 'extractive', questionsPerChunk: 3 })).toMatchObject({ kind: 'extractive', questionsPerChunk: 3 });
+  });
+
+  it('generates in the background with progress, then lists, filters, searches and shows the passage', async () => {
+    const progress: EventOf<'generate.progress'>[] = [];
+    engine.on('generate.progress', (p) => progress.push(p));
+    const done = new Promise<EventOf<'generate.done'>>((resolve) => engine.on('generate.done', resolve));
+    const { jobId } = await engine.invoke('dataset.generate', {});
+    await expect(engine.invoke('dataset.generate', {})).rejects.toThrow(/already being generated/);
+    const result = await done;
+    expect(result.jobId).toBe(jobId);
+    expect(result.summary.pairs).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ jobId, done: progress.at(-1)!.total, eta: 0 });
+
+    const page = await engine.invoke('qa.list', {});
+    expect(page.total).toBe(result.summary.pairs);
+    expect(page.counts.pending).toBe(page.total);
+    expect(page.sources).toEqual(['extractive']);
+    expect(page.documents).toHaveLength(1);
+    const lockout = await engine.invoke('qa.list', { search: 'lockout device' });
+    expect(lockout.total).toBeGreaterThan(0);
+    expect(lockout.pairs.every((p) => `${p.question} ${p.answer}`.toLowerCase().includes('lockout'))).toBe(true);
+    const pair = lockout.pairs[0]!;
+    const passage = (await engine.invoke('qa.passage', { id: pair.id }))!;
+    expect(passage.documentTitle).toBe(pair.documentTitle);
+    const [a, b] = passage.evidence!;
+    expect(passage.text.slice(a, b).replace(/\s+/g, ' ')).toBe(pair.evidence!.replace(/\s+/g, ' '));
+  });
+
+  it('edits, accepts and rejects (one and in bulk), and exports what was accepted', async () => {
+    const { pairs } = await engine.invoke('qa.list', { status: 'pending' });
+    expect(pairs.length).toBeGreaterThanOrEqual(3);
+    const [first, second, ...rest] = pairs;
+    const edited = await engine.invoke('qa.update', { id: first!.id, answer: 'A lock that holds the energy-isolating device in a safe position.' });
+    expect(edited.status).toBe('edited');
+    expect(edited.updatedAt >= edited.createdAt).toBe(true);
+    expect((await engine.invoke('qa.update', { id: second!.id, status: 'rejected' })).status).toBe('rejected');
+    expect(await engine.invoke('qa.setStatus', { ids: rest.map((p) => p.id), status: 'accepted' })).toEqual({ updated: rest.length });
+    const page = await engine.invoke('qa.list', { status: 'accepted' });
+    expect(page.counts).toEqual({ pending: 0, accepted: rest.length, rejected: 1, edited: 1 });
+    await expect(engine.invoke('qa.update', { id: 'nope', status: 'accepted' })).rejects.toThrow(/no QA pair/);
+
+    const out = await engine.invoke('dataset.export', { format: 'messages', status: 'accepted' });
+    expect(out.count).toBe(rest.length + 1); // accepted and edited
+    const back = await readConversations(out.path);
+    expect(back.map((c) => c[1]!.content)).toContain('A lock that holds the energy-isolating device in a safe position.');
+    expect(fs.existsSync(path.join(path.dirname(out.path), 'dataset_info.json'))).toBe(true);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * The dataset side of the engine's contract: reviewing QA pairs (filters, search, edits, bulk status), the
+ * passage each rests on with its evidence located, teacher settings, background generation with progress
+ * events, and export.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { EventName, EventOf, QaPairView, ResultOf } from '../../shared/contract.js';
+import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
+import { exportPairs } from '../dataset/export.js';
+import { generatePairs, type TeacherChoice } from '../dataset/generate.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { listQaPairs, qaCounts, queryQaPairs, setQaStatus, updateQaPair } from '../store/qa-store.js';
+import type { QaPairRow } from '../store/schema.js';
+import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
+
+export const DEFAULT_TEACHER: StoredTeacherSettings = {
+  kind: 'extractive', localModel: '', baseUrl: '', model: '', apiKeyEnv: '', questionsPerChunk: 4, paraphrases: 0, concurrency: 4,
+};
+
+/** Where `evidence` stands in `text`, ignoring differences in spacing and case; null if it does not. */
+export function locateEvidence(text: string, evidence: string | null): [number, number] | null {
+  if (!evidence) return null;
+  const positions: number[] = [];
+  let flat = '';
+  for (let i = 0; i < text.length; i++) {
+    if (/\s/.test(text[i]!)) continue;
+    positions.push(i);
+    flat += text[i]!.toLowerCase();
+  }
+  const needle = evidence.replace(/\s+/g, '').toLowerCase();
+  const at = needle ? flat.indexOf(needle) : -1;
+  return at < 0 ? null : [positions[at]!, positions[at + needle.length - 1]! + 1];
+}
+
+function pairView(p: QaPairRow, titles: Map<string, string>): QaPairView {
+  return {
+    id: p.id, question: p.question, answer: p.answer, evidence: p.evidence, status: p.status, source: p.source, teacher: p.teacher ?? null,
+    documentId: p.document_id, documentTitle: p.document_id ? titles.get(p.document_id) ?? null : null, chunkId: p.chunk_id, language: p.language,
+    paraphraseOf: p.paraphrase_of ?? null, createdAt: p.created_at, updatedAt: p.updated_at ?? p.created_at,
+  };
+}
+
+export class DatasetDoor {
+  private generating: { jobId: string; controller: AbortController; done: Promise<void> } | null = null;
+
+  constructor(
+    private readonly ws: () => Promise<Workspace>,
+    private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
+    private readonly threads: number,
+  ) {}
+
+  private async titles(ws: Workspace): Promise<Map<string, string>> {
+    return new Map((await ws.listDocuments()).map((d) => [d.id, d.title]));
+  }
+
+  async list(f: { status: string; documentId?: string | undefined; source?: string | undefined; search?: string | undefined; offset: number; limit: number }): Promise<ResultOf<'qa.list'>> {
+    const ws = await this.ws();
+    const titles = await this.titles(ws);
+    const rows = await queryQaPairs(ws, {
+      ...(f.status !== 'all' ? { status: f.status as QaPairRow['status'] } : {}),
+      ...(f.documentId ? { documentId: f.documentId } : {}),
+      ...(f.source ? { source: f.source } : {}),
+      ...(f.search ? { search: f.search } : {}),
+    });
+    const all = await listQaPairs(ws);
+    const docIds = new Set(all.map((p) => p.document_id).filter((d): d is string => Boolean(d)));
+    return {
+      total: rows.length,
+      pairs: rows.slice(f.offset, f.offset + f.limit).map((p) => pairView(p, titles)),
+      counts: await qaCounts(ws),
+      documents: [...docIds].map((id) => ({ id, title: titles.get(id) ?? id })).sort((a, b) => a.title.localeCompare(b.title)),
+      sources: [...new Set(all.map((p) => p.source))].sort(),
+    };
+  }
+
+  async passage(id: string): Promise<ResultOf<'qa.passage'>> {
+    const ws = await this.ws();
+    const [pair] = (await listQaPairs(ws)).filter((p) => p.id === id);
+    if (!pair?.chunk_id) return null;
+    const chunk = (await ws.allChunks()).find((c) => c.id === pair.chunk_id);
+    if (!chunk) return null;
+    const titles = await this.titles(ws);
+    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: titles.get(chunk.document_id) ?? '', evidence: locateEvidence(chunk.text, pair.evidence) };
+  }
+
+  async update(args: { id: string; question?: string | undefined; answer?: string | undefined; status?: QaPairRow['status'] | undefined }): Promise<QaPairView> {
+    const ws = await this.ws();
+    const row = await updateQaPair(ws, args.id, { ...(args.question ? { question: args.question } : {}), ...(args.answer ? { answer: args.answer } : {}), ...(args.status ? { status: args.status } : {}) });
+    if (!row) throw new DocTuneError('NOT_FOUND', `no QA pair ${args.id}`);
+    return pairView(row, await this.titles(ws));
+  }
+
+  async setStatus(ids: string[], status: QaPairRow['status']): Promise<{ updated: number }> {
+    return { updated: await setQaStatus(await this.ws(), ids, status) };
+  }
+
+  async teacher(): Promise<ResultOf<'teacher.get'>> {
+    const ws = await this.ws();
+    return { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}), keychain: keychainAvailable() };
+  }
+
+  async setTeacher(patch: Partial<StoredTeacherSettings>): Promise<ResultOf<'teacher.get'>> {
+    const ws = await this.ws();
+    const next = { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}), ...patch };
+    if (next.kind === 'local' && !next.localModel) throw new DocTuneError('BAD_ARGUMENT', 'choose the local GGUF model that teaches');
+    if (next.kind === 'api' && (!/^https?:\/\/[^/]/.test(next.baseUrl) || !next.model)) throw new DocTuneError('BAD_ARGUMENT', 'an API teacher needs a base URL (http:// or https://) and a model name');
+    await ws.updateSettings({ teacher: next });
+    return { ...next, keychain: keychainAvailable() };
+  }
+
+  setKey(baseUrl: string, key: string): { stored: boolean } {
+    keychainSet(baseUrl, key);
+    return { stored: true };
+  }
+
+  private choice(t: StoredTeacherSettings): TeacherChoice {
+    if (t.kind === 'extractive') return 'extractive';
+    if (t.kind === 'local') return { local: t.localModel, parallel: t.concurrency, threads: this.threads };
+    const apiKey = resolveApiKey(t.baseUrl, t.apiKeyEnv || undefined);
+    return { api: { baseUrl: t.baseUrl, model: t.model, concurrency: t.concurrency, ...(apiKey ? { apiKey } : {}) } };
+  }
+
+  /** Starts generation in the background (one at a time); a rerun resumes where the last one stopped. */
+  async generate(): Promise<{ jobId: string }> {
+    if (this.generating) throw new DocTuneError('BAD_ARGUMENT', 'QA pairs are already being generated; wait for it or cancel it');
+    const ws = await this.ws();
+    const t = { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}) };
+    const teacher = this.choice(t);
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    const done = generatePairs(ws, {
+      teacher, questionsPerChunk: t.questionsPerChunk, paraphrases: t.paraphrases, signal: controller.signal,
+      onProgress: (p) => this.emit('generate.progress', { jobId, ...p }),
+    })
+      .then((summary) => this.emit('generate.done', { jobId, summary }))
+      .catch((err: unknown) => this.emit('generate.failed', { jobId, error: toWireError(err).message }))
+      .finally(() => {
+        this.generating = null;
+      });
+    this.generating = { jobId, controller, done };
+    return { jobId };
+  }
+
+  cancel(jobId: string): { cancelled: boolean } {
+    if (this.generating?.jobId !== jobId) return { cancelled: false };
+    this.generating.controller.abort();
+    return { cancelled: true };
+  }
+
+  async exportsDir(): Promise<string> {
+    return path.join((await this.ws()).dir, 'exports');
+  }
+
+  async export(format: 'alpaca' | 'sharegpt' | 'messages', status: 'accepted' | 'all'): Promise<ResultOf<'dataset.export'>> {
+    const ws = await this.ws();
+    const pairs = status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
+    const fileName = `doctune-${format}-${new Date().toISOString().replace(/[:.]/g, '-')}.${format === 'messages' ? 'jsonl' : 'json'}`;
+    const file = path.join(await this.exportsDir(), fileName);
+    await exportPairs(pairs, format, file);
+    return { path: file, fileName, count: pairs.length };
+  }
+
+  async close(): Promise<void> {
+    const job = this.generating;
+    job?.controller.abort();
+    await job?.done;
+  }
+}
