@@ -116,6 +116,7 @@ int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t res
     if ((int64_t) n_tokens * n_seq * t->n_vocab > INT32_MAX) return fail(t, "batch too large for this vocabulary (lower --batch or --seq)");
     dt_graph_key key;
     key.T = n_tokens; key.B = n_seq; key.n_lab = n_tokens * n_seq; key.grad = true; key.loss = true;
+    t->graph.reset(); // the plan's graph takes the shared metadata buffer
     std::unique_ptr<dt_graph> G = dt_build_graph(t, key);
     if (!G) return -1;
     memset(out, 0, sizeof(*out));

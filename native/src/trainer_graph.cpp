@@ -16,7 +16,10 @@ int dt_label_bucket(int n_labelled, int n_positions) {
 
 static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) {
     const int T = key.T, B = key.B, N = T * B, V = t->n_vocab;
-    ggml_init_params ip = { ggml_tensor_overhead() * t->graph_size * 2 + ggml_graph_overhead_custom(t->graph_size, false), nullptr, true };
+    // The graph's metadata lives in one buffer kept across steps (fresh memory every step costs page faults).
+    const size_t need = ggml_tensor_overhead() * t->graph_size * 2 + ggml_graph_overhead_custom(t->graph_size, false);
+    if (t->graph_mem.size() < need) t->graph_mem.resize(need);
+    ggml_init_params ip = { need, t->graph_mem.data(), true };
     G.ctx = ggml_init(ip);
     ggml_context * ctx = G.ctx;
     dt_inputs & in = G.in;
@@ -99,6 +102,7 @@ dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & b, bool grad) {
             weights.push_back(j < n ? 1.0f / (float) n : 0.0f);
         }
     }
+    t->graph.reset(); // its metadata buffer is reused by the next graph
     t->graph = dt_build_graph(t, key);
     dt_graph * G = t->graph.get();
     if (!G) return nullptr;

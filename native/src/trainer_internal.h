@@ -120,6 +120,7 @@ struct dt_trainer {
     // run, as llama.cpp does (the scheduler rewrites a graph it allocates, so one cannot be run twice); the
     // buffers they run in stay allocated: the scheduler is reserved once for the largest step.
     std::unique_ptr<dt_graph> graph;
+    std::vector<uint8_t> graph_mem;             // metadata of the model graph being built or run
     size_t reserved_compute = 0;
     int last_splits = 0, last_fallbacks = 0, max_fallbacks = 0;
 };
