@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocTuneError } from '../errors.js';
@@ -7,7 +9,7 @@ import { DocumentParser } from '../ingest/parse-pool.js';
 import { listQaPairs } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { startChatServer } from '../testing/chat-completions-server.js';
-import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { parseApiTeacher } from './api-teacher.js';
 import { retryAfterMs } from './chat-completions-client.js';
 import { generatePairs } from './generate.js';
@@ -114,6 +116,24 @@ describe('OpenAI-compatible teacher against a real model on 127.0.0.1', () => {
         expect(summary.outputs!.outputs).toBeGreaterThan(0);
         expect(summary.outputs!.unparsable).toBeLessThanOrEqual(summary.outputs!.outputs);
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('doctune generate --teacher openai:URL#MODEL --api-key-env prints the contract summary', async () => {
+    const server = await startChatServer({ modelPath: TINY_MODEL, apiKey: 'sk-cli' });
+    try {
+      const w = await workspaceWith('api-teacher-cli', '# Exits\n\nKeep exit routes clear of obstructions at all times.');
+      w.close();
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'electron/engine/cli/bin.ts'), 'generate', '--workspace', w.dir,
+        '--teacher', `openai:${server.url}#stories260K`, '--api-key-env', 'TEST_TEACHER_KEY', '--questions-per-chunk', '1', '--json'],
+      { cwd: REPO_ROOT, env: { ...process.env, TEST_TEACHER_KEY: 'sk-cli' } });
+      const summary = JSON.parse(stdout);
+      for (const key of ['chunks', 'questions', 'pairs', 'rejected_ungrounded', 'duplicates', 'failed']) expect(summary).toHaveProperty(key);
+      expect(summary.chunks).toBeGreaterThan(0);
+      expect(summary.outputs.requests).toBeGreaterThan(0);
+      expect(server.requests.every((r) => r.status === 200)).toBe(true);
     } finally {
       await server.close();
     }
