@@ -25,6 +25,8 @@ export default defineConfig({
         'parse-worker': path.resolve(import.meta.dirname, 'electron/engine/ingest/parse-worker.ts'),
         // Forked beside main.js for training and the device probe (train-supervisor's workerEntry).
         'train-worker': path.resolve(import.meta.dirname, 'electron/engine/train/train-worker.ts'),
+        // llama.cpp chat and serving, supervised (chat-host's workerEntry).
+        'chat-worker': path.resolve(import.meta.dirname, 'electron/engine/chat/chat-worker.ts'),
       },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'WORKSPACE'
   | 'MODEL'
   | 'OUT_OF_MEMORY'
+  | 'BUSY'
   | 'CANCELLED'
   | 'INTERNAL';
 

@@ -8,6 +8,7 @@ import { startBrowserServer } from '../server/browser-server.js';
 import { defaultWorkspaceDir } from '../store/paths.js';
 import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
+import { addServeCommand } from './serve-command.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
 const EXIT_FAILED = 1;
@@ -159,6 +160,7 @@ export function buildCli(): Command {
     });
 
   addTrainCommands(program);
+  addServeCommand(program);
   return program;
 }
 

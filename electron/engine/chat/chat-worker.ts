@@ -1,0 +1,94 @@
+/**
+ * Child-process entry that runs llama.cpp for chat and serving. llama.cpp aborts the process on some
+ * malformed inputs; here that ends only this worker, and ChatHost starts a new one. Several requests run at
+ * once on separate sequences of one context; tokens stream back as they come.
+ */
+import path from 'node:path';
+import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import { toWireError } from '../errors.js';
+import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
+
+export interface LoadRequest {
+  modelPath: string;
+  adapterPath?: string;
+  scale: number;
+  threads: number;
+  /** Requests generated at once (one context sequence each). */
+  parallel: number;
+  contextSize: number;
+}
+
+export interface GenerateRequest {
+  id: number;
+  messages: Conversation;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed?: number;
+}
+
+export type ChatWorkerIn = { type: 'load'; load: LoadRequest } | { type: 'generate'; request: GenerateRequest } | { type: 'abort'; id: number };
+export type ChatWorkerOut =
+  | { type: 'loaded'; trainContextSize: number }
+  | { type: 'token'; id: number; text: string }
+  | { type: 'done'; id: number; text: string; finishReason: 'stop' | 'length'; promptTokens: number; completionTokens: number }
+  | { type: 'failed'; id: number | null; error: { code: string; message: string } };
+
+interface ParentPort { postMessage(m: unknown): void; on(e: 'message', l: (ev: { data: unknown }) => void): void }
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+const send = (m: ChatWorkerOut): void => {
+  if (parentPort) parentPort.postMessage(m);
+  else process.send?.(m);
+};
+
+let model: LlamaModel | null = null;
+let context: LlamaContext | null = null;
+const free: LlamaChat[] = [];
+const waiting: ((c: LlamaChat) => void)[] = [];
+const aborts = new Map<number, AbortController>();
+
+async function load(l: LoadRequest): Promise<void> {
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
+  model = await llama.loadModel({ modelPath: path.resolve(l.modelPath), gpuLayers: 0 });
+  context = await model.createContext({
+    sequences: l.parallel, threads: l.threads, contextSize: Math.min(l.contextSize, model.trainContextSize),
+    ...(l.adapterPath ? { lora: { adapters: [{ filePath: path.resolve(l.adapterPath), scale: l.scale }] } } : {}),
+  });
+  const wrapper = resolveChatWrapper(model);
+  for (let i = 0; i < l.parallel; i++) free.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
+  send({ type: 'loaded', trainContextSize: model.trainContextSize });
+}
+
+async function generate(r: GenerateRequest): Promise<void> {
+  const chat = free.pop() ?? (await new Promise<LlamaChat>((resolve) => waiting.push(resolve)));
+  const controller = new AbortController();
+  aborts.set(r.id, controller);
+  try {
+    // The exact history training renders, ending in an empty answer to continue.
+    const history = chatHistoryOf([...r.messages, { role: 'assistant', content: '' }]);
+    const { response, metadata } = await chat.generateResponse(history, {
+      maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, ...(r.seed !== undefined ? { seed: r.seed } : {}),
+      signal: controller.signal, stopOnAbortSignal: true,
+      onTextChunk: (text) => send({ type: 'token', id: r.id, text }),
+    });
+    const prompt = r.messages.map((m) => m.content).join('\n');
+    send({
+      type: 'done', id: r.id, text: response, finishReason: metadata.stopReason === 'maxTokens' ? 'length' : 'stop',
+      promptTokens: model!.tokenize(prompt).length, completionTokens: model!.tokenize(response).length,
+    });
+  } finally {
+    aborts.delete(r.id);
+    const next = waiting.shift();
+    if (next) next(chat);
+    else free.push(chat);
+  }
+}
+
+function onMessage(m: ChatWorkerIn): void {
+  if (m.type === 'load') void load(m.load).catch((err: unknown) => send({ type: 'failed', id: null, error: toWireError(err) }));
+  else if (m.type === 'generate') void generate(m.request).catch((err: unknown) => send({ type: 'failed', id: m.request.id, error: toWireError(err) }));
+  else aborts.get(m.id)?.abort();
+}
+
+if (parentPort) parentPort.on('message', (e) => onMessage(e.data as ChatWorkerIn));
+else process.on('message', (m) => onMessage(m as ChatWorkerIn));
