@@ -9,6 +9,7 @@ import { defaultWorkspaceDir } from '../store/paths.js';
 import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
 import { addServeCommand } from './serve-command.js';
+import { addChatCommands } from './chat-commands.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
 const EXIT_FAILED = 1;
@@ -161,6 +162,7 @@ export function buildCli(): Command {
 
   addTrainCommands(program);
   addServeCommand(program);
+  addChatCommands(program);
   return program;
 }
 

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { chatOnce } from '../chat/chat-once.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs, type TeacherChoice } from '../dataset/generate.js';
 import { parseApiTeacher } from '../dataset/api-teacher.js';
@@ -265,22 +264,4 @@ export function addTrainCommands(program: Command): void {
       }
     });
 
-  program
-    .command('chat')
-    .description('ask the model (with an adapter) one question, formatted with its chat template')
-    .requiredOption('-m, --model <gguf>', 'base model')
-    .option('-a, --adapter <gguf>', 'LoRA adapter')
-    .option('--scale <x>', 'adapter scale', num, 1)
-    .requiredOption('-p, --prompt <text>', 'the question')
-    .option('--greedy', 'deterministic (greedy) decoding')
-    .option('--max-tokens <n>', 'longest answer', int, 256)
-    .option('--threads <n>', 'CPU threads', int, 1)
-    .option('--json', 'print {"answer": …} as JSON')
-    .action(async (o: { model: string; adapter?: string; scale: number; prompt: string; greedy?: boolean; maxTokens: number; threads: number; json?: boolean }) => {
-      const answer = await chatOnce({
-        modelPath: o.model, prompt: o.prompt, scale: o.scale, maxTokens: o.maxTokens, threads: Math.max(1, o.threads), greedy: Boolean(o.greedy),
-        ...(o.adapter ? { adapterPath: o.adapter } : {}),
-      });
-      process.stdout.write(o.json ? `${JSON.stringify({ answer })}\n` : `${answer}\n`);
-    });
 }

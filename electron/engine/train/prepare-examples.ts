@@ -15,7 +15,7 @@ export async function prepareExamples(modelPath: string, conversations: Conversa
     conversations.forEach((conv, i) => {
       const ex = tokenizeConversation(model, wrapper, conv);
       if (ex.tokens.length <= seq) {
-        out.push(ex);
+        out.push({ ...ex, conversation: i });
         return;
       }
       if (longSequences === 'refuse') {
@@ -25,7 +25,7 @@ export async function prepareExamples(modelPath: string, conversations: Conversa
         const tokens = ex.tokens.slice(start, start + seq);
         const labels = ex.labels.slice(start, start + seq);
         labels[labels.length - 1] = -1; // its target lies in the next window
-        if (labels.some((l) => l >= 0)) out.push({ tokens, labels });
+        if (labels.some((l) => l >= 0)) out.push({ tokens, labels, conversation: i });
       }
     });
     if (!out.some((ex) => ex.labels.some((l) => l >= 0))) throw new DocTuneError('BAD_ARGUMENT', 'no example has an answer to learn from');

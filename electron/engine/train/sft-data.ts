@@ -14,6 +14,8 @@ export interface TokenizedExample {
   tokens: number[];
   /** labels[t] is the token to predict after tokens[0..t], or -1 where no loss applies (prompt, template). */
   labels: number[];
+  /** Which conversation of the training set it came from (long ones may give several windows). */
+  conversation?: number;
 }
 
 /**

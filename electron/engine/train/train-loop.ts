@@ -4,10 +4,11 @@ import path from 'node:path';
 import { DocTuneError } from '../errors.js';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
+import { writeAdapterExports } from '../models/adapter-export.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
-import type { TokenizedExample } from './sft-data.js';
+import type { Conversation, TokenizedExample } from './sft-data.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 
 export type TrainEvent =
@@ -24,6 +25,9 @@ export interface TrainResult {
   eval_loss: number | null;
   tokens_per_s: number;
   run: string;
+  /** Ollama Modelfile and a how-to for llama.cpp, LM Studio and OpenAI clients, next to the adapter. */
+  modelfile: string;
+  howto: string;
   device: { backend: string; name: string; description: string; memory_free: number; memory_total: number };
   /** Scheduler splits of the training step (1: whole on the device) and nodes that fell back to the CPU. */
   splits: number;
@@ -37,6 +41,8 @@ export interface TrainHooks {
   /** Resume from the checkpoint in this folder. */
   resumeFrom?: string;
   modelSha256: string;
+  /** The conversations the examples came from: the held-out ones are recorded in run.json for `doctune eval`. */
+  conversations?: Conversation[];
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -46,6 +52,14 @@ export function splitExamples(data: TokenizedExample[], evalSplit: number, seed:
   const order = shuffled(data.map((_, i) => i), seed ^ 0x5eed);
   const nEval = data.length >= 2 ? Math.min(data.length - 1, Math.round(data.length * evalSplit)) : 0;
   return { evaluation: order.slice(0, nEval).map((i) => data[i]!), train: order.slice(nEval).map((i) => data[i]!) };
+}
+
+/** Conversations whose every example was held out of training (what `doctune eval` may score on). */
+function heldOut(conversations: Conversation[] | undefined, train: TokenizedExample[], evaluation: TokenizedExample[]): Conversation[] {
+  if (!conversations) return [];
+  const trained = new Set(train.map((e) => e.conversation));
+  const ids = new Set(evaluation.map((e) => e.conversation).filter((c): c is number => c !== undefined && !trained.has(c)));
+  return [...ids].sort((a, b) => a - b).map((i) => conversations[i]!);
 }
 
 /** Sequence lengths are rounded up to this, so that batches of similar length share a graph shape. */
@@ -230,6 +244,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
     // Each run writes a new file: llama.cpp front ends cache adapters by path.
     const adapter = path.join(outDir, `adapter-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.gguf`);
     await writeLoraAdapter(adapter, base, adapterFromParams(t, config.rank, config.alpha));
+    const exports = await writeAdapterExports(adapter, config.modelPath);
     const elapsed = (Date.now() - started) / 1000;
     const result: TrainResult = {
       adapter,
@@ -238,6 +253,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       eval_loss: evalLosses.at(-1) ?? null,
       tokens_per_s: Math.round(tokensSeen / Math.max(elapsed, 1e-3)),
       run: path.join(outDir, 'run.json'),
+      modelfile: exports.modelfile,
+      howto: exports.howto,
       device: { backend: info.device.backend, name: info.device.name, description: info.device.description, memory_free: info.device.memoryFree, memory_total: info.device.memoryTotal },
       splits: t.info().nSplits,
       cpu_fallbacks: t.info().nFallbacks,
@@ -252,6 +269,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       graph: { splits: result.splits, cpu_fallbacks: result.cpu_fallbacks },
       trainable_params: info.nParams,
       examples: { train: train.length, eval: evaluation.length },
+      held_out: heldOut(hooks.conversations, train, evaluation),
       losses: { train: trainLosses, eval: evalLosses },
       timings: { seconds: elapsed, tokens_per_s: result.tokens_per_s },
       finished_at: new Date().toISOString(),

@@ -92,6 +92,7 @@ async function run(req: TrainRequest): Promise<TrainResult> {
     onEvent: (event) => send({ type: 'event', event }),
     cancelled: () => cancelled,
     modelSha256: await sha256File(req.config.modelPath),
+    conversations,
     ...(req.resumeFrom ? { resumeFrom: req.resumeFrom } : {}),
   });
 }

@@ -53,6 +53,9 @@ describe('doctune train (supervised child process)', () => {
     expect(right).toBeGreaterThanOrEqual(7);
     const run = JSON.parse(fs.readFileSync(result.run, 'utf8'));
     expect(run.base_model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // Next to the adapter: an Ollama Modelfile and the how-to.
+    expect(fs.readFileSync(result.modelfile, 'utf8')).toContain(`FROM ${TINY_MODEL}\nADAPTER ${result.adapter}\n`);
+    expect(fs.readFileSync(result.howto, 'utf8')).toContain(`--lora "${result.adapter}"`);
     expect(run.losses.train).toHaveLength(640);
   });
 

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ChatHost } from '../chat/chat-host.js';
+import { DocTuneError } from '../errors.js';
+import { runEval } from '../eval/run-eval.js';
+import { searchWorkspace } from '../store/search.js';
+import { Workspace } from '../store/workspace.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+
+export function addChatCommands(program: Command): void {
+  program
+    .command('chat')
+    .description('ask the model (with an adapter) one question, formatted with its chat template')
+    .requiredOption('-m, --model <gguf>', 'base model')
+    .option('-a, --adapter <gguf>', 'LoRA adapter')
+    .option('--scale <x>', 'adapter scale', Number, 1)
+    .requiredOption('-p, --prompt <text>', 'the question')
+    .option('--compare', 'answer with the base model and the adapted model, side by side')
+    .option('--rag', 'retrieve passages from the workspace into the prompt, and cite them')
+    .option('-w, --workspace <dir>', 'workspace to retrieve from (with --rag)')
+    .option('--greedy', 'deterministic (greedy) decoding')
+    .option('--temperature <x>', 'sampling temperature', Number, 0.7)
+    .option('--top-p <x>', 'nucleus sampling', Number, 0.9)
+    .option('--max-tokens <n>', 'longest answer', int, 256)
+    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--json', 'print {"answer", "base_answer"?, "citations"?} as JSON')
+    .action(async (o: {
+      model: string; adapter?: string; scale: number; prompt: string; compare?: boolean; rag?: boolean; workspace?: string; greedy?: boolean;
+      temperature: number; topP: number; maxTokens: number; threads: number; json?: boolean;
+    }) => {
+      if (o.compare && !o.adapter) throw new DocTuneError('BAD_ARGUMENT', '--compare needs an --adapter to compare with the base model');
+      if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', '--rag needs a --workspace to retrieve from');
+      let prompt = o.prompt;
+      let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
+      if (o.rag) {
+        const ws = await Workspace.open(o.workspace!);
+        try {
+          const hits = await searchWorkspace(ws, o.prompt, 3, null);
+          citations = hits.map((h, i) => ({ n: i + 1, title: h.title, page: h.page, heading: h.heading, chunkId: h.chunkId }));
+          prompt = `Answer the question using the passages below, citing them as [n].\n\n${hits.map((h, i) => `[${i + 1}] (${h.title}) ${h.text}`).join('\n\n')}\n\nQuestion: ${o.prompt}`;
+        } finally {
+          ws.close();
+        }
+      }
+      const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
+      const ask = async (adapterPath?: string): Promise<string> => {
+        const host = await ChatHost.open({ modelPath: path.resolve(o.model), ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, threads: Math.max(1, o.threads), parallel: 1 });
+        try {
+          return (await host.generate([{ role: 'user', content: prompt }], sampling)).text;
+        } finally {
+          await host.close();
+        }
+      };
+      const answer = await ask(o.adapter);
+      const base = o.compare ? await ask() : undefined;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ answer, ...(base !== undefined ? { base_answer: base } : {}), ...(o.rag ? { citations } : {}) })}\n`);
+        return;
+      }
+      if (base !== undefined) process.stdout.write(`base:\n${base}\n\nadapted:\n${answer}\n`);
+      else process.stdout.write(`${answer}\n`);
+      for (const c of citations) process.stdout.write(`[${c.n}] ${c.title}${c.page ? `, p. ${c.page}` : ''}${c.heading.length ? ` — ${c.heading.join(' › ')}` : ''}\n`);
+    });
+
+  program
+    .command('eval')
+    .description("score base and adapted answers on the run's held-out QA pairs (token F1, exact match), with an HTML report")
+    .requiredOption('-m, --model <gguf>', 'base model')
+    .requiredOption('-a, --adapter <gguf>', 'the adapter (its run.json says which pairs were held out)')
+    .option('-w, --workspace <dir>', 'workspace (for --rag, and where the report goes)')
+    .option('--rag', 'also answer with retrieved passages (base + RAG, adapted + RAG)')
+    .option('--run <file>', 'run record (default: run.json next to the adapter)')
+    .option('--max <n>', 'most questions', int, 200)
+    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--json', 'print the scores as JSON')
+    .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; max: number; threads: number; json?: boolean }) => {
+      const ws = o.workspace ? await Workspace.open(o.workspace) : null;
+      try {
+        const r = await runEval({
+          modelPath: path.resolve(o.model), adapterPath: path.resolve(o.adapter), workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
+          threads: Math.max(1, o.threads), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
+          onProgress: (done, total) => {
+            if (!o.json) process.stderr.write(`[${done}/${total}]\n`);
+          },
+        });
+        const { items: _items, ...scores } = r;
+        if (o.json) process.stdout.write(`${JSON.stringify(scores)}\n`);
+        else {
+          const line = (name: string, s: { f1: number; em: number }): string => `${name.padEnd(14)} F1 ${(100 * s.f1).toFixed(1)}%  EM ${(100 * s.em).toFixed(1)}%\n`;
+          process.stdout.write(`${r.n} held-out questions\n${line('base', r.base)}${line('adapted', r.adapted)}${o.rag ? line('base + RAG', r.base_rag) + line('adapted + RAG', r.adapted_rag) : ''}report: ${r.report}\n`);
+        }
+      } finally {
+        ws?.close();
+      }
+    });
+}

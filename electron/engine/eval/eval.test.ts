@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestPaths } from '../ingest/ingest-files.js';
+import { DocumentParser } from '../ingest/parse-pool.js';
+import { Workspace } from '../store/workspace.js';
+import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
+import { runTraining } from '../train/train-supervisor.js';
+import { runEval } from './run-eval.js';
+
+const QA: [string, string][] = [
+  ['What color is the ball?', 'The ball is red.'],
+  ["Who is Lily's friend?", 'Her friend is Tom.'],
+  ['Where does the cat sleep?', 'The cat sleeps in the box.'],
+  ['What does Ben like to eat?', 'Ben likes to eat cake.'],
+  ["What is the dog's name?", 'The dog is named Max.'],
+  ['Where did Sue go?', 'Sue went to the park.'],
+  ['What did Tim find?', 'Tim found a big shell.'],
+  ['Who gave Anna the toy?', 'Her mom gave her the toy.'],
+];
+
+const doctune = async (...args: string[]): Promise<string> =>
+  (await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'electron/engine/cli/bin.ts'), ...args], { cwd: REPO_ROOT })).stdout;
+
+describe('evaluation, chat with retrieval, and the report', () => {
+  const dir = tempDir('eval');
+  const parser = new DocumentParser();
+  let adapter = '';
+  let ws: Workspace;
+
+  beforeAll(async () => {
+    const data = path.join(dir, 'qa.jsonl');
+    fs.writeFileSync(data, QA.map(([instruction, output]) => JSON.stringify({ instruction, output })).join('\n'));
+    const result = await runTraining({
+      config: { ...DEFAULT_TRAIN_CONFIG, modelPath: TINY_MODEL, device: 'cpu', epochs: 20, lr: 7e-3, batch: 2, evalSplit: 0.25, threads: 1 },
+      dataFile: data, outDir: path.join(dir, 'run'),
+    });
+    adapter = result.adapter;
+    const doc = path.join(dir, 'stories.md');
+    fs.writeFileSync(doc, `# Stories\n\n${QA.map(([, a]) => a).join(' ')}`);
+    ws = await Workspace.open(path.join(dir, 'ws'));
+    await ingestPaths(ws, [doc], { parser });
+  });
+  afterAll(async () => {
+    await parser.close();
+    ws?.close();
+  });
+
+  it('records the held-out pairs, scores four variants and writes a report with a chart', async () => {
+    const run = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'run.json'), 'utf8'));
+    expect(run.held_out).toHaveLength(2);
+    const r = await runEval({ modelPath: TINY_MODEL, adapterPath: adapter, workspace: ws, rag: true });
+    expect(r.n).toBe(2);
+    for (const v of ['base', 'adapted', 'base_rag', 'adapted_rag'] as const) {
+      expect(r[v].f1).toBeGreaterThanOrEqual(0);
+      expect(r[v].f1).toBeLessThanOrEqual(1);
+    }
+    expect(r.items.every((x) => x.citations.length > 0 && x.citations[0]!.title === 'Stories')).toBe(true);
+    const html = fs.readFileSync(r.report, 'utf8');
+    expect(html).toContain('<svg');
+    expect((html.match(/<rect /g) ?? []).length).toBe(8); // F1 and EM for four variants
+    expect(html).toContain(r.items[0]!.question.replace("'", '&#39;'));
+    expect(fs.existsSync(r.report.replace(/\.html$/, '.json'))).toBe(true);
+  });
+
+  it('doctune eval --json and doctune chat --compare --rag --json follow the contract', async () => {
+    const scores = JSON.parse(await doctune('eval', '--workspace', ws.dir, '--model', TINY_MODEL, '--adapter', adapter, '--rag', '--json'));
+    expect(Object.keys(scores).sort()).toEqual(['adapted', 'adapted_rag', 'base', 'base_rag', 'n', 'report']);
+    expect(scores.adapted).toHaveProperty('em');
+    const chat = JSON.parse(await doctune('chat', '--model', TINY_MODEL, '--adapter', adapter, '--prompt', QA[0]![0], '--compare', '--rag', '--workspace', ws.dir, '--greedy', '--json'));
+    expect(typeof chat.answer).toBe('string');
+    expect(typeof chat.base_answer).toBe('string');
+    expect(chat.answer).not.toBe(chat.base_answer); // the adapter changes the output
+    const chunkIds = new Set((await ws.allChunks()).map((c) => c.id));
+    expect(chat.citations.length).toBeGreaterThan(0);
+    for (const c of chat.citations) expect(chunkIds.has(c.chunkId)).toBe(true);
+  });
+});

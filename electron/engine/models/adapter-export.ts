@@ -1,0 +1,51 @@
+/**
+ * What a user needs to take an adapter elsewhere, written next to it: an Ollama Modelfile (FROM the base
+ * GGUF, ADAPTER the adapter) and a short how-to for llama.cpp, LM Studio, Ollama and any OpenAI client.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface AdapterExport {
+  modelfile: string;
+  howto: string;
+}
+
+export async function writeAdapterExports(adapterPath: string, basePath: string, scale = 1): Promise<AdapterExport> {
+  const dir = path.dirname(path.resolve(adapterPath));
+  const base = path.resolve(basePath);
+  const adapter = path.resolve(adapterPath);
+  const name = path.basename(adapter, '.gguf');
+  const modelfile = path.join(dir, 'Modelfile');
+  const howto = path.join(dir, 'HOWTO.md');
+  await fs.writeFile(modelfile, `# Ollama: ollama create ${name} -f Modelfile && ollama run ${name}\nFROM ${base}\nADAPTER ${adapter}\n`);
+  await fs.writeFile(howto, [
+    `# Using ${path.basename(adapter)}`,
+    '',
+    `A LoRA adapter in llama.cpp's GGUF format for the base model \`${base}\`.`,
+    'It must be used with that exact base model (same architecture and tensor shapes).',
+    '',
+    '## llama.cpp',
+    '```sh',
+    `llama-cli -m "${base}" --lora "${adapter}"${scale !== 1 ? ` --lora-scaled "${adapter}" ${scale}` : ''} -cnv`,
+    `llama-server -m "${base}" --lora "${adapter}" --port 8080`,
+    '```',
+    '',
+    '## Ollama',
+    '```sh',
+    `ollama create ${name} -f "${modelfile}"`,
+    `ollama run ${name}`,
+    '```',
+    '',
+    '## LM Studio',
+    `Load the base model, then add the adapter file in the model's load settings (LoRA adapters), or serve`,
+    'it with llama.cpp as above and connect LM Studio or any client to that server.',
+    '',
+    '## Any OpenAI client, through DocTune',
+    '```sh',
+    `npx doctune serve --model "${base}" --adapter "${adapter}" --port 8080`,
+    '# then use http://127.0.0.1:8080/v1 as the base URL',
+    '```',
+    '',
+  ].join('\n'));
+  return { modelfile, howto };
+}
