@@ -259,7 +259,8 @@ export const events = {
   'ingest.failed': z.object({ jobId: z.string(), error: z.string() }),
   'generate.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int(), pairs: z.number().int(), eta: z.number().nullable() }),
   'generate.done': z.object({ jobId: z.string(), summary: GenerateSummary }),
-  'generate.failed': z.object({ jobId: z.string(), error: z.string() }),
+  /** code: CANCELLED when stopped on request (what was generated so far is kept). */
+  'generate.failed': z.object({ jobId: z.string(), error: z.string(), code: z.string() }),
 } as const;
 export type EventName = keyof typeof events;
 export type EventOf<E extends EventName> = z.infer<(typeof events)[E]>;

@@ -10,7 +10,7 @@ import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-ke
 import { exportPairs } from '../dataset/export.js';
 import { generatePairs, type TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError, toWireError } from '../errors.js';
-import { listQaPairs, qaCounts, queryQaPairs, setQaStatus, updateQaPair } from '../store/qa-store.js';
+import { countByStatus, listQaPairs, qaPairById, setQaStatus, updateQaPair } from '../store/qa-store.js';
 import type { QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
 
@@ -54,21 +54,19 @@ export class DatasetDoor {
     return new Map((await ws.listDocuments()).map((d) => [d.id, d.title]));
   }
 
+  /** One read of the table: the page, the counts, and the documents and teachers to filter by. */
   async list(f: { status: string; documentId?: string | undefined; source?: string | undefined; search?: string | undefined; offset: number; limit: number }): Promise<ResultOf<'qa.list'>> {
     const ws = await this.ws();
-    const titles = await this.titles(ws);
-    const rows = await queryQaPairs(ws, {
-      ...(f.status !== 'all' ? { status: f.status as QaPairRow['status'] } : {}),
-      ...(f.documentId ? { documentId: f.documentId } : {}),
-      ...(f.source ? { source: f.source } : {}),
-      ...(f.search ? { search: f.search } : {}),
-    });
-    const all = await listQaPairs(ws);
+    const [titles, all] = await Promise.all([this.titles(ws), listQaPairs(ws)]);
+    const words = (f.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const rows = all.filter((p) =>
+      (f.status === 'all' || p.status === f.status) && (!f.documentId || p.document_id === f.documentId) && (!f.source || p.source === f.source) &&
+      words.every((w) => `${p.question}\n${p.answer}`.toLowerCase().includes(w)));
     const docIds = new Set(all.map((p) => p.document_id).filter((d): d is string => Boolean(d)));
     return {
       total: rows.length,
       pairs: rows.slice(f.offset, f.offset + f.limit).map((p) => pairView(p, titles)),
-      counts: await qaCounts(ws),
+      counts: countByStatus(all),
       documents: [...docIds].map((id) => ({ id, title: titles.get(id) ?? id })).sort((a, b) => a.title.localeCompare(b.title)),
       sources: [...new Set(all.map((p) => p.source))].sort(),
     };
@@ -76,12 +74,12 @@ export class DatasetDoor {
 
   async passage(id: string): Promise<ResultOf<'qa.passage'>> {
     const ws = await this.ws();
-    const [pair] = (await listQaPairs(ws)).filter((p) => p.id === id);
+    const pair = await qaPairById(ws, id);
     if (!pair?.chunk_id) return null;
-    const chunk = (await ws.allChunks()).find((c) => c.id === pair.chunk_id);
+    const chunk = await ws.chunkById(pair.chunk_id);
     if (!chunk) return null;
-    const titles = await this.titles(ws);
-    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: titles.get(chunk.document_id) ?? '', evidence: locateEvidence(chunk.text, pair.evidence) };
+    const doc = (await ws.committedDocumentIds()).get(chunk.document_id);
+    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: doc?.title ?? '', evidence: locateEvidence(chunk.text, pair.evidence) };
   }
 
   async update(args: { id: string; question?: string | undefined; answer?: string | undefined; status?: QaPairRow['status'] | undefined }): Promise<QaPairView> {
@@ -134,7 +132,10 @@ export class DatasetDoor {
       onProgress: (p) => this.emit('generate.progress', { jobId, ...p }),
     })
       .then((summary) => this.emit('generate.done', { jobId, summary }))
-      .catch((err: unknown) => this.emit('generate.failed', { jobId, error: toWireError(err).message }))
+      .catch((err: unknown) => {
+        const e = toWireError(err);
+        this.emit('generate.failed', { jobId, error: e.message, code: e.code });
+      })
       .finally(() => {
         this.generating = null;
       });

@@ -67,7 +67,8 @@ async function generate(r: GenerateRequest): Promise<void> {
     // The exact history training renders, ending in an empty answer to continue.
     const history = chatHistoryOf([...r.messages, { role: 'assistant', content: '' }]);
     const { response, metadata } = await chat.generateResponse(history, {
-      maxTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, ...(r.seed !== undefined ? { seed: r.seed } : {}),
+      // Greedy decoding takes no nucleus: passing top-p would only add sampling work.
+      maxTokens: r.maxTokens, temperature: r.temperature, ...(r.temperature > 0 ? { topP: r.topP } : {}), ...(r.seed !== undefined ? { seed: r.seed } : {}),
       signal: controller.signal, stopOnAbortSignal: true,
       onTextChunk: (text) => send({ type: 'token', id: r.id, text }),
     });

@@ -11,8 +11,12 @@ export type NewQaPair = Omit<QaPairRow, 'id' | 'created_at'> & { id?: string };
 /** Add pairs in one commit. */
 export async function addQaPairs(ws: Workspace, pairs: NewQaPair[]): Promise<number> {
   if (!pairs.length) return 0;
-  const now = new Date().toISOString();
-  const rows: QaPairRow[] = pairs.map((p) => ({ teacher: null, paraphrase_of: null, ...p, id: p.id ?? randomUUID(), created_at: now, updated_at: now }));
+  // One millisecond apart, so that pairs keep the order they were made in (a passage's questions in order).
+  const start = Date.now();
+  const rows: QaPairRow[] = pairs.map((p, i) => {
+    const at = new Date(start + i).toISOString();
+    return { teacher: null, paraphrase_of: null, ...p, id: p.id ?? randomUUID(), created_at: at, updated_at: at };
+  });
   await (await ws.qaTable()).add(rows as unknown as Record<string, unknown>[]);
   return rows.length;
 }
@@ -73,6 +77,18 @@ export async function queryQaPairs(ws: Workspace, f: QaFilter): Promise<QaPairRo
   return rows
     .map(plainQa)
     .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+}
+
+export async function qaPairById(ws: Workspace, id: string): Promise<QaPairRow | null> {
+  const [row] = (await (await ws.qaTable()).query().where(`id = ${sqlString(id)}`).limit(1).toArray()) as QaPairRow[];
+  return row ? plainQa(row) : null;
+}
+
+/** Counts per status of the given pairs. */
+export function countByStatus(rows: readonly QaPairRow[]): Record<QaStatus, number> {
+  const out = { pending: 0, accepted: 0, rejected: 0, edited: 0 };
+  for (const r of rows) out[r.status]++;
+  return out;
 }
 
 export async function qaCounts(ws: Workspace): Promise<Record<QaStatus, number>> {

@@ -195,6 +195,16 @@ export class Workspace {
     return rows.map(plainChunk).sort((a, b) => a.ordinal - b.ordinal);
   }
 
+  async chunkById(id: string): Promise<ChunkRow | null> {
+    const rows = await this.chunks
+      .query()
+      .where(`id = ${sqlString(id)}`)
+      .select(['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash'])
+      .limit(1)
+      .toArray();
+    return rows[0] ? plainChunk(rows[0]) : null;
+  }
+
   async counts(): Promise<{ documents: number; chunks: number }> {
     const ids = await this.committedDocumentIds();
     let chunks = 0;

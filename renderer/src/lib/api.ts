@@ -50,6 +50,7 @@ function wrapBridge(raw: DocTuneApi): DocTuneApi {
 let instance: DocTuneApi | null = null;
 let socketApi: SocketApi | null = null;
 let missingToken = false;
+let token = '';
 
 /** The one API object of this window: the Electron preload bridge, or a WebSocket to the browser-mode server. */
 export function getApi(): DocTuneApi {
@@ -59,7 +60,7 @@ export function getApi(): DocTuneApi {
     instance = wrapBridge(electron);
     return instance;
   }
-  const token = readAccessToken();
+  token = readAccessToken();
   missingToken = token === '';
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   socketApi = new SocketApi(`${scheme}://${location.host}/api?token=${encodeURIComponent(token)}`, token);
@@ -75,6 +76,12 @@ export function isBrowserMode(): boolean {
 export function hasAccessToken(): boolean {
   getApi();
   return !missingToken;
+}
+
+/** Browser mode's access token (for same-origin downloads such as exports); empty in Electron. */
+export function accessToken(): string {
+  getApi();
+  return token;
 }
 
 /** Connection state of browser mode; Electron's IPC never drops, so it reports 'open' once. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highlightSegments, snippetAround } from './highlight';
+import { highlightSegments, rangeSegments, snippetAround } from './highlight';
 
 const marked = (text: string, terms: string[]): string =>
   highlightSegments(text, terms)
@@ -65,5 +65,31 @@ describe('snippetAround', () => {
     const snippet = snippetAround(text, ['风机'], 50);
     expect(snippet.startsWith('资料')).toBe(true);
     expect(snippet.endsWith('…')).toBe(true);
+  });
+});
+
+describe('rangeSegments', () => {
+  const marked = (text: string, range: [number, number] | null): string =>
+    rangeSegments(text, range)
+      .map((s) => (s.mark ? `[${s.text}]` : s.text))
+      .join('');
+
+  it('marks the range and keeps the text around it', () => {
+    expect(marked('Keep exits clear at all times.', [5, 16])).toBe('Keep [exits clear] at all times.');
+    expect(marked('第一条 为了维护社会治安秩序。', [4, 15])).toBe('第一条 [为了维护社会治安秩序。]');
+  });
+
+  it('handles ranges at the edges and clamps ranges beyond the text', () => {
+    expect(marked('abcdef', [0, 3])).toBe('[abc]def');
+    expect(marked('abcdef', [3, 6])).toBe('abc[def]');
+    expect(marked('abcdef', [4, 99])).toBe('abcd[ef]');
+    expect(marked('abcdef', [-5, 2])).toBe('[ab]cdef');
+  });
+
+  it('leaves the text plain without a usable range', () => {
+    expect(marked('abcdef', null)).toBe('abcdef');
+    expect(marked('abcdef', [3, 3])).toBe('abcdef');
+    expect(marked('abcdef', [5, 2])).toBe('abcdef');
+    expect(rangeSegments('', [0, 1])).toEqual([]);
   });
 });

@@ -70,3 +70,25 @@ function nearSpace(text: string, index: number, direction: 1 | -1): number {
   }
   return index;
 }
+
+export interface RangeSegment {
+  text: string;
+  mark: boolean;
+}
+
+/**
+ * `text` split around one character range (the cited sentence of a passage), clamped to the text. Without a
+ * usable range the whole text is one plain segment. Rendered as text nodes and a <mark>, never as HTML.
+ */
+export function rangeSegments(text: string, range: readonly [number, number] | null): RangeSegment[] {
+  if (text === '') return [];
+  if (!range) return [{ text, mark: false }];
+  const start = Math.max(0, Math.min(text.length, Math.floor(range[0])));
+  const end = Math.max(start, Math.min(text.length, Math.floor(range[1])));
+  if (end === start) return [{ text, mark: false }];
+  const segments: RangeSegment[] = [];
+  if (start > 0) segments.push({ text: text.slice(0, start), mark: false });
+  segments.push({ text: text.slice(start, end), mark: true });
+  if (end < text.length) segments.push({ text: text.slice(end), mark: false });
+  return segments;
+}
