@@ -192,6 +192,59 @@ export const GenerateSummary = z.object({
 });
 export type GenerateSummary = z.infer<typeof GenerateSummary>;
 
+export const Citation = z.object({
+  n: z.number().int(),
+  chunkId: z.string(),
+  documentId: z.string(),
+  title: z.string(),
+  page: z.number().int().nullable(),
+  heading: z.array(z.string()),
+  text: z.string(),
+});
+export type Citation = z.infer<typeof Citation>;
+
+/** Sampling and models for the chat window (kept in the workspace). */
+export const ChatSettings = z.object({
+  modelPath: z.string(),
+  adapterPath: z.string(),
+  /** Adapter scale, 0–2. */
+  scale: z.number().min(0).max(2),
+  temperature: z.number().min(0).max(2),
+  topP: z.number().gt(0).max(1),
+  maxTokens: z.number().int().min(1).max(8192),
+  rag: z.boolean(),
+  compare: z.boolean(),
+});
+export type ChatSettings = z.infer<typeof ChatSettings>;
+
+export const ChatSide = z.enum(['base', 'adapted']);
+export type ChatSide = z.infer<typeof ChatSide>;
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+  /** For answers: which model wrote it (side-by-side mode keeps both). */
+  side: ChatSide.optional(),
+  citations: z.array(Citation).optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const Conversation = z.object({
+  id: z.string().regex(/^[\w-]{1,64}$/),
+  title: z.string().max(200),
+  updatedAt: z.string(),
+  messages: z.array(ChatMessage).max(10_000),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const EvalScores = z.object({ f1: z.number(), em: z.number() });
+export const EvalSummary = z.object({
+  n: z.number().int(), base: EvalScores, adapted: EvalScores, base_rag: EvalScores, adapted_rag: EvalScores,
+  /** File name of the HTML report in the workspace's reports folder. */
+  report: z.string(),
+});
+export type EvalSummary = z.infer<typeof EvalSummary>;
+
 const Empty = z.object({}).strict();
 
 /** Request channels: name → argument and result schemas. */
@@ -240,6 +293,24 @@ export const channels = {
     args: z.object({ format: z.enum(['alpaca', 'sharegpt', 'messages']), status: z.enum(['accepted', 'all']).default('accepted') }).strict(),
     result: z.object({ path: z.string(), fileName: z.string(), count: z.number().int() }),
   },
+  'chat.settings.get': { args: Empty, result: ChatSettings },
+  'chat.settings.set': { args: ChatSettings.partial().strict(), result: ChatSettings },
+  /** Adapters found in the workspace's training runs, with the base model each was trained on. */
+  'chat.adapters': { args: Empty, result: z.array(z.object({ adapterPath: z.string(), modelPath: z.string(), finishedAt: z.string() })) },
+  /**
+   * Answers the conversation's last user message with the settings' model and adapter (and the base model
+   * too in side-by-side mode); tokens, citations and the end arrive as chat.* events.
+   */
+  'chat.send': { args: z.object({ messages: z.array(ChatMessage).min(1).max(10_000) }).strict(), result: z.object({ jobId: z.string() }) },
+  'chat.stop': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ stopped: z.boolean() }) },
+  'chat.history': { args: Empty, result: z.array(Conversation) },
+  'chat.save': { args: z.object({ conversation: Conversation }).strict(), result: z.object({ saved: z.boolean() }) },
+  'chat.delete': { args: z.object({ id: z.string().regex(/^[\w-]{1,64}$/) }).strict(), result: z.object({ deleted: z.boolean() }) },
+  /** Scores the adapter of the chat settings on its run's held-out pairs; progress and the end arrive as eval.* events. */
+  'eval.run': { args: z.object({ rag: z.boolean().default(false) }).strict(), result: z.object({ jobId: z.string() }) },
+  'eval.reports': { args: Empty, result: z.array(z.object({ fileName: z.string(), createdAt: z.string() })) },
+  /** The report's self-contained HTML (shown in a sandboxed frame). */
+  'eval.report': { args: z.object({ fileName: z.string().regex(/^eval-[\w.-]+\.html$/) }).strict(), result: z.object({ html: z.string() }) },
   /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
   'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
   'dialog.pickPaths': {
@@ -259,6 +330,13 @@ export const events = {
   'ingest.failed': z.object({ jobId: z.string(), error: z.string() }),
   'generate.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int(), pairs: z.number().int(), eta: z.number().nullable() }),
   'generate.done': z.object({ jobId: z.string(), summary: GenerateSummary }),
+  'chat.citations': z.object({ jobId: z.string(), citations: z.array(Citation) }),
+  'chat.token': z.object({ jobId: z.string(), side: ChatSide, text: z.string() }),
+  'chat.done': z.object({ jobId: z.string(), side: ChatSide, text: z.string(), finishReason: z.enum(['stop', 'length']) }),
+  'chat.failed': z.object({ jobId: z.string(), side: ChatSide, error: z.string(), code: z.string() }),
+  'eval.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int() }),
+  'eval.done': z.object({ jobId: z.string(), summary: EvalSummary }),
+  'eval.failed': z.object({ jobId: z.string(), error: z.string(), code: z.string() }),
   /** code: CANCELLED when stopped on request (what was generated so far is kept). */
   'generate.failed': z.object({ jobId: z.string(), error: z.string(), code: z.string() }),
 } as const;

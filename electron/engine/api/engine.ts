@@ -12,6 +12,7 @@ import { Workspace } from '../store/workspace.js';
 import { probeDevices } from '../train/devices.js';
 import { documentSummary, chunkView, deviceReport } from './views.js';
 import { DatasetDoor } from './dataset-door.js';
+import { ChatDoor } from './chat-door.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -47,10 +48,13 @@ export class Engine {
 
   /** QA pairs: review, teacher settings, generation and export. */
   readonly dataset: DatasetDoor;
+  /** The chat window and evaluation. */
+  readonly chat: ChatDoor;
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
     this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
+    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 
@@ -141,6 +145,17 @@ export class Engine {
     'dataset.generate': async () => this.dataset.generate(),
     'dataset.cancel': async ({ jobId }) => this.dataset.cancel(jobId),
     'dataset.export': async ({ format, status }) => this.dataset.export(format, status),
+    'chat.settings.get': async () => this.chat.settings(),
+    'chat.settings.set': async (patch) => this.chat.setSettings(patch),
+    'chat.adapters': async () => this.chat.adapters(),
+    'chat.send': async ({ messages }) => this.chat.send(messages),
+    'chat.stop': async ({ jobId }) => this.chat.stop(jobId),
+    'chat.history': async () => this.chat.history(),
+    'chat.save': async ({ conversation }) => this.chat.save(conversation),
+    'chat.delete': async ({ id }) => this.chat.remove(id),
+    'eval.run': async ({ rag }) => this.chat.runEval(rag),
+    'eval.reports': async () => this.chat.reports(),
+    'eval.report': async ({ fileName }) => this.chat.report(fileName),
     'dialog.pickPaths': async ({ kind }) => {
       if (!this.options.pickPaths) throw new DocTuneError('BAD_ARGUMENT', 'file dialogs are only available in the desktop app');
       return { paths: await this.options.pickPaths(kind) };
@@ -189,6 +204,7 @@ export class Engine {
 
   async close(): Promise<void> {
     await this.dataset.close();
+    await this.chat.close();
     for (const job of this.jobs.values()) job.abort();
     await this.queue.catch(() => undefined);
     await this.parser.close();

@@ -25,6 +25,19 @@ export interface WorkspaceSettings {
   chunkOverlap: number;
   /** Which teacher writes QA pairs (no secrets: API keys live in the OS keychain or the environment). */
   teacher: StoredTeacherSettings | null;
+  /** The chat window's model, adapter and sampling. */
+  chat: StoredChatSettings | null;
+}
+
+export interface StoredChatSettings {
+  modelPath: string;
+  adapterPath: string;
+  scale: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  rag: boolean;
+  compare: boolean;
 }
 
 export interface StoredTeacherSettings {
@@ -45,6 +58,7 @@ const DEFAULT_SETTINGS: WorkspaceSettings = {
   chunkTokens: 400,
   chunkOverlap: 50,
   teacher: null,
+  chat: null,
 };
 
 /**

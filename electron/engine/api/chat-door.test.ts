@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventOf } from '../../shared/contract.js';
+import { readGguf } from '../models/gguf/gguf-reader.js';
+import { targetShape, writeLoraAdapter } from '../models/lora-adapter.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { randomF32, rng } from '../testing/random-model.js';
+import { Engine } from './engine.js';
+
+/** Collect one chat job's events until every side is done or failed. */
+function collect(engine: Engine, sides: number): { result: Promise<{ tokens: Record<string, string>; done: EventOf<'chat.done'>[]; failed: EventOf<'chat.failed'>[]; citations: EventOf<'chat.citations'>['citations'] }>; setJob(id: string): void } {
+  let job = '';
+  const tokens: Record<string, string> = {};
+  const done: EventOf<'chat.done'>[] = [];
+  const failed: EventOf<'chat.failed'>[] = [];
+  let citations: EventOf<'chat.citations'>['citations'] = [];
+  let finish: () => void = () => undefined;
+  const result = new Promise<{ tokens: Record<string, string>; done: typeof done; failed: typeof failed; citations: typeof citations }>((resolve) => {
+    finish = () => resolve({ tokens, done, failed, citations });
+  });
+  const check = (): void => {
+    if (done.length + failed.length === sides) finish();
+  };
+  engine.on('chat.token', (e) => { if (e.jobId === job) tokens[e.side] = (tokens[e.side] ?? '') + e.text; });
+  engine.on('chat.citations', (e) => { if (e.jobId === job) citations = e.citations; });
+  engine.on('chat.done', (e) => { if (e.jobId === job) { done.push(e); check(); } });
+  engine.on('chat.failed', (e) => { if (e.jobId === job) { failed.push(e); check(); } });
+  return { result, setJob: (id) => (job = id) };
+}
+
+describe('chat window and evaluation through the contract', () => {
+  const dir = tempDir('chat-door');
+  const engine = new Engine({ workspaceDir: path.join(dir, 'ws'), threads: 1 });
+  let adapter = '';
+  afterAll(() => engine.close());
+
+  beforeAll(async () => {
+    const base = await readGguf(TINY_MODEL);
+    const next = rng(4);
+    const pairs = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight', 'blk.4.attn_v.weight'].map((target) => {
+      const { nIn, nOut } = targetShape(base, target);
+      return { target, a: randomF32(nIn * 8, 0.3, next), b: randomF32(8 * nOut, 0.3, next) };
+    });
+    const runDir = path.join(dir, 'ws', 'runs', 'r1');
+    fs.mkdirSync(runDir, { recursive: true });
+    adapter = path.join(runDir, 'adapter-test.gguf');
+    await writeLoraAdapter(adapter, base, { rank: 8, alpha: 16, pairs });
+    fs.writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({
+      adapter, base_model: { path: TINY_MODEL }, finished_at: new Date().toISOString(),
+      held_out: [[{ role: 'user', content: 'What color is the ball?' }, { role: 'assistant', content: 'The ball is red.' }]],
+    }));
+    const doc = path.join(dir, 'story.md');
+    fs.writeFileSync(doc, '# Story\n\nThe ball is red. Lily found the ball in the park.');
+    const done = new Promise((resolve) => engine.on('ingest.done', resolve));
+    await engine.invoke('ingest.start', { paths: [doc] });
+    await done;
+  });
+
+  it('finds the adapters of the workspace runs and keeps the chat settings', async () => {
+    expect(await engine.invoke('chat.adapters', {})).toEqual([expect.objectContaining({ adapterPath: adapter, modelPath: TINY_MODEL })]);
+    await expect(engine.invoke('chat.send', { messages: [{ role: 'user', content: 'Hi' }] })).rejects.toThrow(/choose a model/);
+    const s = await engine.invoke('chat.settings.set', { modelPath: TINY_MODEL, adapterPath: adapter, compare: true, rag: true, temperature: 0, maxTokens: 24 });
+    expect(s).toMatchObject({ compare: true, rag: true, scale: 1 });
+    expect(await engine.invoke('chat.settings.get', {})).toEqual(s);
+  });
+
+  it('streams the adapted and the base answers side by side, with citations of real passages', async () => {
+    const c = collect(engine, 2);
+    const { jobId } = await engine.invoke('chat.send', { messages: [{ role: 'user', content: 'What color is the ball?' }] });
+    c.setJob(jobId);
+    const r = await c.result;
+    expect(r.failed).toEqual([]);
+    expect(r.done.map((d) => d.side).sort()).toEqual(['adapted', 'base']);
+    for (const d of r.done) expect(r.tokens[d.side]).toBe(d.text);
+    expect(r.tokens.adapted).not.toBe(r.tokens.base); // the adapter changes the output
+    expect(r.citations[0]).toMatchObject({ n: 1, title: 'Story' });
+    const chunks = await engine.invoke('docs.chunks', { documentId: r.citations[0]!.documentId });
+    expect(chunks.map((x) => x.id)).toContain(r.citations[0]!.chunkId);
+  });
+
+  it('saves, lists and deletes conversations in the workspace', async () => {
+    const conversation = { id: 'c1', title: 'Ball', updatedAt: new Date().toISOString(), messages: [{ role: 'user' as const, content: 'What color is the ball?' }, { role: 'assistant' as const, content: 'Red.', side: 'adapted' as const }] };
+    await engine.invoke('chat.save', { conversation });
+    expect(await engine.invoke('chat.history', {})).toEqual([conversation]);
+    await expect(engine.invoke('chat.save', { conversation: { ...conversation, id: '../escape' } })).rejects.toThrow();
+    expect(await engine.invoke('chat.delete', { id: 'c1' })).toEqual({ deleted: true });
+    expect(await engine.invoke('chat.history', {})).toEqual([]);
+  });
+
+  it('runs an evaluation in the background and serves its report', async () => {
+    const done = new Promise<EventOf<'eval.done'>>((resolve) => engine.on('eval.done', resolve));
+    await engine.invoke('eval.run', { rag: true });
+    const { summary } = await done;
+    expect(summary.n).toBe(1);
+    expect(summary.report).toMatch(/^eval-.*\.html$/);
+    expect((await engine.invoke('eval.reports', {}))[0]!.fileName).toBe(summary.report);
+    const { html } = await engine.invoke('eval.report', { fileName: summary.report });
+    expect(html).toContain('<svg');
+    await expect(engine.invoke('eval.report', { fileName: '../../etc/passwd' })).rejects.toThrow();
+  });
+});
