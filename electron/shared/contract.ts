@@ -245,6 +245,14 @@ export const EvalSummary = z.object({
 });
 export type EvalSummary = z.infer<typeof EvalSummary>;
 
+export const ServeStatus = z.object({
+  running: z.boolean(),
+  /** Base URL for OpenAI clients, e.g. http://127.0.0.1:8080/v1. */
+  url: z.string().nullable(),
+  model: z.string().nullable(),
+});
+export type ServeStatus = z.infer<typeof ServeStatus>;
+
 const Empty = z.object({}).strict();
 
 /** Request channels: name → argument and result schemas. */
@@ -311,6 +319,13 @@ export const channels = {
   'eval.reports': { args: Empty, result: z.array(z.object({ fileName: z.string(), createdAt: z.string() })) },
   /** The report's self-contained HTML (shown in a sandboxed frame). */
   'eval.report': { args: z.object({ fileName: z.string().regex(/^eval-[\w.-]+\.html$/) }).strict(), result: z.object({ html: z.string() }) },
+  /** The chat settings' model and adapter behind the OpenAI API on this machine (doctune serve). */
+  'serve.start': {
+    args: z.object({ port: z.number().int().min(0).max(65_535).default(8080), host: z.enum(['127.0.0.1', '0.0.0.0']).default('127.0.0.1'), apiKey: z.string().max(200).optional() }).strict(),
+    result: ServeStatus,
+  },
+  'serve.stop': { args: Empty, result: ServeStatus },
+  'serve.status': { args: Empty, result: ServeStatus },
   /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
   'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
   'dialog.pickPaths': {

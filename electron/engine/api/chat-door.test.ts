@@ -88,6 +88,17 @@ describe('chat window and evaluation through the contract', () => {
     expect(await engine.invoke('chat.history', {})).toEqual([]);
   });
 
+  it('serves the chat model over the OpenAI API from the app, and stops', async () => {
+    await expect(engine.invoke('serve.start', { port: 0, host: '0.0.0.0' })).rejects.toThrow(/needs an API key/);
+    const s = await engine.invoke('serve.start', { port: 0 });
+    expect(s).toMatchObject({ running: true, model: 'adapter-test' });
+    const res = await fetch(`${s.url}/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4 }) });
+    expect(res.status).toBe(200);
+    expect((await res.json() as { choices: unknown[] }).choices).toHaveLength(1);
+    expect(await engine.invoke('serve.stop', {})).toEqual({ running: false, url: null, model: null });
+    await expect(fetch(`${s.url}/models`)).rejects.toThrow();
+  });
+
   it('runs an evaluation in the background and serves its report', async () => {
     const done = new Promise<EventOf<'eval.done'>>((resolve) => engine.on('eval.done', resolve));
     await engine.invoke('eval.run', { rag: true });

@@ -13,6 +13,7 @@ import { probeDevices } from '../train/devices.js';
 import { documentSummary, chunkView, deviceReport } from './views.js';
 import { DatasetDoor } from './dataset-door.js';
 import { ChatDoor } from './chat-door.js';
+import { ServeDoor } from './serve-door.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -50,11 +51,14 @@ export class Engine {
   readonly dataset: DatasetDoor;
   /** The chat window and evaluation. */
   readonly chat: ChatDoor;
+  /** The OpenAI-compatible server, started from the app. */
+  readonly serve: ServeDoor;
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
     this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
     this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1);
+    this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 
@@ -156,6 +160,9 @@ export class Engine {
     'eval.run': async ({ rag }) => this.chat.runEval(rag),
     'eval.reports': async () => this.chat.reports(),
     'eval.report': async ({ fileName }) => this.chat.report(fileName),
+    'serve.start': async (o) => this.serve.start(o),
+    'serve.stop': async () => this.serve.stop(),
+    'serve.status': async () => this.serve.status(),
     'dialog.pickPaths': async ({ kind }) => {
       if (!this.options.pickPaths) throw new DocTuneError('BAD_ARGUMENT', 'file dialogs are only available in the desktop app');
       return { paths: await this.options.pickPaths(kind) };
@@ -205,6 +212,7 @@ export class Engine {
   async close(): Promise<void> {
     await this.dataset.close();
     await this.chat.close();
+    await this.serve.stop();
     for (const job of this.jobs.values()) job.abort();
     await this.queue.catch(() => undefined);
     await this.parser.close();
