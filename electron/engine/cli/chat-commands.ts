@@ -1,16 +1,12 @@
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { type Command } from 'commander';
+import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
 import { runEval } from '../eval/run-eval.js';
 import { searchWorkspace } from '../store/search.js';
 import { Workspace } from '../store/workspace.js';
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-};
 
 export function addChatCommands(program: Command): void {
   program

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { int, num } from './options.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs, type TeacherChoice } from '../dataset/generate.js';
 import { parseApiTeacher } from '../dataset/api-teacher.js';
@@ -14,16 +15,6 @@ import { describePlan, mib } from '../train/memory-plan.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-};
-const num = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number');
-  return n;
-};
 const targets = (v: string): LoraTarget[] => {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of list) if (!(LORA_TARGETS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown target "${t}" (choose from ${LORA_TARGETS.join(', ')})`);

@@ -7,20 +7,11 @@ import { ingestPaths } from '../ingest/ingest-files.js';
 import { DocumentParser } from '../ingest/parse-pool.js';
 import { Workspace } from '../store/workspace.js';
 import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { STORY_QA as QA } from '../testing/qa-fixtures.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
 import { runTraining } from '../train/train-supervisor.js';
 import { runEval } from './run-eval.js';
 
-const QA: [string, string][] = [
-  ['What color is the ball?', 'The ball is red.'],
-  ["Who is Lily's friend?", 'Her friend is Tom.'],
-  ['Where does the cat sleep?', 'The cat sleeps in the box.'],
-  ['What does Ben like to eat?', 'Ben likes to eat cake.'],
-  ["What is the dog's name?", 'The dog is named Max.'],
-  ['Where did Sue go?', 'Sue went to the park.'],
-  ['What did Tim find?', 'Tim found a big shell.'],
-  ['Who gave Anna the toy?', 'Her mom gave her the toy.'],
-];
 
 const doctune = async (...args: string[]): Promise<string> =>
   (await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'electron/engine/cli/bin.ts'), ...args], { cwd: REPO_ROOT })).stdout;

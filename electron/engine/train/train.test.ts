@@ -7,22 +7,13 @@ import { GgufValueType } from '../models/gguf/gguf-types.js';
 import { gguf, writeGguf } from '../models/gguf/gguf-writer.js';
 import { readGguf, readTensorData } from '../models/gguf/gguf-reader.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { STORY_QA as QA } from '../testing/qa-fixtures.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.js';
 import { runTraining, type TrainProgress } from './train-supervisor.js';
 import { readConversations } from './sft-data.js';
 import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 
-const QA: [string, string][] = [
-  ['What color is the ball?', 'The ball is red.'],
-  ["Who is Lily's friend?", 'Her friend is Tom.'],
-  ['Where does the cat sleep?', 'The cat sleeps in the box.'],
-  ['What does Ben like to eat?', 'Ben likes to eat cake.'],
-  ["What is the dog's name?", 'The dog is named Max.'],
-  ['Where did Sue go?', 'Sue went to the park.'],
-  ['What did Tim find?', 'Tim found a big shell.'],
-  ['Who gave Anna the toy?', 'Her mom gave her the toy.'],
-];
 
 function writeData(dir: string, lines: object[] = QA.map(([instruction, output]) => ({ instruction, output }))): string {
   const file = path.join(dir, 'qa.jsonl');
