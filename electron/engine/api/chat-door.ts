@@ -167,7 +167,7 @@ export class ChatDoor {
     const jobId = randomUUID();
     this.evalRunning = true;
     void runEval({ modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, onProgress: (done, total) => this.emit('eval.progress', { jobId, done, total }) })
-      .then(({ items: _items, ...r }) => this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } }))
+      .then(({ items: _items, failures: _failures, ...r }) => this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } }))
       .catch((err: unknown) => {
         const e = toWireError(err);
         this.emit('eval.failed', { jobId, error: e.message, code: e.code });

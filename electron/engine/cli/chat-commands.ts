@@ -84,7 +84,8 @@ export function addChatCommands(program: Command): void {
             if (!o.json) process.stderr.write(`[${done}/${total}]\n`);
           },
         });
-        const { items: _items, ...scores } = r;
+        const { items: _items, failures, ...scores } = r;
+        for (const f of failures) process.stderr.write(`not answered: ${f}\n`);
         if (o.json) process.stdout.write(`${JSON.stringify(scores)}\n`);
         else {
           const line = (name: string, s: { f1: number; em: number }): string => `${name.padEnd(14)} F1 ${(100 * s.f1).toFixed(1)}%  EM ${(100 * s.em).toFixed(1)}%\n`;

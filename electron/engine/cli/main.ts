@@ -10,6 +10,7 @@ import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
+import { addPipelineCommand } from './pipeline-command.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
 const EXIT_FAILED = 1;
@@ -163,6 +164,7 @@ export function buildCli(): Command {
   addTrainCommands(program);
   addServeCommand(program);
   addChatCommands(program);
+  addPipelineCommand(program);
   return program;
 }
 

@@ -15,6 +15,7 @@ import { exactMatch, tokenF1 } from './score.js';
 
 export const VARIANTS = ['base', 'adapted', 'base_rag', 'adapted_rag'] as const;
 export type Variant = (typeof VARIANTS)[number];
+const LABEL: Record<Variant, string> = { base: 'base', adapted: 'adapted', base_rag: 'base + RAG', adapted_rag: 'adapted + RAG' };
 
 export interface EvalItem {
   question: string;
@@ -34,6 +35,8 @@ export interface EvalResult {
   adapted_rag: { f1: number; em: number };
   report: string;
   items: EvalItem[];
+  /** Answers the model could not give (they score 0), with the reason. */
+  failures: string[];
 }
 
 export interface EvalOptions {
@@ -81,6 +84,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     adapted: await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, threads: o.threads ?? 1, parallel: 1 }),
   };
   const items: EvalItem[] = [];
+  const failures: string[] = [];
   try {
     for (const [i, p] of pairs.entries()) {
       const hits = o.rag && o.workspace ? await searchWorkspace(o.workspace, p.question, 3, null) : [];
@@ -94,7 +98,14 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
         }
         const host = v.startsWith('adapted') ? hosts.adapted : hosts.base;
         const prompt = rag ? ragPrompt(p.question, hits.map((h) => ({ text: h.text, title: h.title }))) : p.question;
-        answers[v] = (await host.generate([{ role: 'user', content: prompt }], { maxTokens, temperature: 0 })).text.trim();
+        try {
+          answers[v] = (await host.generate([{ role: 'user', content: prompt }], { maxTokens, temperature: 0 })).text.trim();
+        } catch (err) {
+          // e.g. retrieved passages that do not fit a small model's context: scored as no answer, and said
+          if (!(err instanceof DocTuneError) || err.code === 'CANCELLED') throw err;
+          answers[v] = '';
+          failures.push(`${LABEL[v]}: ${err.message}`);
+        }
       }
       const f1 = {} as Record<Variant, number>;
       const em = {} as Record<Variant, number>;
@@ -113,5 +124,5 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const summary = { n: items.length, base: score('base'), adapted: score('adapted'), base_rag: score('base_rag'), adapted_rag: score('adapted_rag') };
   const dir = o.workspace ? path.join(o.workspace.dir, 'reports') : path.dirname(runPath);
   const report = await writeEvalReport(dir, { ...summary, rag: Boolean(o.rag), model: o.modelPath, adapter: o.adapterPath, items });
-  return { ...summary, report, items };
+  return { ...summary, report, items, failures };
 }

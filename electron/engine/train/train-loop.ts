@@ -50,7 +50,8 @@ export const CHECKPOINT_FILE = 'checkpoint.bin';
 /** Split off the evaluation examples (seeded), keeping at least one for training. */
 export function splitExamples(data: TokenizedExample[], evalSplit: number, seed: number): { train: TokenizedExample[]; evaluation: TokenizedExample[] } {
   const order = shuffled(data.map((_, i) => i), seed ^ 0x5eed);
-  const nEval = data.length >= 2 ? Math.min(data.length - 1, Math.round(data.length * evalSplit)) : 0;
+  // A requested split holds out at least one example (a small set would otherwise round to none).
+  const nEval = data.length >= 2 && evalSplit > 0 ? Math.min(data.length - 1, Math.max(1, Math.round(data.length * evalSplit))) : 0;
   return { evaluation: order.slice(0, nEval).map((i) => data[i]!), train: order.slice(nEval).map((i) => data[i]!) };
 }
 

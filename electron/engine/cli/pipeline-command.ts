@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { type Command } from 'commander';
+import { parseApiTeacher } from '../dataset/api-teacher.js';
+import { resolveApiKey } from '../dataset/api-key.js';
+import type { TeacherChoice } from '../dataset/generate.js';
+import { DocTuneError } from '../errors.js';
+import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
+import { DEVICES, type DeviceChoice } from '../train/native-addon.js';
+import { int, num } from './options.js';
+
+function teacherOf(spec: string, threads: number): TeacherChoice | 'auto' {
+  if (spec === 'auto' || spec === 'extractive') return spec;
+  if (spec.startsWith('local:')) return { local: path.resolve(spec.slice(6)), parallel: 4, threads };
+  if (spec.startsWith('openai:')) {
+    const endpoint = parseApiTeacher(spec);
+    const apiKey = resolveApiKey(endpoint.baseUrl);
+    return { api: { ...endpoint, ...(apiKey ? { apiKey } : {}) } };
+  }
+  throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${spec}" (auto, extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
+}
+
+function describe(p: PipelineProgress): string | null {
+  if (p.status !== 'progress') return p.status === 'start' ? `== ${p.stage}` : p.status === 'skipped' ? `== ${p.stage}: done in an earlier run` : null;
+  if (p.stage === 'generate') return p.done % 25 === 0 || p.done === p.total ? `   ${p.done}/${p.total} passages, ${p.pairs} pairs` : null;
+  if (p.stage === 'eval') return `   ${p.done}/${p.total} questions`;
+  if (p.stage === 'train' && p.event.type === 'step') return `   step ${p.event.step}/${p.event.totalSteps}  loss ${p.event.loss.toFixed(4)}  eta ${Math.round(p.event.etaSeconds)}s`;
+  if (p.stage === 'train' && p.event.type === 'plan') return `   ${p.event.device.backend} ${p.event.device.description}`;
+  return null;
+}
+
+export function addPipelineCommand(program: Command): void {
+  program
+    .command('pipeline')
+    .description('documents to a tested adapter: ingest → generate → accept → train → eval → export (rerun to resume)')
+    .argument('<inputs...>', 'documents and folders')
+    .requiredOption('-m, --model <gguf>', 'base model (GGUF)')
+    .requiredOption('-o, --out <dir>', 'output folder: workspace, run, adapter, Modelfile, eval report')
+    .option('--teacher <teacher>', 'auto (the model if it is an instruct model, else extractive) | extractive | local:PATH.gguf | openai:BASE_URL#MODEL', 'auto')
+    .option('--epochs <n>', 'passes over the pairs', int, 3)
+    .option('--batch <n>', 'sequences per micro-batch', int, 4)
+    .option('--lr <x>', 'peak learning rate', num)
+    .option('--rank <n>', 'LoRA rank', int)
+    .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
+    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
+    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; threads: number; json?: boolean }) => {
+      const device = o.device.toLowerCase() as DeviceChoice;
+      if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${o.device}`);
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once('SIGINT', stop);
+      try {
+        const r = await runPipeline({
+          inputs, modelPath: path.resolve(o.model), outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, threads: Math.max(1, o.threads),
+          train: { epochs: o.epochs, batch: Math.max(1, o.batch), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
+          signal: controller.signal,
+          onProgress: (p) => {
+            const line = o.json ? JSON.stringify(p) : describe(p);
+            if (line) process.stderr.write(`${line}\n`);
+          },
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(r)}\n`
+          : `adapter: ${r.adapter}\nModelfile: ${r.modelfile}\nreport: ${r.report}\n${r.scores.n} held-out questions: base F1 ${(100 * r.scores.base.f1).toFixed(1)}%, adapted F1 ${(100 * r.scores.adapted.f1).toFixed(1)}%\n`);
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+}

@@ -1,0 +1,170 @@
+/**
+ * `doctune pipeline`: documents to a tested adapter in one run — ingest → generate QA pairs → accept what
+ * passed the quality checks → train → evaluate → export — with one progress stream across the stages. Each
+ * stage's completion is recorded in <out>/pipeline.json; running the same command again skips finished
+ * stages and resumes the one that was interrupted (import skips unchanged files, generation skips answered
+ * passages, training continues from its checkpoint).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { acceptAllPending, generatePairs, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
+import { DocTuneError } from '../errors.js';
+import { runEval, type EvalResult } from '../eval/run-eval.js';
+import { ingestPaths } from '../ingest/ingest-files.js';
+import { DocumentParser } from '../ingest/parse-pool.js';
+import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
+import { Workspace } from '../store/workspace.js';
+import type { DeviceChoice } from '../train/native-addon.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
+import { CHECKPOINT_FILE, type TrainResult } from '../train/train-loop.js';
+import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
+
+export const STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface PipelineOptions {
+  inputs: string[];
+  modelPath: string;
+  /** auto: the model itself when it is an instruct model (it has a chat template), else extractive. */
+  teacher?: TeacherChoice | 'auto';
+  outDir: string;
+  train?: Partial<Omit<TrainConfig, 'modelPath'>>;
+  device?: DeviceChoice;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: PipelineProgress) => void;
+}
+
+export type PipelineProgress =
+  | { stage: Stage; status: 'start' | 'skipped' }
+  | { stage: Stage; status: 'done'; summary: unknown }
+  | { stage: 'generate'; status: 'progress'; done: number; total: number; pairs: number }
+  | { stage: 'train'; status: 'progress'; event: TrainProgress }
+  | { stage: 'eval'; status: 'progress'; done: number; total: number };
+
+export interface PipelineResult {
+  adapter: string;
+  modelfile: string;
+  howto: string;
+  run: string;
+  report: string;
+  scores: Omit<EvalResult, 'items' | 'report' | 'failures'>;
+  pairs: number;
+  out: string;
+}
+
+interface PipelineState {
+  model: string;
+  stages: Partial<Record<Stage, { at: string; summary: unknown }>>;
+}
+
+async function readState(file: string, model: string): Promise<PipelineState> {
+  try {
+    const s = JSON.parse(await fs.readFile(file, 'utf8')) as PipelineState;
+    if (s.model === model) return s;
+  } catch {
+    // first run
+  }
+  return { model, stages: {} };
+}
+
+async function writeState(file: string, s: PipelineState): Promise<void> {
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(s, null, 2));
+  await fs.rename(`${file}.tmp`, file);
+}
+
+/** The model teaches itself only if it is an instruct model: a base model would write nonsense. */
+export async function defaultTeacher(modelPath: string, threads: number): Promise<TeacherChoice> {
+  const model = await readGguf(modelPath);
+  return metaString(model, 'tokenizer.chat_template') ? { local: modelPath, parallel: 4, threads } : 'extractive';
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const out = path.resolve(o.outDir);
+  await fs.mkdir(out, { recursive: true });
+  const stateFile = path.join(out, 'pipeline.json');
+  const state = await readState(stateFile, path.resolve(o.modelPath));
+  const threads = o.threads ?? 1;
+  const progress = (p: PipelineProgress): void => o.onProgress?.(p);
+  const wsDir = path.join(out, 'workspace');
+  const runDir = path.join(out, 'run');
+
+  const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
+    const done = state.stages[name];
+    if (done) {
+      progress({ stage: name, status: 'skipped' });
+      return done.summary as T;
+    }
+    if (o.signal?.aborted) throw new DocTuneError('CANCELLED', `stopped before ${name}; run the same command again to continue`);
+    progress({ stage: name, status: 'start' });
+    const summary = await work();
+    state.stages[name] = { at: new Date().toISOString(), summary };
+    await writeState(stateFile, state);
+    progress({ stage: name, status: 'done', summary });
+    return summary;
+  };
+
+  const ws = await Workspace.open(wsDir);
+  let pairs = 0;
+  try {
+    await stage('ingest', async () => {
+      const parser = new DocumentParser();
+      try {
+        const s = await ingestPaths(ws, o.inputs.map((p) => path.resolve(p)), { parser, ...(o.signal ? { signal: o.signal } : {}) });
+        if (s.documents + s.unchanged === 0) throw new DocTuneError('BAD_ARGUMENT', `nothing could be imported: ${s.errors.map((e) => `${e.path}: ${e.reason}`).join('; ') || 'no documents'}`);
+        return s;
+      } finally {
+        await parser.close();
+      }
+    });
+    await stage<GenerateSummary>('generate', async () =>
+      generatePairs(ws, {
+        teacher: o.teacher && o.teacher !== 'auto' ? o.teacher : await defaultTeacher(o.modelPath, threads),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (p) => progress({ stage: 'generate', status: 'progress', done: p.done, total: p.total, pairs: p.pairs }),
+      }));
+    // Pairs that passed the grounding check and the near-duplicate filter are accepted.
+    await stage('accept', async () => ({ accepted: await acceptAllPending(ws) }));
+    pairs = (await ws.qaTable().then((t) => t.countRows("status = 'accepted' OR status = 'edited'")));
+    if (pairs === 0) throw new DocTuneError('BAD_ARGUMENT', 'no QA pairs to train on (the documents gave none that passed the quality checks)');
+  } finally {
+    ws.close();
+  }
+
+  const trained = await stage<TrainResult>('train', async () => {
+    const config: TrainConfig = {
+      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...(o.device ? { device: o.device } : {}), ...o.train, modelPath: path.resolve(o.modelPath),
+    };
+    const resume = await fs.access(path.join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
+    return runTraining(
+      { config, workspace: wsDir, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },
+      { ...(o.signal ? { signal: o.signal } : {}), onEvent: (event) => progress({ stage: 'train', status: 'progress', event }) },
+    );
+  });
+
+  const evaluated = await stage('eval', async () => {
+    const w = await Workspace.open(wsDir);
+    try {
+      // Retrieval needs room for three passages: a model with a short context is scored without it.
+      const model = await readGguf(o.modelPath);
+      const arch = metaString(model, 'general.architecture');
+      const context = Number(model.metadata.get(`${arch}.context_length`)?.value ?? 0);
+      const { items: _items, failures: _f, ...r } = await runEval({
+        modelPath: o.modelPath, adapterPath: trained.adapter, runPath: trained.run, workspace: w, rag: context >= 2048, threads,
+        onProgress: (done, total) => progress({ stage: 'eval', status: 'progress', done, total }),
+      });
+      return r;
+    } finally {
+      w.close();
+    }
+  });
+
+  const exported = await stage('export', async () => {
+    // Everything the user takes away, in the output folder itself.
+    const report = path.join(out, 'eval-report.html');
+    await fs.copyFile(evaluated.report, report);
+    return { adapter: trained.adapter, modelfile: trained.modelfile, howto: trained.howto, run: trained.run, report };
+  });
+  const { report: _r, ...scores } = evaluated;
+  return { ...exported, scores, pairs, out };
+}
