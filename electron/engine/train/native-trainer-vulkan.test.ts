@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { describe, expect, it } from 'vitest';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
@@ -14,6 +14,7 @@ import { quantize } from '../models/gguf/quantize.js';
 import { writeLoraAdapter } from '../models/lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { randomF32, rng, writeQuantizedCopy } from '../testing/random-model.js';
+import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
 import { adapterFromParams, packBatch } from './train-loop.js';
 import { DEFAULT_TRAIN_CONFIG } from './train-config.js';
@@ -144,20 +145,7 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
       await writeLoraAdapter(adapterPath, base, adapterFromParams(t, 4, 8));
       const tokens = [403, 407, 261, 378];
       const logits = await t.logits(new Int32Array(tokens));
-      const V = t.info().nVocab;
-      const last = logits.subarray((tokens.length - 1) * V, tokens.length * V);
-      const max = Math.max(...last);
-      const exp = last.map((x) => Math.exp(x - max));
-      const sum = exp.reduce((a, b) => a + b, 0);
-      const model = await llama.loadModel({ modelPath: TINY_MODEL, gpuLayers: 0 });
-      const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
-      const it2 = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true });
-      const first = (await it2.next()).value!;
-      await it2.return();
-      let maxDiff = 0;
-      for (const [token, prob] of first.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - exp[token]! / sum));
-      await ctx.dispose();
-      await model.dispose();
+      const maxDiff = await maxProbabilityDifference(llama, TINY_MODEL, adapterPath, tokens, logits, t.info().nVocab);
       expect(maxDiff).toBeLessThan(1e-3);
     } finally {
       t.dispose();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter } from '../models/lora-adapter.js';
@@ -10,6 +10,7 @@ import { dequantize, quantize } from '../models/gguf/quantize.js';
 import { readTensorData } from '../models/gguf/gguf-reader.js';
 import { writeGguf } from '../models/gguf/gguf-writer.js';
 import { randomF32, rng, writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
+import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type NativeTrainer } from './native-addon.js';
 
 const ALL = targetBits(LORA_TARGETS);
@@ -104,22 +105,7 @@ describe('native LoRA trainer (CPU)', () => {
         await writeLoraAdapter(adapterPath, base, adapterFromParams(t, 4, 8));
         const tokens = [403, 407, 261, 378];
         const logits = await t.logits(new Int32Array(tokens));
-        const V = t.info().nVocab;
-        const last = logits.subarray((tokens.length - 1) * V, tokens.length * V);
-        const max = Math.max(...last);
-        const exp = last.map((x) => Math.exp(x - max));
-        const sum = exp.reduce((a, b) => a + b, 0);
-        const ours = exp.map((x) => x / sum);
-
-        const model = await llama.loadModel({ modelPath: base.path, gpuLayers: 0 });
-        const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
-        const it2 = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true });
-        const first = (await it2.next()).value!;
-        await it2.return();
-        let maxDiff = 0;
-        for (const [token, prob] of first.probabilities) maxDiff = Math.max(maxDiff, Math.abs(prob - ours[token]!));
-        await ctx.dispose();
-        await model.dispose();
+        const maxDiff = await maxProbabilityDifference(llama, base.path, adapterPath, tokens, logits, t.info().nVocab);
         expect(maxDiff).toBeLessThan(1e-3);
       } finally {
         t.dispose();
