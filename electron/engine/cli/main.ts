@@ -11,6 +11,7 @@ import { addTrainCommands } from './train-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
+import { addModelsCommand } from './models-command.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
 const EXIT_FAILED = 1;
@@ -165,6 +166,7 @@ export function buildCli(): Command {
   addServeCommand(program);
   addChatCommands(program);
   addPipelineCommand(program);
+  addModelsCommand(program);
   return program;
 }
 

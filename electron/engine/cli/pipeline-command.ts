@@ -7,6 +7,7 @@ import { DocTuneError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
 import { DEVICES, type DeviceChoice } from '../train/native-addon.js';
 import { int, num } from './options.js';
+import { resolveModelArg } from '../models/model-arg.js';
 
 function teacherOf(spec: string, threads: number): TeacherChoice | 'auto' {
   if (spec === 'auto' || spec === 'extractive') return spec;
@@ -33,7 +34,7 @@ export function addPipelineCommand(program: Command): void {
     .command('pipeline')
     .description('documents to a tested adapter: ingest → generate → accept → train → eval → export (rerun to resume)')
     .argument('<inputs...>', 'documents and folders')
-    .requiredOption('-m, --model <gguf>', 'base model (GGUF)')
+    .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf:OWNER/REPO/FILE.gguf, or an Ollama model name')
     .requiredOption('-o, --out <dir>', 'output folder: workspace, run, adapter, Modelfile, eval report')
     .option('--teacher <teacher>', 'auto (the model if it is an instruct model, else extractive) | extractive | local:PATH.gguf | openai:BASE_URL#MODEL', 'auto')
     .option('--epochs <n>', 'passes over the pairs', int, 3)
@@ -50,8 +51,14 @@ export function addPipelineCommand(program: Command): void {
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
       try {
+        let shown = -1;
+        const modelPath = await resolveModelArg(o.model, (received, total) => {
+          const pct = total ? Math.floor((100 * received) / total) : -1;
+          if (pct !== shown && pct % 5 === 0) process.stderr.write(`downloading the model: ${pct}%\n`);
+          shown = pct;
+        });
         const r = await runPipeline({
-          inputs, modelPath: path.resolve(o.model), outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, threads: Math.max(1, o.threads),
+          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, threads: Math.max(1, o.threads),
           train: { epochs: o.epochs, batch: Math.max(1, o.batch), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
           signal: controller.signal,
           onProgress: (p) => {

@@ -1,0 +1,15 @@
+/**
+ * What a --model argument may be: a GGUF path, an `hf:` URI or https URL (downloaded once into DocTune's
+ * models folder, resumed if interrupted), an Ollama model name, or an LM Studio model.
+ */
+import path from 'node:path';
+import { userDataDir } from '../store/paths.js';
+import { resolveLocalModel } from './discover.js';
+import { downloadModel } from './download.js';
+
+export async function resolveModelArg(spec: string, onProgress?: (received: number, total: number | null) => void): Promise<string> {
+  if (spec.startsWith('hf:') || /^https?:\/\//.test(spec)) {
+    return downloadModel(spec, { dir: path.join(userDataDir(), 'models'), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}), onProgress: (p) => onProgress?.(p.received, p.total) });
+  }
+  return resolveLocalModel(spec);
+}

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { discoverLmStudio, discoverOllama, resolveLocalModel } from './discover.js';
+import { downloadModel, downloadTarget } from './download.js';
+
+const bytes = fs.readFileSync(TINY_MODEL);
+const sha = createHash('sha256').update(bytes).digest('hex');
+
+describe('model downloads (a local server with range support)', () => {
+  let server: http.Server;
+  let base = '';
+  const ranges: (string | undefined)[] = [];
+  let cutNext = false;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      ranges.push(req.headers.range);
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const body = bytes.subarray(start);
+      res.writeHead(m ? 206 : 200, { 'content-length': String(body.length), 'x-linked-etag': `"${sha}"`, ...(m ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}) });
+      if (cutNext) {
+        // Half the file, then the connection drops.
+        cutNext = false;
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+        return;
+      }
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('maps hf: URIs to Hugging Face resolve URLs (HF_ENDPOINT respected)', () => {
+    process.env.HF_ENDPOINT = base;
+    expect(downloadTarget('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q8_0.gguf')).toEqual({
+      url: `${base}/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/main/qwen2.5-0.5b-instruct-q8_0.gguf`, fileName: 'qwen2.5-0.5b-instruct-q8_0.gguf',
+    });
+    expect(() => downloadTarget('hf:nonsense')).toThrow(/not hf:OWNER\/REPO\/FILE.gguf/);
+    delete process.env.HF_ENDPOINT;
+  });
+
+  it('resumes after the connection is cut, with progress, and checks the SHA-256 the server reports', async () => {
+    const dir = tempDir('download');
+    cutNext = true;
+    ranges.length = 0;
+    const progress: number[] = [];
+    process.env.HF_ENDPOINT = base;
+    try {
+      await expect(downloadModel('hf:test/tiny/stories.gguf', { dir })).rejects.toThrow(/run again to continue/);
+      const part = fs.statSync(path.join(dir, 'stories.gguf.part')).size;
+      expect(part).toBeGreaterThan(0);
+      expect(part).toBeLessThan(bytes.length);
+      const file = await downloadModel('hf:test/tiny/stories.gguf', { dir, onProgress: (p) => progress.push(p.received) });
+      expect(ranges).toEqual([undefined, `bytes=${part}-`]);
+      expect(progress[0]).toBeGreaterThan(part);
+      expect(progress.at(-1)).toBe(bytes.length);
+      expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+      expect(fs.existsSync(`${file}.part`)).toBe(false);
+    } finally {
+      delete process.env.HF_ENDPOINT;
+    }
+  });
+
+  it('rejects a checksum mismatch and removes what it downloaded', async () => {
+    const dir = tempDir('download-bad');
+    await expect(downloadModel(`${base}/x/model.gguf`, { dir, sha256: '0'.repeat(64) })).rejects.toThrow(/checksum mismatch/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('models the user already has', () => {
+  const root = tempDir('stores');
+
+  it('finds Ollama models through their manifests, uses the blob in place, and skips broken entries', async () => {
+    const store = path.join(root, 'ollama');
+    const blob = path.join(store, 'blobs', `sha256-${sha}`);
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    fs.copyFileSync(TINY_MODEL, blob);
+    const manifest = (digest: string): string => JSON.stringify({ schemaVersion: 2, layers: [{ mediaType: 'application/vnd.ollama.image.model', digest }, { mediaType: 'application/vnd.ollama.image.template', digest: `sha256:${'1'.repeat(64)}` }] });
+    const put = (rel: string, text: string): void => {
+      const f = path.join(store, 'manifests', rel);
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, text);
+    };
+    put('registry.ollama.ai/library/tiny/latest', manifest(`sha256:${sha}`));
+    put('registry.ollama.ai/someone/story/q8', manifest(`sha256:${sha}`));
+    put('registry.ollama.ai/library/missing/latest', manifest(`sha256:${'2'.repeat(64)}`));
+    put('registry.ollama.ai/library/broken/latest', '{not json');
+    const found = await discoverOllama(store);
+    expect(found.map((m) => [m.name, m.architecture])).toEqual([['someone/story:q8', 'llama'], ['tiny:latest', 'llama']]);
+    expect(found[1]!.path).toBe(blob);
+    expect(await resolveLocalModel('tiny', { ollama: store })).toBe(blob);
+    expect(await resolveLocalModel('ollama:someone/story:q8', { ollama: store })).toBe(blob);
+    await expect(resolveLocalModel('ollama:nope', { ollama: store })).rejects.toThrow(/has no nope:latest/);
+    expect(await resolveLocalModel('./some/model.gguf', { ollama: store })).toBe(path.resolve('some/model.gguf'));
+  });
+
+  it('finds GGUF files in LM Studio\'s folder, leaving out projectors and non-GGUF files', async () => {
+    const lm = path.join(root, 'lmstudio');
+    const dir = path.join(lm, 'publisher', 'Tiny-GGUF');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(TINY_MODEL, path.join(dir, 'tiny-q8_0.gguf'));
+    fs.copyFileSync(TINY_MODEL, path.join(dir, 'mmproj-tiny.gguf'));
+    fs.writeFileSync(path.join(dir, 'fake.gguf'), 'not a model');
+    const found = await discoverLmStudio([lm]);
+    expect(found.map((m) => m.name)).toEqual(['publisher/Tiny-GGUF/tiny-q8_0.gguf']);
+    expect(await resolveLocalModel('lmstudio:publisher/Tiny-GGUF/tiny-q8_0.gguf', { lmstudio: [lm] })).toBe(path.join(dir, 'tiny-q8_0.gguf'));
+  });
+});
