@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type Command } from 'commander';
+import { resolveModelArg } from '../models/model-arg.js';
 import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
@@ -12,7 +13,7 @@ export function addChatCommands(program: Command): void {
   program
     .command('chat')
     .description('ask the model (with an adapter) one question, formatted with its chat template')
-    .requiredOption('-m, --model <gguf>', 'base model')
+    .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf: URI or Ollama model name')
     .option('-a, --adapter <gguf>', 'LoRA adapter')
     .option('--scale <x>', 'adapter scale', Number, 1)
     .requiredOption('-p, --prompt <text>', 'the question')
@@ -31,6 +32,7 @@ export function addChatCommands(program: Command): void {
     }) => {
       if (o.compare && !o.adapter) throw new DocTuneError('BAD_ARGUMENT', '--compare needs an --adapter to compare with the base model');
       if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', '--rag needs a --workspace to retrieve from');
+      const modelPath = await resolveModelArg(o.model);
       let prompt = o.prompt;
       let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
       if (o.rag) {
@@ -45,7 +47,7 @@ export function addChatCommands(program: Command): void {
       }
       const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
       const ask = async (adapterPath?: string): Promise<string> => {
-        const host = await ChatHost.open({ modelPath: path.resolve(o.model), ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, threads: Math.max(1, o.threads), parallel: 1 });
+        const host = await ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, threads: Math.max(1, o.threads), parallel: 1 });
         try {
           return (await host.generate([{ role: 'user', content: prompt }], sampling)).text;
         } finally {
@@ -66,7 +68,7 @@ export function addChatCommands(program: Command): void {
   program
     .command('eval')
     .description("score base and adapted answers on the run's held-out QA pairs (token F1, exact match), with an HTML report")
-    .requiredOption('-m, --model <gguf>', 'base model')
+    .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf: URI or Ollama model name')
     .requiredOption('-a, --adapter <gguf>', 'the adapter (its run.json says which pairs were held out)')
     .option('-w, --workspace <dir>', 'workspace (for --rag, and where the report goes)')
     .option('--rag', 'also answer with retrieved passages (base + RAG, adapted + RAG)')
@@ -78,7 +80,7 @@ export function addChatCommands(program: Command): void {
       const ws = o.workspace ? await Workspace.open(o.workspace) : null;
       try {
         const r = await runEval({
-          modelPath: path.resolve(o.model), adapterPath: path.resolve(o.adapter), workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
+          modelPath: await resolveModelArg(o.model), adapterPath: path.resolve(o.adapter), workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
           threads: Math.max(1, o.threads), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
           onProgress: (done, total) => {
             if (!o.json) process.stderr.write(`[${done}/${total}]\n`);

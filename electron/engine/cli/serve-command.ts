@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type Command } from 'commander';
+import { resolveModelArg } from '../models/model-arg.js';
 import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
@@ -10,7 +11,7 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description('serve the model (and adapter) over the OpenAI API: /v1/models and /v1/chat/completions')
-    .requiredOption('-m, --model <gguf>', 'base model (GGUF)')
+    .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf: URI or Ollama model name')
     .option('--adapter <gguf>', 'LoRA adapter to apply')
     .option('--scale <x>', 'adapter scale', Number, 1)
     .option('--port <n>', 'port (0: any free one)', int, 8080)
@@ -28,7 +29,7 @@ export function addServeCommand(program: Command): void {
         if (!apiKey) throw new DocTuneError('BAD_ARGUMENT', `the environment variable ${o.apiKeyEnv} (--api-key-env) is not set`);
       }
       const host = await ChatHost.open({
-        modelPath: path.resolve(o.model), ...(o.adapter ? { adapterPath: path.resolve(o.adapter) } : {}), scale: o.scale,
+        modelPath: await resolveModelArg(o.model), ...(o.adapter ? { adapterPath: path.resolve(o.adapter) } : {}), scale: o.scale,
         parallel: Math.max(1, o.parallel), maxQueue: o.queue, threads: Math.max(1, o.threads),
       });
       const modelName = o.name ?? path.basename(o.adapter ?? o.model).replace(/\.gguf$/i, '');

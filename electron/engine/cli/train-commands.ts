@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { resolveModelArg } from '../models/model-arg.js';
 import { int, num } from './options.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs, type TeacherChoice } from '../dataset/generate.js';
@@ -50,7 +51,7 @@ export function addTrainCommands(program: Command): void {
   program
     .command('train')
     .description('train a LoRA adapter on a GGUF model (runs in a supervised child process)')
-    .requiredOption('-m, --model <gguf>', 'base model (GGUF; F32, F16, BF16, Q8_0, Q4_K, …)')
+    .requiredOption('-m, --model <model>', 'base model: a GGUF path (F32, F16, BF16, Q8_0, Q4_K, …), hf:OWNER/REPO/FILE.gguf, or an Ollama model name')
     .option('--data <file>', 'training data: JSON or JSONL in Alpaca, ShareGPT or OpenAI-messages format')
     .option('-w, --workspace <dir>', "train on the workspace's accepted QA pairs")
     .requiredOption('-o, --out <dir>', 'output folder (adapter, checkpoint, run record)')
@@ -77,7 +78,7 @@ export function addTrainCommands(program: Command): void {
       if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
       const config: TrainConfig = {
         ...DEFAULT_TRAIN_CONFIG,
-        modelPath: path.resolve(String(o.model)),
+        modelPath: await resolveModelArg(String(o.model)),
         rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
         lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
         longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
