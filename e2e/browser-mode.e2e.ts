@@ -2,21 +2,88 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORPUS, tempDir } from '../electron/engine/testing/corpus.js';
+import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
+import { targetShape, writeLoraAdapter } from '../electron/engine/models/lora-adapter.js';
+import { CORPUS, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
+import { randomF32, rng } from '../electron/engine/testing/random-model.js';
 import { launchChromium, OUTPUT, startUi, type UiServer } from './helpers.js';
 
 const CORPUS_FILES = fs.readdirSync(CORPUS).filter((f) => !f.startsWith('.')).length;
 /** Waiting for the engine to answer a list or a write (it may be busy with passages asked for meanwhile). */
 const LIST_WAIT = { timeout: 30_000, interval: 200 };
+/** Waiting for the tiny model's answers (its worker processes start on the first question). */
+const ANSWER_WAIT = { timeout: 120_000, interval: 250 };
+const QUESTION = 'What is lockout/tagout?';
 
-describe('browser mode: import the corpus, search, switch to Chinese, review and export a training set', () => {
+/**
+ * A training run's output as the chat page finds it: a random LoRA adapter for the tiny model, and run.json
+ * naming its base model and a held-out pair for the evaluation.
+ */
+async function writeTestRun(workspace: string): Promise<string> {
+  const base = await readGguf(TINY_MODEL);
+  const next = rng(7);
+  const pairs = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight', 'blk.4.attn_v.weight'].map((target) => {
+    const { nIn, nOut } = targetShape(base, target);
+    return { target, a: randomF32(nIn * 8, 0.3, next), b: randomF32(8 * nOut, 0.3, next) };
+  });
+  const runDir = path.join(workspace, 'runs', 'e2e');
+  fs.mkdirSync(runDir, { recursive: true });
+  const adapter = path.join(runDir, 'adapter-e2e.gguf');
+  await writeLoraAdapter(adapter, base, { rank: 8, alpha: 16, pairs });
+  fs.writeFileSync(
+    path.join(runDir, 'run.json'),
+    JSON.stringify({
+      adapter,
+      base_model: { path: TINY_MODEL },
+      finished_at: new Date().toISOString(),
+      held_out: [[{ role: 'user', content: QUESTION }, { role: 'assistant', content: 'Lockout/tagout keeps machines from starting up while they are serviced.' }]],
+    }),
+  );
+  return adapter;
+}
+
+/** What the chat answers showed while the page ran: side, state and length of the text, at every change. */
+interface AnswerTrace {
+  side: string;
+  state: string;
+  length: number;
+}
+
+async function traceAnswers(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { answerTrace: AnswerTrace[]; stopSeen: boolean; traceObserver?: MutationObserver };
+    w.traceObserver?.disconnect();
+    w.answerTrace = [];
+    w.stopSeen = false;
+    const record = (): void => {
+      document.querySelectorAll('[data-testid="chat-turn"]:last-child [data-testid="chat-answer"]').forEach((answer) => {
+        const text = answer.querySelector('[data-testid="chat-answer-text"]')?.textContent ?? '';
+        w.answerTrace.push({ side: answer.getAttribute('data-side') ?? '', state: answer.getAttribute('data-state') ?? '', length: text.length });
+      });
+      if (document.querySelector('[data-testid="chat-stop"]')) w.stopSeen = true;
+    };
+    w.traceObserver = new MutationObserver(record);
+    w.traceObserver.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+}
+
+async function answerTrace(page: Page): Promise<{ trace: AnswerTrace[]; stopSeen: boolean }> {
+  return page.evaluate(() => {
+    const w = window as unknown as { answerTrace: AnswerTrace[]; stopSeen: boolean };
+    return { trace: w.answerTrace, stopSeen: w.stopSeen };
+  });
+}
+
+describe('browser mode: import the corpus, search, switch to Chinese, review and export a training set, chat and evaluate', () => {
   let server: UiServer;
+  let workspace: string;
   let browser: Browser;
   let page: Page;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    server = await startUi(tempDir('e2e-ws'));
+    workspace = tempDir('e2e-ws');
+    server = await startUi(workspace);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
     page.on('console', (m) => {
@@ -257,6 +324,146 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     await expect.poll(async () => page.getByTestId('nav-dataset').innerText()).toContain('训练数据');
     expect(await page.getByTestId('qa-status').first().innerText()).toMatch(/[\u4e00-\u9fff]/);
     await page.screenshot({ path: path.join(OUTPUT, '09-review-zh-CN.png') });
+  });
+
+  it('chats with the adapted and the base model side by side, with retrieval and its citations', async () => {
+    const adapter = await writeTestRun(workspace);
+    await page.getByTestId('lang-switch').selectOption('en');
+    await page.getByTestId('nav-chat').click();
+    await page.getByTestId('chat-page').waitFor();
+    expect(await page.getByTestId('nav-chat').getAttribute('aria-current')).toBe('page');
+
+    // The model by its path, then the run's adapter, which sets the model to the run's base model.
+    const model = page.getByTestId('chat-model');
+    await model.fill(TINY_MODEL);
+    await model.blur();
+    await expect.poll(async () => page.locator(`[data-testid="chat-adapter"] option[value="${adapter}"]`).count(), LIST_WAIT).toBe(1);
+    await page.getByTestId('chat-adapter').selectOption(adapter);
+    expect(await model.inputValue()).toBe(TINY_MODEL);
+    expect(await page.getByTestId('chat-scale').isEnabled()).toBe(true);
+    await page.getByTestId('chat-compare').check();
+    await page.getByTestId('chat-rag').check();
+    await page.getByTestId('chat-sampling').click();
+    await page.getByTestId('chat-temperature').fill('0');
+    await page.getByTestId('chat-temperature').blur();
+    await page.getByTestId('chat-max-tokens').fill('24');
+    await page.getByTestId('chat-max-tokens').blur();
+    await expect.poll(async () => page.getByTestId('chat-sampling').innerText()).toMatch(/temperature 0 .*up to 24 tokens/);
+
+    // With retrieval: three passages cited under each answer.
+    await traceAnswers(page);
+    await page.getByTestId('chat-input').fill(QUESTION);
+    await page.getByTestId('chat-send').click();
+    const answers = page.locator('[data-testid="chat-turn"]').last().getByTestId('chat-answer');
+    await expect.poll(async () => answers.evaluateAll((all) => all.map((a) => a.getAttribute('data-side'))), LIST_WAIT).toEqual(['base', 'adapted']);
+    await expect
+      .poll(async () => answers.evaluateAll((all) => all.every((a) => ['done', 'failed'].includes(a.getAttribute('data-state') ?? ''))), ANSWER_WAIT)
+      .toBe(true);
+    expect((await answerTrace(page)).stopSeen).toBe(true);
+    for (const answer of await answers.all()) {
+      // The tiny model's context may be too small for three passages: then that side says why.
+      if ((await answer.getAttribute('data-state')) === 'failed') expect(await answer.getByTestId('chat-error').innerText()).toMatch(/\S/);
+      else expect((await answer.getByTestId('chat-answer-text').innerText()).trim()).not.toBe('');
+      await expect.poll(async () => answer.getByTestId('chat-citation').count()).toBe(3);
+    }
+    const citation = answers.first().getByTestId('chat-citation').first();
+    expect(await citation.innerText()).toMatch(/^\[1\] .+/);
+    const chunkId = await citation.getAttribute('data-chunk-id');
+    await citation.click();
+    const passage = page.getByTestId('chat-passage');
+    await passage.waitFor();
+    await expect.poll(async () => passage.getAttribute('data-found'), LIST_WAIT).toBe('true');
+    expect(await passage.getAttribute('data-chunk-id')).toBe(chunkId);
+    expect((await passage.getByTestId('chat-passage-text').innerText()).length).toBeGreaterThan(40);
+    await page.screenshot({ path: path.join(OUTPUT, '10-chat-passage.png') });
+    await page.getByTestId('chat-passage-close').click();
+    await passage.waitFor({ state: 'detached' });
+
+    // Without retrieval: both answers stream in, token by token, beside each other.
+    await page.getByTestId('chat-rag').uncheck();
+    await traceAnswers(page);
+    await page.getByTestId('chat-input').fill(QUESTION);
+    await page.getByTestId('chat-input').press('Enter');
+    await expect.poll(async () => page.getByTestId('chat-turn').count()).toBe(2);
+    await expect
+      .poll(async () => answers.evaluateAll((all) => all.map((a) => `${a.getAttribute('data-side')}:${a.getAttribute('data-state')}`)), ANSWER_WAIT)
+      .toEqual(['base:done', 'adapted:done']);
+    const { trace, stopSeen } = await answerTrace(page);
+    expect(stopSeen).toBe(true);
+    for (const side of ['base', 'adapted']) {
+      const final = await page.locator(`[data-testid="chat-turn"]:last-child [data-testid="chat-answer"][data-side="${side}"] [data-testid="chat-answer-text"]`).innerText();
+      expect(final.trim(), side).not.toBe('');
+      const streamed = trace.filter((entry) => entry.side === side && entry.state === 'streaming' && entry.length > 0);
+      expect(streamed.length, `${side} streamed`).toBeGreaterThan(0);
+      // The text grew while it streamed, before the answer was done.
+      expect(Math.min(...streamed.map((entry) => entry.length)), side).toBeLessThan(Math.max(...trace.filter((entry) => entry.side === side).map((entry) => entry.length)));
+    }
+    expect(await answers.first().getByTestId('chat-citation').count()).toBe(0);
+    // Copy puts the answer's text on the clipboard.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
+    const adapted = answers.last();
+    await adapted.getByTestId('chat-copy').click();
+    await expect.poll(async () => adapted.getByTestId('chat-copy').innerText()).toBe('Copied');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied.replace(/\s+/g, ' ').trim()).toBe((await adapted.getByTestId('chat-answer-text').innerText()).replace(/\s+/g, ' ').trim());
+    await page.getByTestId('chat-send').waitFor();
+    await page.screenshot({ path: path.join(OUTPUT, '11-chat-side-by-side.png') });
+  });
+
+  it('stops an answer on request, keeping what was written', async () => {
+    await page.getByTestId('chat-max-tokens').fill('4000');
+    await page.getByTestId('chat-max-tokens').blur();
+    await page.getByTestId('chat-input').fill('Tell me a long story about a safe workshop.');
+    await page.getByTestId('chat-send').click();
+    await expect.poll(async () => page.getByTestId('chat-turn').count()).toBe(3);
+    const answers = page.locator('[data-testid="chat-turn"]').last().getByTestId('chat-answer');
+    await expect.poll(async () => answers.evaluateAll((all) => all.some((a) => a.getAttribute('data-state') === 'streaming')), { ...ANSWER_WAIT, interval: 50 }).toBe(true);
+    await page.getByTestId('chat-stop').click();
+    await expect.poll(async () => answers.evaluateAll((all) => all.map((a) => a.getAttribute('data-state'))), ANSWER_WAIT).toEqual(['done', 'done']);
+    await page.getByTestId('chat-send').waitFor();
+    expect((await answers.allInnerTexts()).every((text) => text.trim() !== '')).toBe(true);
+    await page.getByTestId('chat-max-tokens').fill('24');
+    await page.getByTestId('chat-max-tokens').blur();
+  });
+
+  it('saves the conversation and lists it after a reload', async () => {
+    await expect.poll(async () => page.getByTestId('conversation-item').count(), LIST_WAIT).toBe(1);
+    await page.reload();
+    await page.getByTestId('nav-chat').click();
+    const item = page.getByTestId('conversation-item');
+    await expect.poll(async () => item.count(), LIST_WAIT).toBe(1);
+    expect(await item.getByTestId('conversation-title').innerText()).toBe(QUESTION);
+    expect(await page.getByTestId('chat-turn').count()).toBe(0);
+    await item.getByTestId('conversation-open').click();
+    await expect.poll(async () => page.getByTestId('chat-turn').count()).toBe(3);
+    const answers = page.locator('[data-testid="chat-turn"]').last().getByTestId('chat-answer');
+    expect(await answers.evaluateAll((all) => all.map((a) => `${a.getAttribute('data-side')}:${a.getAttribute('data-state')}`))).toEqual(['base:done', 'adapted:done']);
+    // The settings were kept in the workspace.
+    expect(await page.getByTestId('chat-model').inputValue()).toBe(TINY_MODEL);
+    expect(await page.getByTestId('chat-compare').isChecked()).toBe(true);
+    expect(await page.getByTestId('chat-rag').isChecked()).toBe(false);
+  });
+
+  it('evaluates the adapter with retrieval and shows the scores and the report', async () => {
+    await page.getByTestId('chat-tab-evaluation').click();
+    await page.getByTestId('eval-rag').check();
+    await page.getByTestId('eval-run').click();
+    const scores = page.getByTestId('eval-scores');
+    await scores.waitFor({ timeout: 240_000 });
+    expect(await scores.getAttribute('data-n')).toBe('1');
+    const rows = scores.getByTestId('eval-score-row');
+    expect(await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-variant')))).toEqual(['base', 'adapted', 'base_rag', 'adapted_rag']);
+    for (const f1 of await rows.evaluateAll((all) => all.map((row) => Number(row.getAttribute('data-f1'))))) {
+      expect(f1).toBeGreaterThanOrEqual(0);
+      expect(f1).toBeLessThanOrEqual(1);
+    }
+    expect(await page.getByTestId('eval-progress').getAttribute('data-done')).toBe('1');
+    const frame = page.frameLocator('[data-testid="eval-report-frame"]');
+    await frame.locator('svg').first().waitFor({ timeout: 30_000 });
+    expect(await frame.locator('svg').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('eval-report-frame').getAttribute('sandbox')).toBe('');
+    await expect.poll(async () => page.getByTestId('eval-report-item').count(), LIST_WAIT).toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: path.join(OUTPUT, '12-eval-report.png') });
   });
 
   it('logged no errors in the page', () => {

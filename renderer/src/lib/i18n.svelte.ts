@@ -1,6 +1,6 @@
 import { en, type MessageKey } from '../locales/en';
 import { zhCN } from '../locales/zh-CN';
-import { languageDisplayNames, numberFormatFor, translate, type Catalog, type Params } from './translate';
+import { formatDateTimeIn, languageDisplayNames, numberFormatFor, translate, type Catalog, type Params } from './translate';
 
 export type LocaleCode = 'en' | 'zh-CN';
 
@@ -62,8 +62,8 @@ export function formatNumber(value: number, maximumFractionDigits = 0): string {
   return numberFormatFor(current, { maximumFractionDigits, minimumFractionDigits: maximumFractionDigits }).format(value);
 }
 
-export function formatPercent(fraction: number): string {
-  return numberFormatFor(current, { style: 'percent', maximumFractionDigits: 0 }).format(fraction);
+export function formatPercent(fraction: number, fractionDigits = 0): string {
+  return numberFormatFor(current, { style: 'percent', maximumFractionDigits: fractionDigits, minimumFractionDigits: fractionDigits }).format(fraction);
 }
 
 /** A document language tag ("en", "zh") as a name in the UI language, e.g. "Chinese" / "中文". */
@@ -74,4 +74,9 @@ export function languageName(tag: string): string {
   } catch {
     return tag;
   }
+}
+
+/** A moment (ISO 8601) as a short date and time in the UI language; the text itself when it is not one. */
+export function formatDateTime(iso: string): string {
+  return formatDateTimeIn(current, iso);
 }

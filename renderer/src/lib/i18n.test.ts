@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { en } from '../locales/en';
 import { zhCN } from '../locales/zh-CN';
-import { placeholdersOf, translate, type Catalog } from './translate';
+import { formatDateTimeIn, placeholdersOf, translate, type Catalog } from './translate';
 
 const catalogs: Record<string, Catalog> = { en, 'zh-CN': zhCN };
 
@@ -61,5 +61,14 @@ describe('translate', () => {
 
   it('does not treat inserted values as templates', () => {
     expect(translate(en, en, 'en', 'search.noResults', { query: '{query}' })).toBe('No results for “{query}”.');
+  });
+});
+
+describe('formatDateTimeIn', () => {
+  it('shows a moment as a date and time of the locale, and anything else as it is', () => {
+    const iso = '2026-03-04T05:06:07.000Z';
+    expect(formatDateTimeIn('en', iso)).toMatch(/2026/);
+    expect(formatDateTimeIn('zh-CN', iso)).toMatch(/2026年3月/);
+    expect(formatDateTimeIn('en', 'not a date')).toBe('not a date');
   });
 });

@@ -77,3 +77,17 @@ export function languageDisplayNames(locale: string): Intl.DisplayNames {
   }
   return names;
 }
+
+const dateTimeFormatCache = new Map<string, Intl.DateTimeFormat>();
+
+/** A moment (ISO 8601) as a short date and time for the locale; the text itself when it is not one. */
+export function formatDateTimeIn(locale: string, iso: string): string {
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return iso;
+  let format = dateTimeFormatCache.get(locale);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    dateTimeFormatCache.set(locale, format);
+  }
+  return format.format(time);
+}
