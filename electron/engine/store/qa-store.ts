@@ -91,13 +91,6 @@ export function countByStatus(rows: readonly QaPairRow[]): Record<QaStatus, numb
   return out;
 }
 
-export async function qaCounts(ws: Workspace): Promise<Record<QaStatus, number>> {
-  const table = await ws.qaTable();
-  const out = { pending: 0, accepted: 0, rejected: 0, edited: 0 };
-  for (const s of Object.keys(out) as QaStatus[]) out[s] = await table.countRows(`status = ${sqlString(s)}`);
-  return out;
-}
-
 /**
  * A reviewer's change to one pair: new wording makes it `edited` (accepted, in the reviewer's words); a
  * status alone sets the status. Returns the stored pair, or null if there is no such pair.
