@@ -217,6 +217,9 @@ export const ChatSettings = z.object({
 });
 export type ChatSettings = z.infer<typeof ChatSettings>;
 
+/** A workspace's chat settings until the user changes them. */
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = { modelPath: '', adapterPath: '', scale: 1, temperature: 0.7, topP: 0.9, maxTokens: 512, rag: false, compare: false };
+
 export const ChatSide = z.enum(['base', 'adapted']);
 export type ChatSide = z.infer<typeof ChatSide>;
 
@@ -226,6 +229,10 @@ export const ChatMessage = z.object({
   /** For answers: which model wrote it (side-by-side mode keeps both). */
   side: ChatSide.optional(),
   citations: z.array(Citation).optional(),
+  /** For answers: `length` when it was cut at the max-tokens setting. */
+  finishReason: z.enum(['stop', 'length']).optional(),
+  /** For answers that failed (what was written before the failure is the content); never sent to a model. */
+  error: z.object({ message: z.string(), code: z.string() }).optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
@@ -237,9 +244,16 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
-export const EvalScores = z.object({ f1: z.number(), em: z.number() });
+/** Token F1 and exact match, 0–1; the judge's mean grade mapped to 0–1 when a judge took part (null: none). */
+export const EvalScores = z.object({ f1: z.number(), em: z.number(), judge: z.number().nullable() });
 export const EvalSummary = z.object({
   n: z.number().int(), base: EvalScores, adapted: EvalScores, base_rag: EvalScores, adapted_rag: EvalScores,
+  /** Whether the RAG variants were run (else their scores are 0). */
+  rag: z.boolean(),
+  /** The judging model's name, when one graded the answers. */
+  judge: z.string().nullable(),
+  /** Answers the model could not give or the judge could not grade, with the reason. */
+  failures: z.array(z.string()),
   /** File name of the HTML report in the workspace's reports folder. */
   report: z.string(),
 });
@@ -315,7 +329,12 @@ export const channels = {
   'chat.save': { args: z.object({ conversation: Conversation }).strict(), result: z.object({ saved: z.boolean() }) },
   'chat.delete': { args: z.object({ id: z.string().regex(/^[\w-]{1,64}$/) }).strict(), result: z.object({ deleted: z.boolean() }) },
   /** Scores the adapter of the chat settings on its run's held-out pairs; progress and the end arrive as eval.* events. */
-  'eval.run': { args: z.object({ rag: z.boolean().default(false) }).strict(), result: z.object({ jobId: z.string() }) },
+  'eval.run': {
+    /** judge: grade the answers with the workspace's teacher model too. */
+    args: z.object({ rag: z.boolean().default(false), judge: z.boolean().default(false) }).strict(),
+    result: z.object({ jobId: z.string() }),
+  },
+  'eval.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
   'eval.reports': { args: Empty, result: z.array(z.object({ fileName: z.string(), createdAt: z.string() })) },
   /** The report's self-contained HTML (shown in a sandboxed frame). */
   'eval.report': { args: z.object({ fileName: z.string().regex(/^eval-[\w.-]+\.html$/) }).strict(), result: z.object({ html: z.string() }) },

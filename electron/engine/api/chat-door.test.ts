@@ -63,6 +63,11 @@ describe('chat window and evaluation through the contract', () => {
     const s = await engine.invoke('chat.settings.set', { modelPath: TINY_MODEL, adapterPath: adapter, compare: true, rag: true, temperature: 0, maxTokens: 24 });
     expect(s).toMatchObject({ compare: true, rag: true, scale: 1 });
     expect(await engine.invoke('chat.settings.get', {})).toEqual(s);
+    // Changes sent together (a slider and a toggle) both land.
+    const [a, b] = await Promise.all([engine.invoke('chat.settings.set', { topP: 0.5 }), engine.invoke('chat.settings.set', { scale: 1.5 })]);
+    expect(a.topP).toBe(0.5);
+    expect(b).toMatchObject({ topP: 0.5, scale: 1.5 });
+    await engine.invoke('chat.settings.set', { topP: 0.9, scale: 1 });
   });
 
   it('streams the adapted and the base answers side by side, with citations of real passages', async () => {
@@ -80,7 +85,18 @@ describe('chat window and evaluation through the contract', () => {
   });
 
   it('saves, lists and deletes conversations in the workspace', async () => {
-    const conversation = { id: 'c1', title: 'Ball', updatedAt: new Date().toISOString(), messages: [{ role: 'user' as const, content: 'What color is the ball?' }, { role: 'assistant' as const, content: 'Red.', side: 'adapted' as const }] };
+    const conversation = {
+      id: 'c1', title: 'Ball', updatedAt: new Date().toISOString(),
+      messages: [
+        { role: 'user' as const, content: 'What color is the ball?' },
+        { role: 'assistant' as const, content: 'Red.', side: 'adapted' as const, finishReason: 'length' as const },
+        { role: 'assistant' as const, content: '', side: 'base' as const, error: { message: 'the model process stopped', code: 'MODEL' } },
+      ],
+    };
+    // Saves of one conversation in quick succession: the last one wins, whole, with no temporary file left.
+    await Promise.all([1, 2, 3].map((k) => engine.invoke('chat.save', { conversation: { ...conversation, title: `Ball ${k}` } })));
+    expect((await engine.invoke('chat.history', {}))[0]!.title).toBe('Ball 3');
+    expect(fs.readdirSync(path.join(dir, 'ws', 'chats'))).toEqual(['c1.json']);
     await engine.invoke('chat.save', { conversation });
     expect(await engine.invoke('chat.history', {})).toEqual([conversation]);
     await expect(engine.invoke('chat.save', { conversation: { ...conversation, id: '../escape' } })).rejects.toThrow();
@@ -100,10 +116,12 @@ describe('chat window and evaluation through the contract', () => {
   });
 
   it('runs an evaluation in the background and serves its report', async () => {
+    await expect(engine.invoke('eval.run', { rag: false, judge: true })).rejects.toThrow(/extractive teacher cannot grade/);
     const done = new Promise<EventOf<'eval.done'>>((resolve) => engine.on('eval.done', resolve));
     await engine.invoke('eval.run', { rag: true });
     const { summary } = await done;
-    expect(summary.n).toBe(1);
+    expect(summary).toMatchObject({ n: 1, rag: true, judge: null, failures: [] });
+    expect(summary.adapted_rag.judge).toBeNull();
     expect(summary.report).toMatch(/^eval-.*\.html$/);
     expect((await engine.invoke('eval.reports', {}))[0]!.fileName).toBe(summary.report);
     const { html } = await engine.invoke('eval.report', { fileName: summary.report });

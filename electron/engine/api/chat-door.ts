@@ -7,39 +7,57 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ChatSide, Citation, Conversation, EventName, EventOf, ResultOf } from '../../shared/contract.js';
+import { DEFAULT_CHAT_SETTINGS, type ChatSide, type Citation, type Conversation, type EventName, type EventOf, type ResultOf } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
+import { historyFor } from '../chat/history.js';
+import { withPassages } from '../chat/rag-prompt.js';
+import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runEval } from '../eval/run-eval.js';
 import type { Embedder } from '../models/embedder.js';
 import { searchWorkspace } from '../store/search.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
 
-export const DEFAULT_CHAT: StoredChatSettings = { modelPath: '', adapterPath: '', scale: 1, temperature: 0.7, topP: 0.9, maxTokens: 512, rag: false, compare: false };
-
 const RAG_K = 3;
+
+/** Runs tasks one after another (settings read-modify-write, conversation files). */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task, task);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
 
 export class ChatDoor {
   private readonly hosts = new Map<string, Promise<ChatHost>>();
   private readonly jobs = new Map<string, AbortController>();
-  private evalRunning = false;
+  private evaluation: { jobId: string; controller: AbortController; done: Promise<void> } | null = null;
+  private readonly settingsWrites = new Serial();
+  private readonly fileWrites = new Serial();
 
   constructor(
     private readonly ws: () => Promise<Workspace>,
     private readonly embedder: (ws: Workspace) => Promise<Embedder | null>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
     private readonly threads: number,
+    /** The workspace's teacher as a judge of evaluation answers. */
+    private readonly openJudge: () => Promise<{ teacher: Teacher; name: string }>,
   ) {}
 
   async settings(): Promise<StoredChatSettings> {
-    return { ...DEFAULT_CHAT, ...((await this.ws()).settings.chat ?? {}) };
+    return { ...DEFAULT_CHAT_SETTINGS, ...((await this.ws()).settings.chat ?? {}) };
   }
 
-  async setSettings(patch: Partial<StoredChatSettings>): Promise<StoredChatSettings> {
-    const ws = await this.ws();
-    const next = { ...DEFAULT_CHAT, ...(ws.settings.chat ?? {}), ...patch };
-    await ws.updateSettings({ chat: next });
-    return next;
+  /** Patches apply one at a time: two quick changes (a slider and a toggle) must both survive. */
+  setSettings(patch: Partial<StoredChatSettings>): Promise<StoredChatSettings> {
+    return this.settingsWrites.run(async () => {
+      const ws = await this.ws();
+      const next = { ...DEFAULT_CHAT_SETTINGS, ...(ws.settings.chat ?? {}), ...patch };
+      await ws.updateSettings({ chat: next });
+      return next;
+    });
   }
 
   /** Adapters under the workspace's runs folder, newest first, each with the base model its run.json names. */
@@ -85,30 +103,25 @@ export class ChatDoor {
     this.jobs.set(jobId, controller);
     const sides: ChatSide[] = s.adapterPath ? (s.compare ? ['adapted', 'base'] : ['adapted']) : ['base'];
     void (async () => {
-      let citations: Citation[] = [];
-      if (s.rag) {
-        const ws = await this.ws();
-        const hits = await searchWorkspace(ws, question.content, RAG_K, await this.embedder(ws));
-        citations = hits.map((h, i) => ({ n: i + 1, chunkId: h.chunkId, documentId: h.documentId, title: h.title, page: h.page, heading: h.heading, text: h.text }));
-        this.emit('chat.citations', { jobId, citations });
-      }
-      // History as the user saw it: for each turn, the answer of the side being asked (or the only one).
-      const history = (side: ChatSide): { role: 'system' | 'user' | 'assistant'; content: string }[] => {
-        const out: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
-        for (const m of messages) {
-          if (m.role === 'assistant' && m.side && m.side !== side && messages.some((x) => x !== m && x.role === 'assistant' && x.side === side)) continue;
-          out.push({ role: m.role, content: m.content });
-        }
-        if (citations.length) {
-          const last = out.findLastIndex((m) => m.role === 'user');
-          out[last] = { role: 'user', content: `Answer using the passages below, citing them as [n].\n\n${citations.map((c) => `[${c.n}] (${c.title}) ${c.text}`).join('\n\n')}\n\nQuestion: ${question.content}` };
-        }
-        return out;
-      };
+      const ws = s.rag ? await this.ws() : null;
+      const hits = ws ? await searchWorkspace(ws, question.content, RAG_K, await this.embedder(ws)) : [];
+      const passages: Citation[] = hits.map((h, i) => ({ n: i + 1, chunkId: h.chunkId, documentId: h.documentId, title: h.title, page: h.page, heading: h.heading, text: h.text }));
+      let cited = false;
       await Promise.all(sides.map(async (side) => {
         try {
           const host = await this.host(s.modelPath, side === 'adapted' ? s.adapterPath : null, side === 'adapted' ? s.scale : 1);
-          const g = await host.generate(history(side), {
+          let history = historyFor(messages, side);
+          if (passages.length) {
+            // Both sides run the same model, so the same passages fit: the first side to fit them cites them.
+            const fitted = await withPassages(host, history, passages, s.maxTokens);
+            history = fitted.messages;
+            if (!cited) {
+              cited = true;
+              // Citations keep the whole passage for the reader, numbered as the model saw them.
+              this.emit('chat.citations', { jobId, citations: fitted.used.map((p, i) => ({ ...passages[i]!, n: i + 1 })) });
+            }
+          }
+          const g = await host.generate(history, {
             maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, signal: controller.signal,
             onToken: (text) => this.emit('chat.token', { jobId, side, text }),
           });
@@ -146,36 +159,60 @@ export class ChatDoor {
     return out.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
-  async save(c: Conversation): Promise<{ saved: boolean }> {
-    const dir = await this.chatsDir();
-    await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${c.id}.json`);
-    await fs.writeFile(`${file}.tmp`, JSON.stringify(c));
-    await fs.rename(`${file}.tmp`, file);
-    return { saved: true };
+  /** Written whole under a temporary name, then renamed: a crash leaves the old file or the new one. */
+  save(c: Conversation): Promise<{ saved: boolean }> {
+    return this.fileWrites.run(async () => {
+      const dir = await this.chatsDir();
+      await fs.mkdir(dir, { recursive: true });
+      const file = path.join(dir, `${c.id}.json`);
+      const tmp = `${file}.${randomUUID()}.tmp`;
+      try {
+        await fs.writeFile(tmp, JSON.stringify(c));
+        await fs.rename(tmp, file);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw new DocTuneError('WORKSPACE', `cannot save the conversation: ${(err as Error).message}`, { path: file, cause: err });
+      }
+      return { saved: true };
+    });
   }
 
-  async remove(id: string): Promise<{ deleted: boolean }> {
-    return fs.rm(path.join(await this.chatsDir(), `${id}.json`)).then(() => ({ deleted: true }), () => ({ deleted: false }));
+  remove(id: string): Promise<{ deleted: boolean }> {
+    return this.fileWrites.run(async () => fs.rm(path.join(await this.chatsDir(), `${id}.json`)).then(() => ({ deleted: true }), () => ({ deleted: false })));
   }
 
-  async runEval(rag: boolean): Promise<{ jobId: string }> {
-    if (this.evalRunning) throw new DocTuneError('BAD_ARGUMENT', 'an evaluation is already running');
+  /** Starts an evaluation in the background (one at a time); progress and the end arrive as eval.* events. */
+  async runEval(rag: boolean, judged: boolean): Promise<{ jobId: string }> {
+    if (this.evaluation) throw new DocTuneError('BAD_ARGUMENT', 'an evaluation is already running');
     const s = await this.settings();
     if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
     const ws = await this.ws();
+    // Opened before answering: a judge that cannot be used is said at once, not after every answer.
+    const judge = judged ? await this.openJudge() : null;
     const jobId = randomUUID();
-    this.evalRunning = true;
-    void runEval({ modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, onProgress: (done, total) => this.emit('eval.progress', { jobId, done, total }) })
-      .then(({ items: _items, failures: _failures, ...r }) => this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } }))
+    const controller = new AbortController();
+    const done = runEval({
+      modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
+      ...(judge ? { judge } : {}),
+      onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
+    })
+      .then(({ items: _items, ...r }) => this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } }))
       .catch((err: unknown) => {
         const e = toWireError(err);
         this.emit('eval.failed', { jobId, error: e.message, code: e.code });
       })
-      .finally(() => {
-        this.evalRunning = false;
+      .finally(async () => {
+        await judge?.teacher.dispose();
+        this.evaluation = null;
       });
+    this.evaluation = { jobId, controller, done };
     return { jobId };
+  }
+
+  cancelEval(jobId: string): { cancelled: boolean } {
+    if (this.evaluation?.jobId !== jobId) return { cancelled: false };
+    this.evaluation.controller.abort();
+    return { cancelled: true };
   }
 
   async reports(): Promise<ResultOf<'eval.reports'>> {
@@ -192,6 +229,8 @@ export class ChatDoor {
 
   async close(): Promise<void> {
     for (const j of this.jobs.values()) j.abort();
+    this.evaluation?.controller.abort();
+    await this.evaluation?.done;
     for (const h of this.hosts.values()) await h.then((x) => x.close()).catch(() => undefined);
     this.hosts.clear();
   }

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { EventName, EventOf, QaPairView, ResultOf } from '../../shared/contract.js';
 import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
 import { exportPairs } from '../dataset/export.js';
-import { generatePairs, type TeacherChoice } from '../dataset/generate.js';
+import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
+import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { countByStatus, listQaPairs, qaPairById, setQaStatus, updateQaPair } from '../store/qa-store.js';
 import type { QaPairRow } from '../store/schema.js';
@@ -117,6 +118,14 @@ export class DatasetDoor {
     if (t.kind === 'local') return { local: t.localModel, parallel: t.concurrency, threads: this.threads };
     const apiKey = resolveApiKey(t.baseUrl, t.apiKeyEnv || undefined);
     return { api: { baseUrl: t.baseUrl, model: t.model, concurrency: t.concurrency, ...(apiKey ? { apiKey } : {}) } };
+  }
+
+  /** The workspace's teacher as a judge of answers (evaluation); the extractive teacher cannot judge. */
+  async openJudge(): Promise<{ teacher: Teacher; name: string }> {
+    const choice = this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}) });
+    const teacher = await openTeacher(choice);
+    if (!teacher) throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: choose a local model or an API as the teacher');
+    return { teacher, name: teacherSource(choice).teacher ?? teacher.kind };
   }
 
   /** Starts generation in the background (one at a time); a rerun resumes where the last one stopped. */

@@ -57,7 +57,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
     this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
-    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1);
+    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1, () => this.dataset.openJudge());
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
@@ -157,7 +157,8 @@ export class Engine {
     'chat.history': async () => this.chat.history(),
     'chat.save': async ({ conversation }) => this.chat.save(conversation),
     'chat.delete': async ({ id }) => this.chat.remove(id),
-    'eval.run': async ({ rag }) => this.chat.runEval(rag),
+    'eval.run': async ({ rag, judge }) => this.chat.runEval(rag, judge),
+    'eval.cancel': async ({ jobId }) => this.chat.cancelEval(jobId),
     'eval.reports': async () => this.chat.reports(),
     'eval.report': async ({ fileName }) => this.chat.report(fileName),
     'serve.start': async (o) => this.serve.start(o),

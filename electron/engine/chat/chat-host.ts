@@ -76,8 +76,11 @@ export class ChatHost {
   private nextId = 1;
   private running = 0;
   private readonly queue: (() => void)[] = [];
+  private readonly counting = new Map<number, { resolve(c: number[]): void; reject(e: Error): void }>();
   /** Why the last worker ended, when it crashed. */
   lastCrash: string | null = null;
+  /** Tokens one conversation may fill (prompt and answer), known once the model is loaded. */
+  contextSize = 0;
 
   private constructor(private readonly o: ChatHostOptions & { parallel: number; maxQueue: number }) {}
 
@@ -106,7 +109,20 @@ export class ChatHost {
     });
     handle.onMessage((raw) => {
       const m = raw as ChatWorkerOut;
-      if (m.type === 'loaded') return loaded();
+      if (m.type === 'loaded') {
+        this.contextSize = m.contextSize;
+        return loaded();
+      }
+      if (m.type === 'counted') {
+        this.counting.get(m.id)?.resolve(m.counts);
+        this.counting.delete(m.id);
+        return;
+      }
+      if (m.type === 'failed' && m.id !== null && this.counting.has(m.id)) {
+        this.counting.get(m.id)!.reject(new DocTuneError(m.error.code as ErrorCode, m.error.message));
+        this.counting.delete(m.id);
+        return;
+      }
       if (m.type === 'failed' && m.id === null) return failed(new DocTuneError(m.error.code as ErrorCode, m.error.message));
       const p = m.type === 'failed' || m.type === 'token' || m.type === 'done' ? this.pending.get(m.id!) : undefined;
       if (!p) return;
@@ -125,8 +141,9 @@ export class ChatHost {
       this.lastCrash = why;
       if (this.worker?.handle === handle) this.worker = null;
       failed(new DocTuneError('MODEL', why));
-      for (const [id, p] of this.pending) {
+      for (const [id, p] of [...this.pending, ...this.counting]) {
         this.pending.delete(id);
+        this.counting.delete(id);
         p.reject(new DocTuneError('MODEL', `${why}; it is restarted for the next request`));
       }
     });
@@ -182,6 +199,15 @@ export class ChatHost {
     } finally {
       this.release();
     }
+  }
+
+  /** Token counts of texts in the model's own tokenizer (to fit retrieved passages into the context). */
+  async countTokens(texts: string[]): Promise<number[]> {
+    await this.start();
+    const id = this.nextId++;
+    const done = new Promise<number[]>((resolve, reject) => this.counting.set(id, { resolve, reject }));
+    this.worker!.handle.send({ type: 'count', id, texts } satisfies ChatWorkerIn);
+    return done;
   }
 
   /** For tests and the app's "restart model" action: end the worker as a crash would. */

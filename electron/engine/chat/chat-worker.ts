@@ -27,9 +27,14 @@ export interface GenerateRequest {
   seed?: number;
 }
 
-export type ChatWorkerIn = { type: 'load'; load: LoadRequest } | { type: 'generate'; request: GenerateRequest } | { type: 'abort'; id: number };
+export type ChatWorkerIn =
+  | { type: 'load'; load: LoadRequest }
+  | { type: 'generate'; request: GenerateRequest }
+  | { type: 'abort'; id: number }
+  | { type: 'count'; id: number; texts: string[] };
 export type ChatWorkerOut =
-  | { type: 'loaded'; trainContextSize: number }
+  | { type: 'loaded'; trainContextSize: number; contextSize: number }
+  | { type: 'counted'; id: number; counts: number[] }
   | { type: 'token'; id: number; text: string }
   | { type: 'done'; id: number; text: string; finishReason: 'stop' | 'length'; promptTokens: number; completionTokens: number }
   | { type: 'failed'; id: number | null; error: { code: string; message: string } };
@@ -56,7 +61,8 @@ async function load(l: LoadRequest): Promise<void> {
   });
   const wrapper = resolveChatWrapper(model);
   for (let i = 0; i < l.parallel; i++) free.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
-  send({ type: 'loaded', trainContextSize: model.trainContextSize });
+  // contextSize is per sequence in node-llama-cpp: what one conversation may fill.
+  send({ type: 'loaded', trainContextSize: model.trainContextSize, contextSize: context.contextSize });
 }
 
 async function generate(r: GenerateRequest): Promise<void> {
@@ -88,7 +94,10 @@ async function generate(r: GenerateRequest): Promise<void> {
 function onMessage(m: ChatWorkerIn): void {
   if (m.type === 'load') void load(m.load).catch((err: unknown) => send({ type: 'failed', id: null, error: toWireError(err) }));
   else if (m.type === 'generate') void generate(m.request).catch((err: unknown) => send({ type: 'failed', id: m.request.id, error: toWireError(err) }));
-  else aborts.get(m.id)?.abort();
+  else if (m.type === 'count') {
+    if (!model) send({ type: 'failed', id: m.id, error: { code: 'MODEL', message: 'the model is not loaded' } });
+    else send({ type: 'counted', id: m.id, counts: m.texts.map((t) => model!.tokenize(t).length) });
+  } else aborts.get(m.id)?.abort();
 }
 
 if (parentPort) parentPort.on('message', (e) => onMessage(e.data as ChatWorkerIn));

@@ -4,7 +4,9 @@ import { resolveModelArg } from '../models/model-arg.js';
 import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
-import { runEval } from '../eval/run-eval.js';
+import { openTeacher, teacherSource } from '../dataset/generate.js';
+import { runEval, type VariantScores } from '../eval/run-eval.js';
+import { teacherChoiceOf } from './teacher-spec.js';
 import { searchWorkspace } from '../store/search.js';
 import { Workspace } from '../store/workspace.js';
 
@@ -73,27 +75,35 @@ export function addChatCommands(program: Command): void {
     .option('-w, --workspace <dir>', 'workspace (for --rag, and where the report goes)')
     .option('--rag', 'also answer with retrieved passages (base + RAG, adapted + RAG)')
     .option('--run <file>', 'run record (default: run.json next to the adapter)')
+    .option('--judge <teacher>', 'also grade each answer 1–5 against the reference with a model: local:PATH.gguf | openai:BASE_URL#MODEL')
+    .option('--api-key-env <var>', "for an API judge: environment variable holding the key (else the OS keychain's key for the URL)")
     .option('--max <n>', 'most questions', int, 200)
     .option('--threads <n>', 'CPU threads', int, 1)
     .option('--json', 'print the scores as JSON')
-    .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; max: number; threads: number; json?: boolean }) => {
+    .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; judge?: string; apiKeyEnv?: string; max: number; threads: number; json?: boolean }) => {
+      const judgeChoice = o.judge ? teacherChoiceOf(o.judge, { concurrency: 1, threads: o.threads, apiKeyEnv: o.apiKeyEnv }) : null;
+      if (judgeChoice === 'extractive') throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
       const ws = o.workspace ? await Workspace.open(o.workspace) : null;
+      const judge = judgeChoice ? await openTeacher(judgeChoice) : null;
       try {
         const r = await runEval({
           modelPath: await resolveModelArg(o.model), adapterPath: path.resolve(o.adapter), workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
           threads: Math.max(1, o.threads), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
+          ...(judge && judgeChoice ? { judge: { teacher: judge, name: teacherSource(judgeChoice).teacher ?? judge.kind } } : {}),
           onProgress: (done, total) => {
             if (!o.json) process.stderr.write(`[${done}/${total}]\n`);
           },
         });
         const { items: _items, failures, ...scores } = r;
-        for (const f of failures) process.stderr.write(`not answered: ${f}\n`);
+        for (const f of failures) process.stderr.write(`not answered or graded: ${f}\n`);
         if (o.json) process.stdout.write(`${JSON.stringify(scores)}\n`);
         else {
-          const line = (name: string, s: { f1: number; em: number }): string => `${name.padEnd(14)} F1 ${(100 * s.f1).toFixed(1)}%  EM ${(100 * s.em).toFixed(1)}%\n`;
+          const line = (name: string, s: VariantScores): string =>
+            `${name.padEnd(14)} F1 ${(100 * s.f1).toFixed(1)}%  EM ${(100 * s.em).toFixed(1)}%${s.judge !== null ? `  judge ${(100 * s.judge).toFixed(1)}%` : ''}\n`;
           process.stdout.write(`${r.n} held-out questions\n${line('base', r.base)}${line('adapted', r.adapted)}${o.rag ? line('base + RAG', r.base_rag) + line('adapted + RAG', r.adapted_rag) : ''}report: ${r.report}\n`);
         }
       } finally {
+        await judge?.dispose();
         ws?.close();
       }
     });

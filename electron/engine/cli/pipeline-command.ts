@@ -1,23 +1,14 @@
-import path from 'node:path';
 import { type Command } from 'commander';
-import { parseApiTeacher } from '../dataset/api-teacher.js';
-import { resolveApiKey } from '../dataset/api-key.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
 import { DEVICES, type DeviceChoice } from '../train/native-addon.js';
 import { int, num } from './options.js';
+import { teacherChoiceOf } from './teacher-spec.js';
 import { resolveModelArg } from '../models/model-arg.js';
 
 function teacherOf(spec: string, threads: number): TeacherChoice | 'auto' {
-  if (spec === 'auto' || spec === 'extractive') return spec;
-  if (spec.startsWith('local:')) return { local: path.resolve(spec.slice(6)), parallel: 4, threads };
-  if (spec.startsWith('openai:')) {
-    const endpoint = parseApiTeacher(spec);
-    const apiKey = resolveApiKey(endpoint.baseUrl);
-    return { api: { ...endpoint, ...(apiKey ? { apiKey } : {}) } };
-  }
-  throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${spec}" (auto, extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
+  return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, threads });
 }
 
 function describe(p: PipelineProgress): string | null {

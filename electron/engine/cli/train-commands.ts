@@ -2,10 +2,10 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
 import { int, num } from './options.js';
+import { teacherChoiceOf } from './teacher-spec.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
-import { acceptAllPending, generatePairs, type TeacherChoice } from '../dataset/generate.js';
-import { parseApiTeacher } from '../dataset/api-teacher.js';
-import { keychainDelete, keychainSet, resolveApiKey } from '../dataset/api-key.js';
+import { acceptAllPending, generatePairs } from '../dataset/generate.js';
+import { keychainDelete, keychainSet } from '../dataset/api-key.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
@@ -161,24 +161,10 @@ export function addTrainCommands(program: Command): void {
       workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; paraphrases: number; apiKeyEnv?: string;
       timeout: number; priceIn?: number; priceOut?: number; json?: boolean;
     }) => {
-      let teacher: TeacherChoice;
-      if (o.teacher === 'extractive') teacher = 'extractive';
-      else if (o.teacher.startsWith('local:')) teacher = { local: path.resolve(o.teacher.slice(6)), parallel: Math.max(1, o.concurrency), threads: 1 };
-      else if (o.teacher.startsWith('openai:')) {
-        let endpoint: { baseUrl: string; model: string };
-        try {
-          endpoint = parseApiTeacher(o.teacher);
-        } catch (err) {
-          throw new DocTuneError('BAD_ARGUMENT', (err as Error).message);
-        }
-        const apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
-        teacher = {
-          api: {
-            ...endpoint, ...(apiKey ? { apiKey } : {}), concurrency: Math.max(1, o.concurrency), timeoutMs: Math.max(1, o.timeout) * 1000,
-            ...(o.priceIn !== undefined || o.priceOut !== undefined ? { price: { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } } : {}),
-          },
-        };
-      } else throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${o.teacher}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
+      const teacher = teacherChoiceOf(o.teacher, {
+        concurrency: o.concurrency, threads: 1, apiKeyEnv: o.apiKeyEnv, timeoutSeconds: o.timeout,
+        price: o.priceIn !== undefined || o.priceOut !== undefined ? { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } : undefined,
+      });
       const ws = await Workspace.open(o.workspace);
       const controller = new AbortController();
       const stop = (): void => controller.abort();

@@ -10,6 +10,7 @@ import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { extractPairs } from './extractive-teacher.js';
+import { LocalTeacher } from './local-teacher.js';
 import { acceptAllPending, generatePairs, isGrounded } from './generate.js';
 import { NearDuplicateFilter, rougeL } from './rouge.js';
 
@@ -125,6 +126,19 @@ describe('local GGUF teacher (plumbing on stories260K)', () => {
     } finally {
       await parser.close();
       ws.close();
+    }
+  });
+
+  it('grades an answer 1–5 through its grammar, English and Chinese alike', async () => {
+    const teacher = await LocalTeacher.load(TINY_MODEL, { parallel: 1, threads: 1 });
+    try {
+      for (const [q, ref, answer] of [['What color is the ball?', 'Red.', 'It is blue.'], ['球是什么颜色？', '红色。', '蓝色。']] as const) {
+        const grade = await teacher.judge(q, ref, answer);
+        expect([1, 2, 3, 4, 5]).toContain(grade);
+      }
+      expect(teacher.stats.unparsable).toBe(0);
+    } finally {
+      await teacher.dispose();
     }
   });
 

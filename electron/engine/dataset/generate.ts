@@ -51,7 +51,7 @@ export function teacherSource(t: TeacherChoice): { source: string; teacher: stri
   return { source: 'api', teacher: t.api.model };
 }
 
-async function openTeacher(t: TeacherChoice): Promise<Teacher | null> {
+export async function openTeacher(t: TeacherChoice): Promise<Teacher | null> {
   if (t === 'extractive') return null;
   if ('local' in t) return LocalTeacher.load(t.local, t);
   return new ApiTeacher(t.api);

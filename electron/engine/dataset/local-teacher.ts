@@ -1,7 +1,10 @@
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type Llama, type LlamaContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { DocTuneError } from '../errors.js';
 import type { PassageInput } from './extractive-teacher.js';
-import { ANSWER_SCHEMA, answerPrompt, cleanParaphrases, cleanQuestions, PARAPHRASE_SCHEMA, paraphrasePrompt, QUESTIONS_SCHEMA, questionPrompt, type Teacher, type TeacherPair, type TeacherStats } from './teacher.js';
+import {
+  ANSWER_SCHEMA, answerPrompt, cleanParaphrases, cleanQuestions, JUDGE_SCHEMA, judgePrompt, PARAPHRASE_SCHEMA, paraphrasePrompt, QUESTIONS_SCHEMA, questionPrompt,
+  type Teacher, type TeacherPair, type TeacherStats,
+} from './teacher.js';
 
 /**
  * A local GGUF model as teacher, through node-llama-cpp: questions first, then one answer per question, each
@@ -22,6 +25,7 @@ export class LocalTeacher implements Teacher {
     private readonly questionsGrammar: LlamaJsonSchemaGrammar<typeof QUESTIONS_SCHEMA>,
     private readonly answerGrammar: LlamaJsonSchemaGrammar<typeof ANSWER_SCHEMA>,
     private readonly paraphraseGrammar: LlamaJsonSchemaGrammar<typeof PARAPHRASE_SCHEMA>,
+    private readonly judgeGrammar: LlamaJsonSchemaGrammar<typeof JUDGE_SCHEMA>,
   ) {
     this.free = chats;
     this.parallel = chats.length;
@@ -40,7 +44,8 @@ export class LocalTeacher implements Teacher {
       const qg = await llama.createGrammarForJsonSchema(QUESTIONS_SCHEMA);
       const ag = await llama.createGrammarForJsonSchema(ANSWER_SCHEMA);
       const pg = await llama.createGrammarForJsonSchema(PARAPHRASE_SCHEMA);
-      return new LocalTeacher(llama, model, context, chats, qg, ag, pg);
+      const jg = await llama.createGrammarForJsonSchema(JUDGE_SCHEMA);
+      return new LocalTeacher(llama, model, context, chats, qg, ag, pg, jg);
     } catch (err) {
       await llama.dispose();
       throw new DocTuneError('MODEL', `cannot load the teacher model: ${(err as Error).message}`, { path: modelPath, cause: err });
@@ -58,7 +63,7 @@ export class LocalTeacher implements Teacher {
     else this.free.push(chat);
   }
 
-  private async ask<S extends typeof QUESTIONS_SCHEMA | typeof ANSWER_SCHEMA | typeof PARAPHRASE_SCHEMA>(prompt: string, grammar: LlamaJsonSchemaGrammar<S>, maxTokens: number): Promise<ReturnType<LlamaJsonSchemaGrammar<S>['parse']> | null> {
+  private async ask<S extends typeof QUESTIONS_SCHEMA | typeof ANSWER_SCHEMA | typeof PARAPHRASE_SCHEMA | typeof JUDGE_SCHEMA>(prompt: string, grammar: LlamaJsonSchemaGrammar<S>, maxTokens: number): Promise<ReturnType<LlamaJsonSchemaGrammar<S>['parse']> | null> {
     const chat = await this.acquire();
     try {
       const { response } = await chat.generateResponse([{ type: 'user', text: prompt }, { type: 'model', response: [] }], { grammar, maxTokens, temperature: 0 });
@@ -100,6 +105,17 @@ export class LocalTeacher implements Teacher {
   async paraphrase(question: string, language: string, k: number): Promise<string[]> {
     const r = await this.ask(paraphrasePrompt(question, language, k), this.paraphraseGrammar, 400);
     return cleanParaphrases(question, r?.paraphrases ?? [], k);
+  }
+
+  async judge(question: string, reference: string, answer: string): Promise<number | null> {
+    // The reference and answer are short; the question and both are cut only if a tiny context demands it.
+    const budget = Math.max(64, this.context.contextSize - 200);
+    const cut = (t: string): string => {
+      const tokens = this.model.tokenize(t);
+      return tokens.length <= budget / 3 ? t : this.model.detokenize(tokens.slice(0, Math.floor(budget / 3)));
+    };
+    const r = await this.ask(judgePrompt(cut(question), cut(reference), cut(answer)), this.judgeGrammar, 20);
+    return r?.score ?? null;
   }
 
   async dispose(): Promise<void> {

@@ -35,6 +35,8 @@ export interface Teacher {
   pairsFor(p: PassageInput, maxQuestions: number): Promise<TeacherPair[]>;
   /** k rewordings of a question that keep its meaning (and so its answer). */
   paraphrase(question: string, language: string, k: number): Promise<string[]>;
+  /** A grade of `answer` against the reference answer, 1 (wrong) to 5 (same meaning); null if unparsable. */
+  judge(question: string, reference: string, answer: string): Promise<number | null>;
   dispose(): Promise<void>;
 }
 
@@ -56,10 +58,18 @@ export const PARAPHRASE_SCHEMA = {
   required: ['paraphrases'],
 } as const;
 
+export const JUDGE_SCHEMA = {
+  type: 'object',
+  // An enum, not minimum/maximum: llama.cpp's JSON-schema grammars do not enforce numeric bounds.
+  properties: { score: { enum: [1, 2, 3, 4, 5] } },
+  required: ['score'],
+} as const;
+
 /** The same schemas for validating what an API returns (it may ignore response_format). */
 export const questionsShape = z.object({ questions: z.array(z.string().min(1)).min(1) });
 export const answerShape = z.object({ answer: z.string().min(1), evidence: z.string() });
 export const paraphraseShape = z.object({ paraphrases: z.array(z.string().min(1)).min(1) });
+export const judgeShape = z.object({ score: z.coerce.number().int().min(1).max(5) });
 
 export function questionPrompt(p: PassageInput, n: number): string {
   const where = p.heading.length ? p.heading.join(' > ') : p.title;
@@ -78,6 +88,12 @@ export function paraphrasePrompt(question: string, language: string, k: number):
   return language === 'zh'
     ? `请把下面的问题换${k}种说法，意思不变，用中文，以 JSON 输出，格式为 {"paraphrases": [...]}。\n\n问题：${question}`
     : `Rephrase the question below in ${k} different ways that keep its meaning exactly, in English, as JSON: {"paraphrases": [...]}.\n\nQuestion: ${question}`;
+}
+
+export function judgePrompt(question: string, reference: string, answer: string): string {
+  return /[\u3400-\u9fff]/.test(question + reference)
+    ? `请对照参考答案给回答打分：1 表示错误或答非所问，3 表示部分正确，5 表示与参考答案意思相同（多出的正确细节不扣分）。以 JSON 输出，格式为 {"score": 分数}。\n\n问题：${question}\n\n参考答案：${reference}\n\n回答：${answer}`
+    : `Grade the answer against the reference answer: 1 means wrong or off topic, 3 partly right, 5 the same meaning as the reference (extra correct detail is fine). Reply as JSON: {"score": n}.\n\nQuestion: ${question}\n\nReference answer: ${reference}\n\nAnswer: ${answer}`;
 }
 
 /** Questions from a teacher's output: trimmed, non-empty, at most n. */

@@ -10,6 +10,8 @@ import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { STORY_QA as QA } from '../testing/qa-fixtures.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
 import { runTraining } from '../train/train-supervisor.js';
+import { ApiTeacher } from '../dataset/api-teacher.js';
+import { startChatServer } from '../testing/chat-completions-server.js';
 import { runEval } from './run-eval.js';
 
 
@@ -59,8 +61,9 @@ describe('evaluation, chat with retrieval, and the report', () => {
 
   it('doctune eval --json and doctune chat --compare --rag --json follow the contract', async () => {
     const scores = JSON.parse(await doctune('eval', '--workspace', ws.dir, '--model', TINY_MODEL, '--adapter', adapter, '--rag', '--json'));
-    expect(Object.keys(scores).sort()).toEqual(['adapted', 'adapted_rag', 'base', 'base_rag', 'n', 'report']);
-    expect(scores.adapted).toHaveProperty('em');
+    expect(Object.keys(scores).sort()).toEqual(['adapted', 'adapted_rag', 'base', 'base_rag', 'judge', 'n', 'rag', 'report']);
+    expect(scores.adapted).toEqual({ f1: expect.any(Number), em: expect.any(Number), judge: null });
+    expect(scores.rag).toBe(true);
     const chat = JSON.parse(await doctune('chat', '--model', TINY_MODEL, '--adapter', adapter, '--prompt', QA[0]![0], '--compare', '--rag', '--workspace', ws.dir, '--greedy', '--json'));
     expect(typeof chat.answer).toBe('string');
     expect(typeof chat.base_answer).toBe('string');
@@ -68,5 +71,32 @@ describe('evaluation, chat with retrieval, and the report', () => {
     const chunkIds = new Set((await ws.allChunks()).map((c) => c.id));
     expect(chat.citations.length).toBeGreaterThan(0);
     for (const c of chat.citations) expect(chunkIds.has(c.chunkId)).toBe(true);
+  });
+
+  it('grades the answers with a judge model over the OpenAI API, and says when the judge cannot be used', async () => {
+    const server = await startChatServer({ modelPath: TINY_MODEL, apiKey: 'judge-key' });
+    try {
+      const r = await runEval({ modelPath: TINY_MODEL, adapterPath: adapter, judge: { teacher: new ApiTeacher({ baseUrl: server.url, model: 'stories', apiKey: 'judge-key' }), name: 'stories' } });
+      expect(r.judge).toBe('stories');
+      for (const item of r.items) {
+        for (const v of ['base', 'adapted'] as const) {
+          const g = item.judge[v];
+          // The server honours the grade's JSON schema with a grammar: an integer 1–5 (or 1 for no answer).
+          expect(g === null || (Number.isInteger(g) && g >= 1 && g <= 5)).toBe(true);
+        }
+        expect(item.judge.base_rag).toBeNull(); // not run without --rag
+      }
+      const graded = r.items.map((x) => x.judge.adapted).filter((g): g is number => g !== null);
+      expect(r.adapted.judge).toBeCloseTo(graded.reduce((a, g) => a + (g - 1) / 4, 0) / graded.length, 10);
+      const html = fs.readFileSync(r.report, 'utf8');
+      expect(html).toContain('Judge (stories)');
+      expect((html.match(/<rect /g) ?? []).length).toBe(6); // F1, EM and judge for two variants
+
+      const refused = await runEval({ modelPath: TINY_MODEL, adapterPath: adapter, maxQuestions: 1, judge: { teacher: new ApiTeacher({ baseUrl: server.url, model: 'stories', apiKey: 'wrong' }), name: 'stories' } });
+      expect(refused.failures.join('\n')).toMatch(/judge stories: .*401[\s\S]*not graded/);
+      expect(refused.adapted.judge).toBeNull();
+    } finally {
+      await server.close();
+    }
   });
 });

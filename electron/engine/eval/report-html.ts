@@ -1,23 +1,30 @@
 /**
  * The evaluation report: one self-contained HTML file (no scripts, no external assets) with the score
  * table, a bar chart (inline SVG) and the worst-answered questions with the base and adapted answers side
- * by side; the same data as JSON beside it.
+ * by side, and what could not be answered or graded; the same data as JSON beside it.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { EvalItem, Variant } from './run-eval.js';
+import type { EvalItem, Variant, VariantScores } from './run-eval.js';
 
 export interface ReportData {
   n: number;
   rag: boolean;
+  /** The judging model's name, if one graded the answers. */
+  judge: string | null;
   model: string;
   adapter: string;
-  base: { f1: number; em: number };
-  adapted: { f1: number; em: number };
-  base_rag: { f1: number; em: number };
-  adapted_rag: { f1: number; em: number };
+  base: VariantScores;
+  adapted: VariantScores;
+  base_rag: VariantScores;
+  adapted_rag: VariantScores;
   items: EvalItem[];
+  failures: string[];
 }
+
+type Metric = 'f1' | 'em' | 'judge';
+const METRIC: Record<Metric, string> = { f1: 'F1', em: 'EM', judge: 'Judge' };
+const OPACITY: Record<Metric, number> = { f1: 1, em: 0.55, judge: 0.3 };
 
 const LABELS: Record<Variant, string> = { base: 'Base', adapted: 'Adapted', base_rag: 'Base + RAG', adapted_rag: 'Adapted + RAG' };
 const COLORS: Record<Variant, string> = { base: '#8a94a6', adapted: '#2f6fdf', base_rag: '#b7a16a', adapted_rag: '#2f9e6f' };
@@ -29,18 +36,18 @@ function chart(d: ReportData, variants: Variant[]): string {
   const w = 560;
   const rowH = 30;
   const left = 130;
-  const bars = variants.flatMap((v, i) => {
-    const y = 10 + i * rowH * 2;
+  const span = w - left - 60;
+  const metrics: Metric[] = d.judge ? ['f1', 'em', 'judge'] : ['f1', 'em'];
+  const rows = variants.flatMap((v) => metrics.map((m) => ({ v, m, value: d[v][m] ?? 0 })));
+  const bars = rows.flatMap(({ v, m, value }, i) => {
+    const y = 10 + i * rowH;
     return [
-      `<text x="0" y="${y + 13}" font-size="12">${LABELS[v]} F1</text>`,
-      `<rect x="${left}" y="${y}" width="${Math.max(1, (w - left - 60) * d[v].f1)}" height="18" fill="${COLORS[v]}"><title>F1 ${pct(d[v].f1)}</title></rect>`,
-      `<text x="${left + (w - left - 60) * d[v].f1 + 6}" y="${y + 13}" font-size="12">${pct(d[v].f1)}</text>`,
-      `<text x="0" y="${y + rowH + 13}" font-size="12">${LABELS[v]} EM</text>`,
-      `<rect x="${left}" y="${y + rowH}" width="${Math.max(1, (w - left - 60) * d[v].em)}" height="18" fill="${COLORS[v]}" opacity="0.55"><title>EM ${pct(d[v].em)}</title></rect>`,
-      `<text x="${left + (w - left - 60) * d[v].em + 6}" y="${y + rowH + 13}" font-size="12">${pct(d[v].em)}</text>`,
+      `<text x="0" y="${y + 13}" font-size="12">${LABELS[v]} ${METRIC[m]}</text>`,
+      `<rect x="${left}" y="${y}" width="${Math.max(1, span * value)}" height="18" fill="${COLORS[v]}" opacity="${OPACITY[m]}"><title>${METRIC[m]} ${pct(value)}</title></rect>`,
+      `<text x="${left + span * value + 6}" y="${y + 13}" font-size="12">${pct(value)}</text>`,
     ];
   });
-  return `<svg role="img" aria-label="F1 and exact match per variant" width="${w}" height="${20 + variants.length * rowH * 2}" xmlns="http://www.w3.org/2000/svg">${bars.join('')}</svg>`;
+  return `<svg role="img" aria-label="Scores per variant" width="${w}" height="${20 + rows.length * rowH}" xmlns="http://www.w3.org/2000/svg">${bars.join('')}</svg>`;
 }
 
 export async function writeEvalReport(dir: string, d: ReportData): Promise<string> {
@@ -53,14 +60,15 @@ export async function writeEvalReport(dir: string, d: ReportData): Promise<strin
 <body>
 <h1>Evaluation</h1>
 <p class="muted">${d.n} held-out question(s) · model ${esc(path.basename(d.model))} · adapter ${esc(path.basename(d.adapter))} · ${new Date().toISOString()}</p>
-<table><thead><tr><th>Variant</th><th class="num">Token F1</th><th class="num">Exact match</th></tr></thead><tbody>
-${variants.map((v) => `<tr><td>${LABELS[v]}</td><td class="num">${pct(d[v].f1)}</td><td class="num">${pct(d[v].em)}</td></tr>`).join('\n')}
+<table><thead><tr><th>Variant</th><th class="num">Token F1</th><th class="num">Exact match</th>${d.judge ? `<th class="num">Judge (${esc(d.judge)})</th>` : ''}</tr></thead><tbody>
+${variants.map((v) => `<tr><td>${LABELS[v]}</td><td class="num">${pct(d[v].f1)}</td><td class="num">${pct(d[v].em)}</td>${d.judge ? `<td class="num">${d[v].judge === null ? '—' : pct(d[v].judge)}</td>` : ''}</tr>`).join('\n')}
 </tbody></table>
 ${chart(d, variants)}
 <h2>Worst-answered questions (adapted)</h2>
 <table><thead><tr><th>Question</th><th>Reference</th><th>Base</th><th>Adapted</th><th class="num">F1 base → adapted</th></tr></thead><tbody>
 ${worst.map((x) => `<tr><td>${esc(x.question)}</td><td>${esc(x.reference)}</td><td>${esc(x.answers.base)}</td><td>${esc(x.answers.adapted)}</td><td class="num">${pct(x.f1.base)} → ${pct(x.f1.adapted)}</td></tr>`).join('\n')}
 </tbody></table>
+${d.failures.length ? `<h2>Not answered or not graded</h2>\n<ul>${d.failures.map((f) => `<li>${esc(f)}</li>`).join('')}</ul>` : ''}
 </body></html>
 `;
   await fs.mkdir(dir, { recursive: true });

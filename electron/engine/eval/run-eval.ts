@@ -1,11 +1,14 @@
 /**
  * `doctune eval`: the held-out QA pairs of a training run (recorded in its run.json, never trained on),
  * answered by the base model and the adapted model, each with and without passages retrieved from the
- * workspace (RAG), scored by token F1 and exact match. The models run in supervised workers.
+ * workspace (RAG), scored by token F1 and exact match, and optionally graded by a judge model (the
+ * teacher). The models run in supervised workers.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ChatHost } from '../chat/chat-host.js';
+import { withPassages } from '../chat/rag-prompt.js';
+import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError } from '../errors.js';
 import { searchWorkspace } from '../store/search.js';
 import type { Workspace } from '../store/workspace.js';
@@ -23,19 +26,31 @@ export interface EvalItem {
   answers: Record<Variant, string>;
   f1: Record<Variant, number>;
   em: Record<Variant, number>;
+  /** The judge's grade 1–5 (null: not judged, or not gradable). */
+  judge: Record<Variant, number | null>;
   /** Passages given to the RAG variants: document, page, heading. */
   citations: { title: string; page: number | null; heading: string[] }[];
 }
 
+/** Means over the questions, 0–1; `judge` maps grades 1–5 onto 0–1 (null when nothing was graded). */
+export interface VariantScores {
+  f1: number;
+  em: number;
+  judge: number | null;
+}
+
 export interface EvalResult {
   n: number;
-  base: { f1: number; em: number };
-  adapted: { f1: number; em: number };
-  base_rag: { f1: number; em: number };
-  adapted_rag: { f1: number; em: number };
+  base: VariantScores;
+  adapted: VariantScores;
+  base_rag: VariantScores;
+  adapted_rag: VariantScores;
+  rag: boolean;
+  /** The judging model's name, if one graded the answers. */
+  judge: string | null;
   report: string;
   items: EvalItem[];
-  /** Answers the model could not give (they score 0), with the reason. */
+  /** Answers the model could not give (they score 0) or the judge could not grade, with the reason. */
   failures: string[];
 }
 
@@ -48,6 +63,9 @@ export interface EvalOptions {
   rag?: boolean;
   maxQuestions?: number;
   threads?: number;
+  /** A model that grades each answer against the reference (the teacher), and the name the report gives it. */
+  judge?: { teacher: Teacher; name: string };
+  signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -68,28 +86,29 @@ export async function heldOutPairs(runPath: string): Promise<{ question: string;
   return pairs;
 }
 
-function ragPrompt(question: string, passages: { text: string; title: string }[]): string {
-  const context = passages.map((p, i) => `[${i + 1}] (${p.title}) ${p.text}`).join('\n\n');
-  return `Answer the question using the passages below.\n\n${context}\n\nQuestion: ${question}`;
-}
-
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const runPath = o.runPath ?? path.join(path.dirname(path.resolve(o.adapterPath)), 'run.json');
   const pairs = (await heldOutPairs(runPath)).slice(0, o.maxQuestions ?? 200);
   if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'retrieval (--rag) needs a workspace (--workspace DIR)');
-  const hosts = {
-    base: await ChatHost.open({ modelPath: o.modelPath, threads: o.threads ?? 1, parallel: 1 }),
-    adapted: await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, threads: o.threads ?? 1, parallel: 1 }),
-  };
+  const base = await ChatHost.open({ modelPath: o.modelPath, threads: o.threads ?? 1, parallel: 1 });
+  const adapted = await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, threads: o.threads ?? 1, parallel: 1 }).catch(async (err: unknown) => {
+    await base.close();
+    throw err;
+  });
+  const hosts = { base, adapted };
   const items: EvalItem[] = [];
   const failures: string[] = [];
+  let judge = o.judge ?? null;
+  let ungraded = 0;
   try {
     for (const [i, p] of pairs.entries()) {
+      if (o.signal?.aborted) throw new DocTuneError('CANCELLED', 'the evaluation was cancelled');
       const hits = o.rag && o.workspace ? await searchWorkspace(o.workspace, p.question, 3, null) : [];
       const answers = {} as Record<Variant, string>;
       const maxTokens = Math.min(256, 32 + 2 * p.reference.length);
+      let citations: EvalItem['citations'] = [];
       for (const v of VARIANTS) {
         const rag = v.endsWith('_rag');
         if (rag && !o.rag) {
@@ -97,11 +116,15 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
           continue;
         }
         const host = v.startsWith('adapted') ? hosts.adapted : hosts.base;
-        const prompt = rag ? ragPrompt(p.question, hits.map((h) => ({ text: h.text, title: h.title }))) : p.question;
         try {
-          answers[v] = (await host.generate([{ role: 'user', content: prompt }], { maxTokens, temperature: 0 })).text.trim();
+          let messages: Conversation = [{ role: 'user', content: p.question }];
+          if (rag) {
+            const fitted = await withPassages(host, messages, hits, maxTokens);
+            messages = fitted.messages;
+            citations = fitted.used.map((h) => ({ title: h.title, page: h.page, heading: h.heading }));
+          }
+          answers[v] = (await host.generate(messages, { maxTokens, temperature: 0 })).text.trim();
         } catch (err) {
-          // e.g. retrieved passages that do not fit a small model's context: scored as no answer, and said
           if (!(err instanceof DocTuneError) || err.code === 'CANCELLED') throw err;
           answers[v] = '';
           failures.push(`${LABEL[v]}: ${err.message}`);
@@ -109,20 +132,45 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
       }
       const f1 = {} as Record<Variant, number>;
       const em = {} as Record<Variant, number>;
+      const grades = {} as Record<Variant, number | null>;
       for (const v of VARIANTS) {
         f1[v] = tokenF1(answers[v], p.reference);
         em[v] = exactMatch(answers[v], p.reference);
+        grades[v] = null;
+        if (!judge || (v.endsWith('_rag') && !o.rag)) continue;
+        if (!answers[v]) {
+          grades[v] = 1; // no answer is a wrong answer; the judge need not be asked
+          continue;
+        }
+        try {
+          grades[v] = await judge.teacher.judge(p.question, p.reference, answers[v]);
+          if (grades[v] === null) ungraded++;
+        } catch (err) {
+          // A judge that fails (a wrong key, a server gone) fails for every answer: stop asking, say why.
+          failures.push(`judge ${judge.name}: ${(err as Error).message}; the remaining answers were not graded`);
+          judge = null;
+        }
       }
-      items.push({ question: p.question, reference: p.reference, answers, f1, em, citations: hits.map((h) => ({ title: h.title, page: h.page, heading: h.heading })) });
+      items.push({ question: p.question, reference: p.reference, answers, f1, em, judge: grades, citations });
       o.onProgress?.(i + 1, pairs.length);
     }
   } finally {
     await hosts.base.close();
     await hosts.adapted.close();
   }
-  const score = (v: Variant): { f1: number; em: number } => ({ f1: mean(items.map((x) => x.f1[v])), em: mean(items.map((x) => x.em[v])) });
-  const summary = { n: items.length, base: score('base'), adapted: score('adapted'), base_rag: score('base_rag'), adapted_rag: score('adapted_rag') };
+  if (ungraded) failures.push(`judge: ${ungraded} answer(s) got no readable grade`);
+  const counted = new Map<string, number>();
+  for (const f of failures) counted.set(f, (counted.get(f) ?? 0) + 1);
+  failures.splice(0, failures.length, ...[...counted].map(([f, k]) => (k > 1 ? `${f} (×${k})` : f)));
+  const score = (v: Variant): VariantScores => {
+    const grades = items.map((x) => x.judge[v]).filter((g): g is number => g !== null);
+    return { f1: mean(items.map((x) => x.f1[v])), em: mean(items.map((x) => x.em[v])), judge: grades.length ? mean(grades.map((g) => (g - 1) / 4)) : null };
+  };
+  const summary = {
+    n: items.length, base: score('base'), adapted: score('adapted'), base_rag: score('base_rag'), adapted_rag: score('adapted_rag'),
+    rag: Boolean(o.rag), judge: o.judge?.name ?? null,
+  };
   const dir = o.workspace ? path.join(o.workspace.dir, 'reports') : path.dirname(runPath);
-  const report = await writeEvalReport(dir, { ...summary, rag: Boolean(o.rag), model: o.modelPath, adapter: o.adapterPath, items });
+  const report = await writeEvalReport(dir, { ...summary, model: o.modelPath, adapter: o.adapterPath, items, failures });
   return { ...summary, report, items, failures };
 }
