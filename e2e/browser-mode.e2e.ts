@@ -466,6 +466,28 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     await page.screenshot({ path: path.join(OUTPUT, '12-eval-report.png') });
   });
 
+  it('serves the adapted model over the OpenAI API from the Serve tab, with its URL, and stops it', async () => {
+    await page.getByTestId('chat-tab-serve').click();
+    await page.getByTestId('serve-host').selectOption('0.0.0.0');
+    expect(await page.getByTestId('serve-start').isDisabled()).toBe(true); // the network needs a key
+    await page.getByTestId('serve-host').selectOption('127.0.0.1');
+    await page.getByTestId('serve-port').fill('0');
+    await page.getByTestId('serve-start').click();
+    const url = page.getByTestId('serve-url');
+    await url.waitFor({ timeout: 60_000 });
+    const base = await url.innerText();
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const models = (await (await fetch(`${base}/models`)).json()) as { data: { id: string }[] };
+    expect(models.data).toHaveLength(1);
+    const answer = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: QUESTION }], max_tokens: 8 }) });
+    expect(answer.status).toBe(200);
+    await page.screenshot({ path: path.join(OUTPUT, '13-serve.png') });
+    await page.getByTestId('serve-stop').click();
+    await page.getByTestId('serve-start').waitFor();
+    expect(await page.getByTestId('serve-panel').getAttribute('data-running')).toBe('false');
+    await expect(fetch(`${base}/models`)).rejects.toThrow();
+  });
+
   it('logged no errors in the page', () => {
     expect(consoleErrors).toEqual([]);
   });

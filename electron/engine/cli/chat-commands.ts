@@ -3,6 +3,7 @@ import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
 import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
+import { withPassages } from '../chat/rag-prompt.js';
 import { DocTuneError } from '../errors.js';
 import { openTeacher, teacherSource } from '../dataset/generate.js';
 import { runEval, type VariantScores } from '../eval/run-eval.js';
@@ -35,23 +36,24 @@ export function addChatCommands(program: Command): void {
       if (o.compare && !o.adapter) throw new DocTuneError('BAD_ARGUMENT', '--compare needs an --adapter to compare with the base model');
       if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', '--rag needs a --workspace to retrieve from');
       const modelPath = await resolveModelArg(o.model);
-      let prompt = o.prompt;
-      let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
+      let hits: Awaited<ReturnType<typeof searchWorkspace>> = [];
       if (o.rag) {
         const ws = await Workspace.open(o.workspace!);
         try {
-          const hits = await searchWorkspace(ws, o.prompt, 3, null);
-          citations = hits.map((h, i) => ({ n: i + 1, title: h.title, page: h.page, heading: h.heading, chunkId: h.chunkId }));
-          prompt = `Answer the question using the passages below, citing them as [n].\n\n${hits.map((h, i) => `[${i + 1}] (${h.title}) ${h.text}`).join('\n\n')}\n\nQuestion: ${o.prompt}`;
+          hits = await searchWorkspace(ws, o.prompt, 3, null);
         } finally {
           ws.close();
         }
       }
+      let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
       const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
       const ask = async (adapterPath?: string): Promise<string> => {
         const host = await ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, threads: Math.max(1, o.threads), parallel: 1 });
         try {
-          return (await host.generate([{ role: 'user', content: prompt }], sampling)).text;
+          // The passages that fit the model's context beside the question and the answer, and only those cited.
+          const { messages, used } = await withPassages(host, [{ role: 'user', content: o.prompt }], hits, o.maxTokens);
+          citations = used.map((h, i) => ({ n: i + 1, title: h.title, page: h.page, heading: h.heading, chunkId: h.chunkId }));
+          return (await host.generate(messages, sampling)).text;
         } finally {
           await host.close();
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Citation } from '$shared/contract';
-import { answersOf, endKey, newConversationId, sidesFor, titleOf, turnsOf, type LiveTurn } from './chat-turns';
+import { answersOf, newConversationId, sidesFor, titleOf, turnsOf, type LiveTurn } from './chat-turns';
 
 const cite: Citation = { n: 1, chunkId: 'c1', documentId: 'd1', title: 'OSHA 3120', page: 4, heading: ['Scope'], text: 'Lockout…' };
 
@@ -27,7 +27,7 @@ describe('turnsOf', () => {
   ];
 
   it('groups answers under their question, base first, skipping system messages', () => {
-    const turns = turnsOf(messages, null, {});
+    const turns = turnsOf(messages, null);
     expect(turns.map((turn) => [turn.key, turn.question])).toEqual([
       [1, 'What is LOTO?'],
       [4, 'And tags?'],
@@ -42,49 +42,50 @@ describe('turnsOf', () => {
 
   it('shows the streaming turn side by side, waiting, streaming, done or failed', () => {
     const streaming = live({ text: { base: '', adapted: 'Lock' }, citations: [cite] });
-    const [turn] = turnsOf([{ role: 'user', content: 'Q' }], streaming, {});
+    const [turn] = turnsOf([{ role: 'user', content: 'Q' }], streaming);
     expect(turn?.answers.map((answer) => [answer.side, answer.state, answer.text])).toEqual([
       ['base', 'waiting', ''],
       ['adapted', 'streaming', 'Lock'],
     ]);
     expect(turn?.answers[1]?.citations).toEqual([cite]);
     const ended = live({ text: { base: '', adapted: 'Lockout' }, ended: { base: { kind: 'failed', error: 'boom', code: 'MODEL' }, adapted: { kind: 'done', finishReason: 'length' } } });
-    const [after] = turnsOf([{ role: 'user', content: 'Q' }], ended, {});
+    const [after] = turnsOf([{ role: 'user', content: 'Q' }], ended);
     expect(after?.answers.map((answer) => [answer.state, answer.error, answer.errorCode, answer.truncated])).toEqual([
       ['failed', 'boom', 'MODEL', false],
       ['done', null, null, true],
     ]);
   });
 
-  it('keeps failures and truncations of finished turns from the ends it is given', () => {
+  it('shows failures and truncations saved with the answers', () => {
     const conversation: ChatMessage[] = [
       { role: 'user', content: 'Q' },
-      { role: 'assistant', content: 'A', side: 'adapted' },
+      { role: 'assistant', content: 'A', side: 'adapted', finishReason: 'length' },
+      { role: 'assistant', content: '', side: 'base', citations: [cite], error: { message: 'context too small', code: 'INTERNAL' } },
     ];
-    const turns = turnsOf(conversation, null, {
-      [endKey(0, 'base')]: { kind: 'failed', error: 'context too small', code: 'INTERNAL', citations: [cite] },
-      [endKey(0, 'adapted')]: { kind: 'done', finishReason: 'length' },
-    });
+    const turns = turnsOf(conversation, null);
     expect(turns[0]?.answers.map((answer) => [answer.side, answer.state, answer.error, answer.truncated])).toEqual([
       ['base', 'failed', 'context too small', false],
       ['adapted', 'done', null, true],
     ]);
     expect(turns[0]?.answers[0]?.citations).toEqual([cite]);
-    const partial = turnsOf(conversation, null, { [endKey(0, 'adapted')]: { kind: 'failed', error: 'the model process stopped', code: 'MODEL' } });
+    const partial = turnsOf([{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A', side: 'adapted', error: { message: 'the model process stopped', code: 'MODEL' } }], null);
     expect(partial[0]?.answers.map((answer) => [answer.text, answer.state, answer.error])).toEqual([['A', 'failed', 'the model process stopped']]);
   });
 });
 
 describe('answersOf', () => {
-  it('stores each side that answered, with its side and the citations; a failure without text leaves nothing', () => {
+  it('stores every side with how it ended: its side, the citations, the finish reason or the error', () => {
     const turn = live({
       text: { base: '', adapted: 'Lockout is…' },
       ended: { adapted: { kind: 'done', finishReason: 'stop' }, base: { kind: 'failed', error: 'x', code: 'MODEL' } },
       citations: [cite],
     });
-    expect(answersOf(turn)).toEqual([{ role: 'assistant', content: 'Lockout is…', side: 'adapted', citations: [cite] }]);
-    expect(answersOf(live({ sides: ['base'], ended: { base: { kind: 'done', finishReason: 'stop' } } }))).toEqual([
-      { role: 'assistant', content: '', side: 'base' },
+    expect(answersOf(turn)).toEqual([
+      { role: 'assistant', content: 'Lockout is…', side: 'adapted', citations: [cite], finishReason: 'stop' },
+      { role: 'assistant', content: '', side: 'base', citations: [cite], error: { message: 'x', code: 'MODEL' } },
+    ]);
+    expect(answersOf(live({ sides: ['base'], ended: { base: { kind: 'done', finishReason: 'length' } } }))).toEqual([
+      { role: 'assistant', content: '', side: 'base', finishReason: 'length' },
     ]);
   });
 });

@@ -3,11 +3,8 @@ import type { ChatMessage, ChatSettings, ChatSide, Citation } from '$shared/cont
 /** Side-by-side columns read left to right: the base model, then the adapted one. */
 export const SIDE_ORDER: readonly ChatSide[] = ['base', 'adapted'];
 
-/** How an answer ended when it did not simply finish (kept while the conversation is open, never saved). */
-export type AnswerEnd =
-  | { kind: 'done'; finishReason: 'stop' | 'length' }
-  /** `citations`: the passages retrieved for the question, kept with a failure that left no answer to hold them. */
-  | { kind: 'failed'; error: string; code: string; citations?: Citation[] };
+/** How a streamed answer ended (saved with the answer as its finishReason or error). */
+export type AnswerEnd = { kind: 'done'; finishReason: 'stop' | 'length' } | { kind: 'failed'; error: string; code: string };
 
 /** The answer being generated: streamed text per side until every side is done or failed. */
 export interface LiveTurn {
@@ -40,10 +37,6 @@ export interface TurnView {
   answers: AnswerView[];
 }
 
-export function endKey(userIndex: number, side: ChatSide | null): string {
-  return `${userIndex}:${side ?? ''}`;
-}
-
 function sideRank(side: ChatSide | null): number {
   return side === null ? -1 : SIDE_ORDER.indexOf(side);
 }
@@ -56,10 +49,9 @@ export function sidesFor(settings: Pick<ChatSettings, 'adapterPath' | 'compare'>
 
 /**
  * The conversation as the window shows it: each question with its answers (one, or one per side in
- * side-by-side mode, base first), the answer being streamed included, and answers that never came shown
- * with their error.
+ * side-by-side mode, base first), the answer being streamed included, and failed answers with their error.
  */
-export function turnsOf(messages: readonly ChatMessage[], live: LiveTurn | null, ends: Readonly<Record<string, AnswerEnd>>): TurnView[] {
+export function turnsOf(messages: readonly ChatMessage[], live: LiveTurn | null): TurnView[] {
   const turns: TurnView[] = [];
   messages.forEach((message, index) => {
     if (message.role === 'user') {
@@ -68,28 +60,18 @@ export function turnsOf(messages: readonly ChatMessage[], live: LiveTurn | null,
     }
     const turn = turns.at(-1);
     if (message.role !== 'assistant' || !turn) return;
-    const side = message.side ?? null;
-    const end = ends[endKey(turn.key, side)];
     // A side that failed after writing something keeps its text, with the error.
-    const failed = end?.kind === 'failed' ? end : null;
     turn.answers.push({
-      side,
+      side: message.side ?? null,
       text: message.content,
       citations: message.citations ?? [],
-      state: failed ? 'failed' : 'done',
-      error: failed?.error ?? null,
-      errorCode: failed?.code ?? null,
-      truncated: end?.kind === 'done' && end.finishReason === 'length',
+      state: message.error ? 'failed' : 'done',
+      error: message.error?.message ?? null,
+      errorCode: message.error?.code ?? null,
+      truncated: message.finishReason === 'length',
     });
   });
   for (const turn of turns) {
-    // Sides that failed and left no answer in the conversation.
-    for (const side of SIDE_ORDER) {
-      const end = ends[endKey(turn.key, side)];
-      if (end?.kind === 'failed' && !turn.answers.some((answer) => answer.side === side)) {
-        turn.answers.push({ side, text: '', citations: end.citations ?? [], state: 'failed', error: end.error, errorCode: end.code, truncated: false });
-      }
-    }
     if (live && turn.key === live.userIndex) {
       for (const side of live.sides) {
         const end = live.ended[side];
@@ -110,16 +92,22 @@ export function turnsOf(messages: readonly ChatMessage[], live: LiveTurn | null,
   return turns;
 }
 
-/** The answers a finished live turn leaves in the conversation (a side that failed with no text leaves none). */
+/**
+ * The answers a finished live turn leaves in the conversation: one per side, with how it ended (a failed
+ * side keeps what it wrote, and the error; the engine never shows a failed answer to a model).
+ */
 export function answersOf(live: LiveTurn): ChatMessage[] {
-  return live.sides
-    .filter((side) => live.text[side] !== '' || live.ended[side]?.kind === 'done')
-    .map((side) => ({
+  return live.sides.map((side) => {
+    const end = live.ended[side];
+    return {
       role: 'assistant' as const,
       content: live.text[side],
       side,
       ...(live.citations.length > 0 ? { citations: live.citations } : {}),
-    }));
+      ...(end?.kind === 'done' ? { finishReason: end.finishReason } : {}),
+      ...(end?.kind === 'failed' ? { error: { message: end.error, code: end.code } } : {}),
+    };
+  });
 }
 
 function randomHex(bytes: number): string {

@@ -1,11 +1,11 @@
-import type { ChatSettings, ResultOf } from '$shared/contract';
+import { DEFAULT_CHAT_SETTINGS, type ChatSettings, type ResultOf } from '$shared/contract';
 import { getApi } from '../lib/api';
 import { problemOf, type Problem } from '../lib/problems';
 
 export type AdapterInfo = ResultOf<'chat.adapters'>[number];
 
 /** The engine's sampling defaults (shown beside the fields, and what "Reset" goes back to). */
-export const SAMPLING_DEFAULTS = { temperature: 0.7, topP: 0.9, maxTokens: 512 } as const;
+export const SAMPLING_DEFAULTS = { temperature: DEFAULT_CHAT_SETTINGS.temperature, topP: DEFAULT_CHAT_SETTINGS.topP, maxTokens: DEFAULT_CHAT_SETTINGS.maxTokens } as const;
 
 /**
  * The chat's model, adapter and sampling, kept in the workspace, and the adapters of its training runs. A change

@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatSide, Conversation } from '$shared/contract';
 import { getApi, onConnectionState } from '../lib/api';
-import { answersOf, endKey, newConversationId, SIDE_ORDER, sidesFor, titleOf, turnsOf, type AnswerEnd, type LiveTurn } from '../lib/chat-turns';
+import { answersOf, newConversationId, SIDE_ORDER, sidesFor, titleOf, turnsOf, type AnswerEnd, type LiveTurn } from '../lib/chat-turns';
 import { problemOf, type Problem } from '../lib/problems';
 import { chatSettings } from './chat-settings.svelte';
 import { conversations } from './conversations.svelte';
@@ -17,8 +17,6 @@ class ChatStore {
   conversationId = $state<string | null>(null);
   title = $state('');
   messages = $state.raw<ChatMessage[]>([]);
-  /** Failures and truncations of finished answers, while this conversation is open (see AnswerEnd). */
-  ends = $state.raw<Record<string, AnswerEnd>>({});
   live = $state<LiveTurn | null>(null);
   draft = $state('');
   sending = $state(false);
@@ -26,7 +24,7 @@ class ChatStore {
   problem = $state.raw<Problem | null>(null);
 
   generating = $derived(this.live !== null || this.sending);
-  turns = $derived(turnsOf(this.messages, this.live, this.ends));
+  turns = $derived(turnsOf(this.messages, this.live));
 
   private early: { jobId: string; apply: () => void }[] = [];
   /** Streamed text not shown yet: tokens come faster than the window needs to repaint. */
@@ -123,7 +121,6 @@ class ChatStore {
     this.conversationId = null;
     this.title = '';
     this.messages = [];
-    this.ends = {};
     this.problem = null;
   }
 
@@ -132,7 +129,6 @@ class ChatStore {
     this.conversationId = conversation.id;
     this.title = conversation.title;
     this.messages = conversation.messages;
-    this.ends = {};
     this.problem = null;
   }
 
@@ -185,13 +181,6 @@ class ChatStore {
     live.ended[side] = end;
     if (live.sides.some((s) => !live.ended[s])) return;
     const finished = $state.snapshot(live) as LiveTurn;
-    const ends = { ...this.ends };
-    for (const s of finished.sides) {
-      const sideEnd = finished.ended[s];
-      if (sideEnd?.kind === 'failed' && finished.text[s] === '') ends[endKey(finished.userIndex, s)] = { ...sideEnd, citations: finished.citations };
-      else if (sideEnd) ends[endKey(finished.userIndex, s)] = sideEnd;
-    }
-    this.ends = ends;
     this.messages = [...this.messages, ...answersOf(finished)];
     this.live = null;
     this.tokens = {};

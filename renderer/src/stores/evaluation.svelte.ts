@@ -13,8 +13,9 @@ export type ReportInfo = ResultOf<'eval.reports'>[number];
 class EvaluationStore {
   phase = $state<EvalPhase>('idle');
   jobId = $state<string | null>(null);
-  /** Whether the run shown was asked for with retrieval (the summary does not say). */
+  /** Whether the run in progress was asked for with retrieval (the summary says it once done). */
   rag = $state(false);
+  cancelling = $state(false);
   progress = $state.raw<{ done: number; total: number } | null>(null);
   summary = $state.raw<EvalSummary | null>(null);
   problem = $state.raw<Problem | null>(null);
@@ -52,19 +53,22 @@ class EvaluationStore {
           void this.openReport(summary.report);
         }),
       ),
-      api.on('eval.failed', ({ jobId, error }) =>
+      api.on('eval.failed', ({ jobId, error, code }) =>
         this.route(jobId, () => {
-          this.phase = 'failed';
-          this.problem = { key: 'eval.failed', params: { error } };
+          this.phase = code === 'CANCELLED' ? 'idle' : 'failed';
+          this.cancelling = false;
+          this.problem = code === 'CANCELLED' ? null : { key: 'eval.failed', params: { error } };
         }),
       ),
     ];
     return () => offs.forEach((off) => off());
   }
 
-  async start(rag: boolean): Promise<void> {
+  /** Starts an evaluation; with `judge`, the workspace's teacher grades every answer too. */
+  async start(rag: boolean, judge: boolean): Promise<void> {
     if (this.running) return;
     this.phase = 'starting';
+    this.cancelling = false;
     this.jobId = null;
     this.rag = rag;
     this.progress = null;
@@ -74,7 +78,7 @@ class EvaluationStore {
     try {
       // The engine evaluates the adapter of its settings: changes still being saved must reach it first.
       await chatSettings.settled();
-      const { jobId } = await getApi().invoke('eval.run', { rag });
+      const { jobId } = await getApi().invoke('eval.run', { rag, judge });
       this.jobId = jobId;
       if (this.phase === 'starting') this.phase = 'running';
       for (const event of this.early.splice(0)) if (event.jobId === jobId) event.apply();
@@ -82,6 +86,17 @@ class EvaluationStore {
       this.early = [];
       this.problem = problemOf(err);
       this.phase = 'failed';
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.jobId || !this.running) return;
+    this.cancelling = true;
+    try {
+      await getApi().invoke('eval.cancel', { jobId: this.jobId });
+    } catch (err) {
+      this.cancelling = false;
+      this.problem = problemOf(err);
     }
   }
 
