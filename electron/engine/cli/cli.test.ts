@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MODEL_CATALOG } from '../models/catalog.js';
 import { corpusFile, REPO_ROOT, tempDir } from '../testing/corpus.js';
 
 /** Run the CLI from source the way `npx doctune` runs the built one. */
@@ -61,5 +63,23 @@ describe('doctune CLI', () => {
     expect(doctune('ingest', '--workspace', ws).code).toBe(2);
     expect(doctune('search', 'x', '--k', 'many', '--workspace', ws).code).toBe(2);
     expect(doctune('frobnicate').code).toBe(2);
+  });
+
+  it('models recommend --json lists every catalog model with where chat and training fit, and the pick', () => {
+    const r = doctune('models', 'recommend', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.hardware.ramBytes).toBe(os.totalmem());
+    expect(out.models.map((m: { id: string }) => m.id)).toEqual(MODEL_CATALOG.map((m) => m.id));
+    for (const m of out.models) {
+      for (const p of [m.fit.chat, m.fit.training]) {
+        expect(['gpu', 'cpu', 'none']).toContain(p.runsOn);
+        expect(p.needed).toBeGreaterThan(0);
+        expect(p.reason.length).toBeGreaterThan(0);
+      }
+    }
+    if (out.recommended !== null) expect(out.models.find((m: { id: string }) => m.id === out.recommended).fit.training.runsOn).not.toBe('none');
+    expect(out.reason.length).toBeGreaterThan(0);
+    expect(doctune('models', 'recommend', '--language', 'fr').code).toBe(2);
   });
 });

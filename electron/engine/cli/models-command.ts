@@ -1,7 +1,30 @@
+import os from 'node:os';
 import path from 'node:path';
-import { type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { DeviceReport } from '../../shared/contract.js';
+import { deviceReport } from '../api/views.js';
+import { MODEL_CATALOG } from '../models/catalog.js';
 import { discoverLmStudio, discoverOllama } from '../models/discover.js';
 import { resolveModelArg } from '../models/model-arg.js';
+import { fitOnHardware, recommendModel, type Placement, type RecommendOptions } from '../models/model-fit.js';
+import { probeDevices } from '../train/devices.js';
+
+const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+const where = (p: Placement): string => (p.runsOn === 'none' ? `no   (needs ${gib(p.needed)})` : `${p.runsOn.toUpperCase()}  ${gib(p.needed)}`);
+
+const language = (v: string): 'en' | 'zh' => {
+  if (v !== 'en' && v !== 'zh') throw new InvalidArgumentError('expected en or zh');
+  return v;
+};
+
+/** The probe runs the native trainer in a worker; without it (not built, driver abort) the CPU still counts. */
+async function probe(): Promise<DeviceReport> {
+  try {
+    return deviceReport(await probeDevices());
+  } catch (err) {
+    return { devices: [], notes: `device probe failed, counting the CPU only: ${(err as Error).message}` };
+  }
+}
 
 export function addModelsCommand(program: Command): void {
   const models = program.command('models').description('GGUF models: the ones Ollama and LM Studio already have, and downloads');
@@ -26,5 +49,31 @@ export function addModelsCommand(program: Command): void {
       });
       process.stderr.write('\n');
       process.stdout.write(`${path.resolve(file)}\n`);
+    });
+  models.command('recommend')
+    .description('the curated models, whether chat and training fit on this machine\'s GPUs or RAM, and the one to start with')
+    .option('--json', 'print as JSON')
+    .option('--language <lang>', 'the documents\' language (en or zh); default: models that handle both come first', language)
+    .action(async (o: { json?: boolean; language?: 'en' | 'zh' }) => {
+      const report = await probe();
+      const hardware = { ...report, ramBytes: os.totalmem(), ramFreeBytes: os.freemem() };
+      const hw = { devices: report.devices, ramBytes: hardware.ramBytes };
+      const options: RecommendOptions = o.language ? { language: o.language } : {};
+      const rec = recommendModel(MODEL_CATALOG, hw, options);
+      const models = MODEL_CATALOG.map((entry) => ({ ...entry, fit: fitOnHardware(entry, hw) }));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ hardware, models, recommended: rec.entry?.id ?? null, reason: rec.reason })}\n`);
+        return;
+      }
+      for (const d of report.devices) process.stdout.write(`${d.backend.padEnd(7)} ${d.name.padEnd(10)} ${d.description}  ${gib(d.memoryFree)} free of ${gib(d.memoryTotal)}\n`);
+      process.stdout.write(`RAM     ${gib(hardware.ramBytes)} (${gib(hardware.ramFreeBytes)} free)\n`);
+      if (report.notes) process.stdout.write(`notes: ${report.notes}\n`);
+      process.stdout.write(`\n  ${'model'.padEnd(30)} ${'size'.padStart(8)}  ${'licence'.padEnd(27)} ${'chat'.padEnd(15)} train\n`);
+      for (const m of models) {
+        const mark = m.id === rec.entry?.id ? '*' : ' ';
+        const batch = m.fit.training.runsOn !== 'none' ? `, batch ${m.fit.training.batch}` : '';
+        process.stdout.write(`${mark} ${m.id.padEnd(30)} ${gib(m.bytes).padStart(8)}  ${m.licence.padEnd(27)} ${where(m.fit.chat).padEnd(15)} ${where(m.fit.training)}${batch}\n`);
+      }
+      process.stdout.write(`\n${rec.entry ? `recommended: ${rec.entry.id}\n  ${rec.entry.uri}\n  ${rec.reason}` : rec.reason}\n`);
     });
 }

@@ -1,0 +1,206 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ComputeDevice } from '../../shared/contract.js';
+import { DocTuneError } from '../errors.js';
+import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { writeRandomLlama } from '../testing/random-model.js';
+import { estimateStaticMemory } from '../train/memory-plan.js';
+import { addonPath, backendDirs, loadAddon, LORA_TARGETS, targetBits } from '../train/native-addon.js';
+import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
+import { CATALOG_QUANTS, MODEL_CATALOG, type CatalogEntry, type ModelShape } from './catalog.js';
+import { downloadTarget } from './download.js';
+import { readGguf, readTensorData, type GgufFile } from './gguf/gguf-reader.js';
+import { GgmlType } from './gguf/gguf-types.js';
+import { writeGguf, type GgufTensorInput } from './gguf/gguf-writer.js';
+import { quantize } from './gguf/quantize.js';
+import { chatMemory, fitOnHardware, recommendModel, shapeParameters, syntheticGguf, trainingActivationBytes, trainingMemory, type Hardware } from './model-fit.js';
+
+const GiB = 1024 ** 3;
+const entry = (id: string): CatalogEntry => MODEL_CATALOG.find((e) => e.id === id)!;
+const gpu = (gib: number, name = 'CUDA0'): ComputeDevice => ({ backend: 'CUDA', name, description: `test GPU ${gib} GiB`, memoryFree: gib * GiB, memoryTotal: gib * GiB });
+const cpu = (gib: number): ComputeDevice => ({ backend: 'CPU', name: 'CPU', description: 'test CPU', memoryFree: gib * GiB, memoryTotal: gib * GiB });
+const machine = (ramGib: number, ...gpus: ComputeDevice[]): Hardware => ({ devices: [...gpus, cpu(ramGib)], ramBytes: ramGib * GiB });
+const close = (a: number, b: number, tolerance: number): void => expect(Math.abs(a - b) / b).toBeLessThan(tolerance);
+
+describe('model catalog', () => {
+  it('is well-formed: unique ids, hf: URIs that download.ts resolves, licences, both quants of every model', () => {
+    const ids = MODEL_CATALOG.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(MODEL_CATALOG.length).toBe(12);
+    for (const e of MODEL_CATALOG) {
+      expect(e.id).toMatch(new RegExp(`^[a-z0-9.-]+-${e.quant.toLowerCase()}$`));
+      expect(e.uri).toMatch(/^hf:[\w.-]+\/[\w.-]+-GGUF\/[\w.-]+\.gguf$/);
+      const { url, fileName } = downloadTarget(e.uri);
+      expect(fileName).toMatch(new RegExp(`-${e.quant}\\.gguf$`));
+      expect(url).toMatch(new RegExp(`/resolve/main/${fileName.replace(/\./g, '\\.')}$`));
+      expect(e.licence.length).toBeGreaterThan(0);
+      expect(e.languages[0]).toBe('en');
+      expect(e.contextLength).toBeGreaterThanOrEqual(8192);
+      expect(e.shape.nEmbd % e.shape.nHead).toBe(0);
+      expect(e.shape.nHead % e.shape.nHeadKv).toBe(0);
+      expect(MODEL_CATALOG.filter((o) => o.name === e.name).map((o) => o.quant).sort()).toEqual([...CATALOG_QUANTS].sort());
+    }
+    // Qwen2.5 is the family for Chinese documents; Llama 3.2 and SmolLM2 do not list Chinese.
+    expect(MODEL_CATALOG.filter((e) => e.languages.includes('zh')).every((e) => e.family === 'Qwen2.5')).toBe(true);
+    expect(entry('qwen2.5-3b-instruct-q8_0').commercialUse).toBe(false);
+  });
+
+  it('has the published shapes: each reproduces its model\'s parameter count exactly', () => {
+    for (const e of MODEL_CATALOG) expect(shapeParameters(e.shape), e.id).toBe(e.parameters);
+  });
+
+  it("sizes the weights as llama-quantize does (Q4_K_M's Q6_K and Q5_0/Q8_0 fallbacks): within 2% of the published files", () => {
+    for (const e of MODEL_CATALOG) {
+      const weights = syntheticGguf(e.shape, e.quant).tensors.reduce((sum, t) => sum + t.bytes, 0);
+      // The file also holds the tokenizer (a few MB), so the tensors come out slightly smaller.
+      expect(weights, e.id).toBeLessThanOrEqual(e.bytes);
+      expect(weights / e.bytes, e.id).toBeGreaterThan(0.98);
+    }
+    const q = syntheticGguf(entry('qwen2.5-0.5b-instruct-q4_k_m').shape, 'Q4_K_M').tensors;
+    const type = (name: string): GgmlType | undefined => q.find((t) => t.name === name)?.type;
+    expect(type('token_embd.weight')).toBe(GgmlType.Q8_0); // Q6_K for the tied output, 896-wide rows: Q8_0
+    expect(type('blk.5.attn_q.weight')).toBe(GgmlType.Q5_0); // Q4_K, 896-wide rows: Q5_0
+    expect(type('blk.0.ffn_down.weight')).toBe(GgmlType.Q6_K); // use_more_bits, 4864-wide rows
+    expect(type('blk.4.ffn_down.weight')).toBe(GgmlType.Q4_K);
+  });
+});
+
+describe('memory estimates', () => {
+  const dir = tempDir('model-fit');
+
+  /** A copy with every matrix in Q8_0, as llama-quantize writes one; without output.weight when tied. */
+  async function writeQ8(file: string, base: GgufFile, tied: boolean): Promise<GgufFile> {
+    const tensors: GgufTensorInput[] = [];
+    for (const t of base.tensors) {
+      if (tied && t.name === 'output.weight') continue;
+      const raw = await readTensorData(base, t.name);
+      const values = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+      tensors.push(t.dims.length === 2 ? { name: t.name, dims: t.dims, type: GgmlType.Q8_0, data: quantize(GgmlType.Q8_0, values) } : { name: t.name, dims: t.dims, type: t.type, data: raw });
+    }
+    await writeGguf(file, { metadata: base.metadata, tensors, alignment: base.alignment });
+    return readGguf(file);
+  }
+
+  it('estimates from the shape what estimateStaticMemory reads from a real GGUF (F32 untied llama, Q8_0 tied qwen2)', async () => {
+    const vocab = (await readGguf(TINY_MODEL)).tensors.find((t) => t.name === 'token_embd.weight')!.dims[1]!;
+    const dims = { embd: 256, ff: 512, layers: 3, heads: 4, kvHeads: 2 };
+    const llama = await writeRandomLlama(path.join(dir, 'llama-f32.gguf'), TINY_MODEL, dims, 5);
+    const qwenF32 = await writeRandomLlama(path.join(dir, 'qwen-f32.gguf'), TINY_MODEL, { ...dims, arch: 'qwen2' }, 6);
+    const qwenQ8 = await writeQ8(path.join(dir, 'qwen-q8_0-tied.gguf'), qwenF32, true);
+    const shape = (arch: ModelShape['arch'], tiedEmbeddings: boolean): ModelShape =>
+      ({ arch, nLayer: dims.layers, nEmbd: dims.embd, nFf: dims.ff, nHead: dims.heads, nHeadKv: dims.kvHeads, nVocab: vocab, tiedEmbeddings });
+    const cases: [GgufFile, ReturnType<typeof syntheticGguf>][] = [
+      [llama, syntheticGguf(shape('llama', false), 'F32')],
+      [qwenQ8, syntheticGguf(shape('qwen2', true), 'Q8_0')],
+    ];
+    for (const [real, synthetic] of cases) {
+      const { rank, targets } = DEFAULT_TRAIN_CONFIG;
+      const want = estimateStaticMemory(real, rank, targets);
+      const got = estimateStaticMemory(synthetic, rank, targets);
+      expect(want.weights).toBeGreaterThan(0);
+      for (const k of ['weights', 'transposed', 'transposedCompact', 'lora', 'optimizer'] as const) close(got[k], want[k], 0.02);
+      expect(synthetic.tensors.map((t) => t.name).sort()).toEqual(real.tensors.map((t) => t.name).sort());
+    }
+  });
+
+  it("counts Qwen2.5-0.5B's LoRA parameters and KV cache by hand", () => {
+    const e = entry('qwen2.5-0.5b-instruct-q4_k_m');
+    // rank 16 × (nIn + nOut) per adapted matrix: q 896+896, k and v 896+128, o 896+896, gate/up/down 896+4864; 24 layers
+    const params = 16 * (1792 + 1024 + 1024 + 1792 + 3 * 5760) * 24;
+    const t = trainingMemory(e, 1, 512);
+    expect(t.static.lora).toBe(params * 4);
+    expect(t.static.optimizer).toBe(params * 12);
+    // 2 (K and V) · 24 layers · 4096 positions · 2 KV heads · 64 per head · 2 bytes (F16) = 48 MiB
+    expect(chatMemory(e).kvCache).toBe(48 * 1024 * 1024);
+    expect(chatMemory(entry('llama-3.2-3b-instruct-q8_0')).kvCache).toBe(448 * 1024 * 1024);
+    // Activations grow with batch × seq, and more than linearly with seq (attention scores).
+    expect(trainingActivationBytes(e.shape, 4, 512)).toBeCloseTo(4 * trainingActivationBytes(e.shape, 1, 512), -3);
+    expect(trainingActivationBytes(e.shape, 1, 1024)).toBeGreaterThan(2 * trainingActivationBytes(e.shape, 1, 512));
+  });
+
+  it.skipIf(!fs.existsSync(addonPath()))("covers the step the trainer measures, without overestimating by much", async () => {
+    const vocab = (await readGguf(TINY_MODEL)).tensors.find((t) => t.name === 'token_embd.weight')!.dims[1]!;
+    const dims = { embd: 512, ff: 1536, layers: 2, heads: 8, kvHeads: 2 };
+    const model = await writeRandomLlama(path.join(dir, 'step.gguf'), TINY_MODEL, dims, 7);
+    const shape: ModelShape = { arch: 'llama', nLayer: dims.layers, nEmbd: dims.embd, nFf: dims.ff, nHead: dims.heads, nHeadKv: dims.kvHeads, nVocab: vocab, tiedEmbeddings: false };
+    const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 16, alpha: 32, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed: false });
+    try {
+      for (const [seq, batch] of [[256, 2], [128, 4]] as const) {
+        const measured = t.plan(seq, batch, false).compute;
+        const estimate = trainingActivationBytes(shape, batch, seq);
+        expect(estimate).toBeGreaterThanOrEqual(measured);
+        expect(estimate / measured).toBeLessThan(1.3);
+      }
+    } finally {
+      t.dispose();
+    }
+  });
+});
+
+describe('fit and recommendation', () => {
+  it('places chat and training on the GPU when they fit, else in RAM, and says why', () => {
+    const e = entry('qwen2.5-1.5b-instruct-q8_0');
+    const fit = fitOnHardware(e, machine(32, gpu(3)));
+    expect(fit.chat.runsOn).toBe('gpu');
+    expect(fit.chat.needed).toBe(chatMemory(e).total);
+    expect(fit.chat.needed).toBeLessThanOrEqual(fit.chat.available);
+    expect(fit.training).toMatchObject({ runsOn: 'cpu', device: 'CPU', batch: 4, accum: 1, seq: 512 });
+    expect(fit.training.needed).toBe(trainingMemory(e, 4, 512).total);
+    expect(fit.training.reason).toMatch(/^trains on the CPU \(RAM\) with batch 4 × 512 tokens: [\d.]+ GiB of 24\.0 GiB usable$/);
+    // A tight GPU: the trainer's own fallback to a smaller batch (same effective batch with --accum).
+    const small = fitOnHardware(e, machine(32, gpu(8)));
+    expect(small.training).toMatchObject({ runsOn: 'gpu', device: 'CUDA0 (test GPU 8 GiB)', batch: 1, accum: 4 });
+    expect(small.training.reason).toContain('--batch 1 --accum 4');
+  });
+
+  it('recommends a 3B model on a 24 GiB GPU, Q8_0 as there is room; the language decides the family', () => {
+    const hw = machine(64, gpu(24));
+    const r = recommendModel(MODEL_CATALOG, hw);
+    expect(r.entry?.parameters).toBeGreaterThan(3e9);
+    expect(r.entry?.quant).toBe('Q8_0');
+    expect(r.fit?.training.runsOn).toBe('gpu');
+    expect(r.entry?.languages).toContain('zh');
+    expect(r.reason).toMatch(/non-commercial/);
+    expect(recommendModel(MODEL_CATALOG, hw, { language: 'en' }).entry?.id).toBe('llama-3.2-3b-instruct-q8_0');
+    expect(recommendModel(MODEL_CATALOG, hw, { language: 'zh' }).entry?.family).toBe('Qwen2.5');
+  });
+
+  it('recommends a small Q4_K_M on a 4 GiB GPU', () => {
+    const r = recommendModel(MODEL_CATALOG, machine(16, gpu(4)));
+    expect(r.entry?.id).toBe('qwen2.5-0.5b-instruct-q4_k_m');
+    expect(r.fit?.training).toMatchObject({ runsOn: 'gpu', batch: 1 });
+  });
+
+  it('recommends the 0.5B on a CPU with 8 GiB of RAM, and nothing with 1 GiB, saying what is missing', () => {
+    const r = recommendModel(MODEL_CATALOG, machine(8));
+    expect(r.entry?.id).toBe('qwen2.5-0.5b-instruct-q4_k_m');
+    expect(r.fit?.training.runsOn).toBe('cpu');
+    expect(r.reason).toMatch(/no usable GPU/);
+    const none = recommendModel(MODEL_CATALOG, machine(1));
+    expect(none.entry).toBeNull();
+    expect(none.reason).toMatch(/needs at least [\d.]+ GiB, but at most 0\.8 GiB are usable/);
+    // With 4 GiB the 0.5B would just fit (3 GiB usable), too tightly to recommend.
+    expect(fitOnHardware(entry('qwen2.5-0.5b-instruct-q4_k_m'), machine(4)).training.runsOn).toBe('cpu');
+    const tight = recommendModel(MODEL_CATALOG, machine(4));
+    expect(tight.entry).toBeNull();
+    expect(tight.reason).toMatch(/Qwen2\.5 0\.5B Instruct \(Q4_K_M\): needs [\d.]+ GiB at batch 1, which leaves less than 10% of the 3\.0 GiB usable on CPU/);
+    const fit = fitOnHardware(entry('qwen2.5-0.5b-instruct-q4_k_m'), machine(1));
+    expect(fit.training.runsOn).toBe('none');
+    expect(fit.training.needed).toBe(trainingMemory(entry('qwen2.5-0.5b-instruct-q4_k_m'), 1, 512).totalCompact);
+  });
+
+  it('is deterministic: the catalog order does not change the answer', () => {
+    const hw = machine(32, gpu(12));
+    const a = recommendModel(MODEL_CATALOG, hw);
+    const b = recommendModel([...MODEL_CATALOG].reverse(), hw);
+    expect(b.entry?.id).toBe(a.entry?.id);
+    expect(b.reason).toBe(a.reason);
+  });
+
+  it('refuses bad input with DocTuneError', () => {
+    expect(() => recommendModel([], machine(8))).toThrow(DocTuneError);
+    expect(() => recommendModel(MODEL_CATALOG, machine(8), { language: 'fr' as 'en' })).toThrow(/unknown language/);
+    expect(() => fitOnHardware(MODEL_CATALOG[0]!, { devices: [], ramBytes: -1 })).toThrow(DocTuneError);
+  });
+});

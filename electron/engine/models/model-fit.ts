@@ -1,0 +1,309 @@
+/**
+ * What a catalog model needs in memory, for chat and for LoRA training, and where it fits on this machine's
+ * GPUs or in its RAM, before anything is downloaded; and which model to recommend. Training reuses the
+ * trainer's own static estimate (estimateStaticMemory) on a GGUF tensor list built from the model's shape;
+ * a step's activations follow a formula calibrated on the trainer's measured plans (the trainer measures the
+ * real step again when it starts, and proposes a smaller batch if the estimate was optimistic).
+ */
+import type { ComputeDevice } from '../../shared/contract.js';
+import { DocTuneError } from '../errors.js';
+import { DEVICE_HEADROOM, estimateStaticMemory, type StaticMemory } from '../train/memory-plan.js';
+import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
+import type { CatalogEntry, CatalogQuant, ModelShape } from './catalog.js';
+import type { GgufFile, GgufTensorInfo } from './gguf/gguf-reader.js';
+import { GGML_BLOCK, GgmlType, tensorBytes } from './gguf/gguf-types.js';
+
+const GiB = 1024 ** 3;
+/** The chat context DocTune opens (chat-host's default). */
+export const CHAT_CONTEXT = 4096;
+/** Tokens llama.cpp evaluates per micro-batch (node-llama-cpp's default batch size). */
+const CHAT_UBATCH = 512;
+/** RAM kept for the OS, the app itself and the embedder when the CPU chats or trains. */
+export const RAM_RESERVE = 0.25;
+/** Room a recommended model keeps at its smallest step (batch 1), as the activation figure is an estimate. */
+const RECOMMEND_MARGIN = 0.1;
+/** On the CPU a step's time grows with the parameters: beyond ~1B, an epoch over a few hundred examples takes hours. */
+const CPU_MAX_PARAMETERS = 1.3e9;
+/** GPUs with less memory than this are better served by Q4_K_M (more model per byte); larger ones by Q8_0. */
+const SMALL_GPU_BYTES = 8 * GiB;
+
+/** Parameters of the decoder this shape describes (norms and qwen2's q/k/v biases included). */
+export function shapeParameters(s: ModelShape): number {
+  const kv = (s.nEmbd / s.nHead) * s.nHeadKv;
+  const layer = 2 * s.nEmbd * s.nEmbd + 2 * s.nEmbd * kv + 3 * s.nEmbd * s.nFf + 2 * s.nEmbd + (s.arch === 'qwen2' ? s.nEmbd + 2 * kv : 0);
+  return s.nLayer * layer + s.nVocab * s.nEmbd * (s.tiedEmbeddings ? 1 : 2) + s.nEmbd;
+}
+
+/** llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between. */
+function useMoreBits(layer: number, layers: number): boolean {
+  const eighth = Math.floor(layers / 8);
+  return layer < eighth || layer >= Math.floor((7 * layers) / 8) || (layer - eighth) % 3 === 2;
+}
+
+/**
+ * The ggml type llama-quantize gives a matrix. Q8_0 is uniform. Q4_K_M follows llama_tensor_get_type: Q6_K
+ * for the output matrix (the token embedding when tied) and for attn_v and ffn_down in use_more_bits
+ * layers, Q4_K elsewhere; rows that are not whole 256-value blocks fall back to Q5_0 (for Q4_K) or Q8_0
+ * (for Q6_K), as in Qwen2.5-0.5B whose 896-wide rows do not split into K-quant blocks.
+ */
+function matrixType(scheme: CatalogQuant | 'F32', name: string, rowLength: number, tied: boolean, layers: number): GgmlType {
+  if (scheme === 'F32') return GgmlType.F32;
+  let type: GgmlType;
+  if (scheme === 'Q8_0') type = GgmlType.Q8_0;
+  else {
+    const layer = /^blk\.(\d+)\.(attn_v|ffn_down)\./.exec(name);
+    const isOutput = name === 'output.weight' || (tied && name === 'token_embd.weight');
+    type = isOutput || (layer && useMoreBits(Number(layer[1]), layers)) ? GgmlType.Q6_K : GgmlType.Q4_K;
+    if (rowLength % 256 !== 0) type = type === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.Q5_0;
+  }
+  return rowLength % (GGML_BLOCK[type]?.elements ?? 1) === 0 ? type : GgmlType.F16;
+}
+
+/**
+ * A GgufFile-like tensor list for this shape in this quantization, with llama.cpp's tensor names and ggml
+ * dimension order: enough for estimateStaticMemory, which reads only names, dims, types and bytes.
+ */
+export function syntheticGguf(shape: ModelShape, scheme: CatalogQuant | 'F32', name = 'synthetic'): GgufFile {
+  const { nEmbd: E, nFf: F, nVocab: V, nLayer: L } = shape;
+  const kv = (E / shape.nHead) * shape.nHeadKv;
+  const tensors: GgufTensorInfo[] = [];
+  let offset = 0;
+  const add = (tensorName: string, dims: number[], type: GgmlType): void => {
+    const bytes = tensorBytes(type, dims)!;
+    tensors.push({ name: tensorName, dims, type, offset, bytes });
+    offset += Math.ceil(bytes / 32) * 32;
+  };
+  const mat = (tensorName: string, nIn: number, nOut: number): void => add(tensorName, [nIn, nOut], matrixType(scheme, tensorName, nIn, shape.tiedEmbeddings, L));
+  const vec = (tensorName: string, n: number): void => add(tensorName, [n], GgmlType.F32);
+  mat('token_embd.weight', E, V);
+  vec('output_norm.weight', E);
+  if (!shape.tiedEmbeddings) mat('output.weight', E, V);
+  for (let l = 0; l < L; l++) {
+    vec(`blk.${l}.attn_norm.weight`, E);
+    mat(`blk.${l}.attn_q.weight`, E, E);
+    mat(`blk.${l}.attn_k.weight`, E, kv);
+    mat(`blk.${l}.attn_v.weight`, E, kv);
+    if (shape.arch === 'qwen2') {
+      vec(`blk.${l}.attn_q.bias`, E);
+      vec(`blk.${l}.attn_k.bias`, kv);
+      vec(`blk.${l}.attn_v.bias`, kv);
+    }
+    mat(`blk.${l}.attn_output.weight`, E, E);
+    vec(`blk.${l}.ffn_norm.weight`, E);
+    mat(`blk.${l}.ffn_gate.weight`, E, F);
+    mat(`blk.${l}.ffn_up.weight`, E, F);
+    mat(`blk.${l}.ffn_down.weight`, F, E);
+  }
+  return { path: name, version: 3, metadata: new Map(), tensors, alignment: 32, dataOffset: 0, fileSize: offset };
+}
+
+export interface ChatMemory {
+  weights: number;
+  kvCache: number;
+  compute: number;
+  total: number;
+}
+
+/**
+ * Chat: the file's weights, an F16 KV cache for the whole context, and llama.cpp's compute buffer for one
+ * micro-batch without flash attention (F32 logits over the vocabulary, the attention scores of every head
+ * over the context, and the FFN's intermediate values), which it sizes for the worst case up front.
+ */
+export function chatMemory(entry: CatalogEntry, context = CHAT_CONTEXT): ChatMemory {
+  const s = entry.shape;
+  const headDim = s.nEmbd / s.nHead;
+  const kvCache = 2 * s.nLayer * context * s.nHeadKv * headDim * 2;
+  const compute = 4 * CHAT_UBATCH * (s.nVocab + s.nHead * context + 2 * s.nFf + 4 * s.nEmbd);
+  return { weights: entry.bytes, kvCache, compute, total: entry.bytes + kvCache + compute };
+}
+
+/**
+ * A training step's activations (F32; trainer_forward.cpp keeps them all for the backward, no
+ * checkpointing): per layer and token the saved inputs and outputs of the norms, projections and FFN
+ * (8·E + 3·kv + 4·F values) plus the softmaxed attention scores (heads × seq per token); one layer's worth of
+ * backward temporaries (2·(E+F) per token); and the logits of every position (V per token: softmax and its
+ * gradient reuse the buffer in place). Against the trainer's plan(512, 4) on random models of Qwen2.5-0.5B's
+ * and Llama-3.2-1B's layer shape this gives 267 and 524 MiB per layer where the trainer measures 253 and
+ * 492, and one vocabulary-sized buffer per token, as measured: conservative by about 5%.
+ */
+export function trainingActivationBytes(s: ModelShape, batch: number, seq: number): number {
+  const tokens = batch * seq;
+  const kv = (s.nEmbd / s.nHead) * s.nHeadKv;
+  const perLayer = tokens * (8 * s.nEmbd + 3 * kv + 4 * s.nFf) * 4 + batch * s.nHead * seq * seq * 4;
+  return s.nLayer * perLayer + tokens * 2 * (s.nEmbd + s.nFf) * 4 + tokens * s.nVocab * 4;
+}
+
+export interface TrainingMemory {
+  static: StaticMemory;
+  activations: number;
+  /** With transposed copies in Q8_0, and with compact ones (the trainer's fallback when only those fit). */
+  total: number;
+  totalCompact: number;
+}
+
+export function trainingMemory(entry: CatalogEntry, batch: number = DEFAULT_TRAIN_CONFIG.batch, seq: number = DEFAULT_TRAIN_CONFIG.seq): TrainingMemory {
+  const st = estimateStaticMemory(syntheticGguf(entry.shape, entry.quant, entry.id), DEFAULT_TRAIN_CONFIG.rank, DEFAULT_TRAIN_CONFIG.targets);
+  const activations = trainingActivationBytes(entry.shape, batch, seq);
+  const fixed = st.weights + st.lora + st.optimizer + activations;
+  return { static: st, activations, total: fixed + st.transposed, totalCompact: fixed + st.transposedCompact };
+}
+
+export interface Hardware {
+  /** The device probe's report: GPUs first in --device auto's order, the CPU last (ignored: see ramBytes). */
+  devices: ComputeDevice[];
+  /** The machine's RAM, for what runs on the CPU. */
+  ramBytes: number;
+}
+
+export type RunsOn = 'gpu' | 'cpu' | 'none';
+
+export interface Placement {
+  runsOn: RunsOn;
+  /** e.g. "CUDA0 (NVIDIA GeForce RTX 4070)" or "CPU"; null when nothing fits. */
+  device: string | null;
+  /** Bytes needed there (when nothing fits: the least any configuration needs). */
+  needed: number;
+  /** Bytes usable there after headroom (when nothing fits: the most any device offers). */
+  available: number;
+  reason: string;
+}
+
+export interface TrainingPlacement extends Placement {
+  /** The step that fits: the default batch, or the largest smaller one (with accum keeping the effective batch). */
+  batch: number;
+  accum: number;
+  seq: number;
+  compactTransposed: boolean;
+}
+
+export interface ModelFit {
+  chat: Placement;
+  training: TrainingPlacement;
+}
+
+interface Place {
+  runsOn: 'gpu' | 'cpu';
+  label: string;
+  usable: number;
+  total: number;
+}
+
+const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
+
+function places(hw: Hardware): Place[] {
+  if (!Array.isArray(hw.devices) || !Number.isFinite(hw.ramBytes) || hw.ramBytes < 0) {
+    throw new DocTuneError('BAD_ARGUMENT', 'hardware needs a device list and a RAM size in bytes');
+  }
+  const gpus = hw.devices
+    .filter((d) => d.backend.toUpperCase() !== 'CPU')
+    .map((d): Place => ({ runsOn: 'gpu', label: `${d.name} (${d.description})`, usable: Math.max(0, d.memoryFree) * (1 - DEVICE_HEADROOM), total: d.memoryTotal }));
+  return [...gpus, { runsOn: 'cpu', label: 'CPU', usable: hw.ramBytes * (1 - RAM_RESERVE), total: hw.ramBytes }];
+}
+
+const where = (p: Place): string => (p.runsOn === 'cpu' ? 'the CPU (RAM)' : p.label);
+
+function noRoom(needed: number, all: Place[], what: string): { needed: number; available: number; reason: string } {
+  const best = all.reduce((a, b) => (b.usable > a.usable ? b : a));
+  return { needed, available: best.usable, reason: `${what} needs at least ${gib(needed)}, but at most ${gib(best.usable)} are usable (${where(best)})` };
+}
+
+/** Where chat and training of this model run on this hardware: the first GPU with room, else the CPU, else nowhere. */
+export function fitOnHardware(entry: CatalogEntry, hw: Hardware): ModelFit {
+  const all = places(hw);
+  const chatNeed = chatMemory(entry).total;
+  const chatPlace = all.find((p) => chatNeed <= p.usable);
+  const chat: Placement = chatPlace
+    ? { runsOn: chatPlace.runsOn, device: chatPlace.label, needed: chatNeed, available: chatPlace.usable, reason: `chat fits on ${where(chatPlace)}: ${gib(chatNeed)} of ${gib(chatPlace.usable)} usable` }
+    : { runsOn: 'none', device: null, ...noRoom(chatNeed, all, `chat (${CHAT_CONTEXT}-token context)`) };
+
+  const { batch: defaultBatch, seq } = DEFAULT_TRAIN_CONFIG;
+  const batches: number[] = [];
+  for (let b = defaultBatch; b >= 1; b = b > 1 ? Math.floor(b / 2) : 0) batches.push(b);
+  // A GPU at a smaller batch beats the CPU at the default one: places first, then batches.
+  for (const p of all) {
+    for (const batch of batches) {
+      const m = trainingMemory(entry, batch, seq);
+      const compactTransposed = m.total > p.usable;
+      const needed = compactTransposed ? m.totalCompact : m.total;
+      if (needed > p.usable) continue;
+      const accum = Math.ceil(defaultBatch / batch);
+      const step = `batch ${batch} × ${seq} tokens${batch < defaultBatch ? ` (--batch ${batch} --accum ${accum})` : ''}`;
+      return {
+        chat,
+        training: { runsOn: p.runsOn, device: p.label, needed, available: p.usable, batch, accum, seq, compactTransposed, reason: `trains on ${where(p)} with ${step}: ${gib(needed)} of ${gib(p.usable)} usable` },
+      };
+    }
+  }
+  const least = trainingMemory(entry, 1, seq).totalCompact;
+  return { chat, training: { runsOn: 'none', device: null, batch: 1, accum: defaultBatch, seq, compactTransposed: true, ...noRoom(least, all, `training (batch 1 × ${seq} tokens)`) } };
+}
+
+export interface RecommendOptions {
+  /** The documents' language; unset: models that handle both English and Chinese come first. */
+  language?: 'en' | 'zh';
+}
+
+export interface Recommendation {
+  entry: CatalogEntry | null;
+  fit: ModelFit | null;
+  reason: string;
+}
+
+const LANGUAGE_NAMES: Record<string, string> = { en: 'English', zh: 'Chinese' };
+
+/**
+ * The model to fine-tune here: one that trains on a GPU with a margin to spare, else a small one (≤ 1.3B
+ * parameters, as the CPU is slow) that trains in RAM. Among those, models that handle the requested language
+ * (unset: English and Chinese both) come first, then the largest (in half-billion classes), then the
+ * preferred quantization (Q4_K_M on GPUs under 8 GiB and on the CPU, Q8_0 on larger GPUs), then a licence
+ * that allows commercial use, then the id: the same inputs always give the same answer.
+ */
+export function recommendModel(catalog: readonly CatalogEntry[], hw: Hardware, options: RecommendOptions = {}): Recommendation {
+  const { language } = options;
+  if (language !== undefined && !Object.hasOwn(LANGUAGE_NAMES, language)) throw new DocTuneError('BAD_ARGUMENT', `unknown language "${String(language)}" (en or zh)`);
+  if (!catalog.length) throw new DocTuneError('BAD_ARGUMENT', 'the model catalog is empty');
+  const wanted = language ? [language] : ['en', 'zh'];
+  const speaks = (e: CatalogEntry): boolean => wanted.every((l) => e.languages.includes(l));
+  const candidates = catalog.map((entry) => ({ entry, fit: fitOnHardware(entry, hw) }));
+  // The margin guards the choice of model, not the batch: the trainer measures the step and can shrink it.
+  const comfortable = (entry: CatalogEntry, p: Placement): boolean =>
+    trainingMemory(entry, 1).totalCompact <= p.available * (1 - RECOMMEND_MARGIN);
+  const deviceTotal = (label: string | null): number => hw.devices.find((d) => `${d.name} (${d.description})` === label)?.memoryTotal ?? 0;
+
+  const pick = (runsOn: RunsOn): (typeof candidates)[number] | undefined => {
+    const ok = candidates.filter(({ entry, fit }) => fit.training.runsOn === runsOn && comfortable(entry, fit.training) && (runsOn === 'gpu' || entry.parameters <= CPU_MAX_PARAMETERS));
+    const prefer = (c: (typeof candidates)[number]): CatalogQuant =>
+      runsOn === 'gpu' && deviceTotal(c.fit.training.device) >= SMALL_GPU_BYTES ? 'Q8_0' : 'Q4_K_M';
+    // Half-billion classes: 3.09B and 3.21B are the same size for this purpose.
+    const sizeClass = (e: CatalogEntry): number => Math.round(e.parameters / 5e8);
+    return ok.sort((a, b) =>
+      Number(speaks(b.entry)) - Number(speaks(a.entry)) ||
+      sizeClass(b.entry) - sizeClass(a.entry) ||
+      Number(b.entry.quant === prefer(b)) - Number(a.entry.quant === prefer(a)) ||
+      Number(b.entry.commercialUse) - Number(a.entry.commercialUse) ||
+      a.entry.id.localeCompare(b.entry.id),
+    )[0];
+  };
+
+  const gpu = pick('gpu');
+  const chosen = gpu ?? pick('cpu');
+  if (!chosen) {
+    const least = (e: CatalogEntry): number => trainingMemory(e, 1).totalCompact;
+    const smallest = [...candidates].sort((a, b) => least(a.entry) - least(b.entry) || a.entry.id.localeCompare(b.entry.id))[0]!;
+    const { entry: e, fit: f } = smallest;
+    const why = f.training.runsOn === 'none'
+      ? f.training.reason
+      : `needs ${gib(least(e))} at batch 1, which leaves less than ${RECOMMEND_MARGIN * 100}% of the ${gib(f.training.available)} usable on ${f.training.device} to spare`;
+    return { entry: null, fit: null, reason: `no catalog model trains on this machine: the smallest, ${e.name} (${e.quant}): ${why}` };
+  }
+  const { entry, fit } = chosen;
+  const langs = wanted.map((l) => LANGUAGE_NAMES[l]).join(' and ');
+  const why = gpu
+    ? `the largest model whose training fits on the GPU with room to spare`
+    : `${places(hw).some((p) => p.runsOn === 'gpu') ? 'no GPU has room' : 'there is no usable GPU'}, and on the CPU small models train fastest; this is the largest small one that fits in RAM`;
+  const notes = [
+    speaks(entry) ? `handles ${langs}` : `no model that handles ${langs} fits`,
+    entry.commercialUse ? null : `${entry.licence}: non-commercial use only`,
+  ].filter(Boolean);
+  return { entry, fit, reason: `${entry.name} (${entry.quant}): ${why}; it ${fit.training.reason}; ${notes.join('; ')}` };
+}
