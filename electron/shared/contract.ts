@@ -4,6 +4,9 @@
  * validated against these schemas on the receiving side.
  */
 import { z } from 'zod';
+import { ModelInfo, ModelsOverview, PipelineProgressEvent, PipelineResultView, PipelineRunInfo, PipelineStartArgs } from './pipeline-schemas.js';
+
+export * from './pipeline-schemas.js';
 
 export const DocumentStatus = z.enum(['ready', 'error']);
 
@@ -268,6 +271,7 @@ export const ServeStatus = z.object({
 export type ServeStatus = z.infer<typeof ServeStatus>;
 
 const Empty = z.object({}).strict();
+const Job = z.object({ jobId: z.string() }).strict();
 
 /** Request channels: name → argument and result schemas. */
 export const channels = {
@@ -347,6 +351,18 @@ export const channels = {
   'serve.status': { args: Empty, result: ServeStatus },
   /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
   'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
+  /** Recommended models with what they need here, the models the user has, and where downloads go. */
+  'models.overview': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: ModelsOverview },
+  /** Download a catalog model (resumable); progress and the end arrive as models.* events. */
+  'models.pull': { args: z.object({ id: z.string().max(200) }).strict(), result: z.object({ jobId: z.string() }) },
+  'models.cancel': { args: Job, result: z.object({ cancelled: z.boolean() }) },
+  /** Check a GGUF file (a local model the user picks) with DocTune's reader before it is used. */
+  'models.inspect': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: ModelInfo },
+  /** Documents to a tested adapter in one run in this workspace; progress arrives as pipeline.* events. */
+  'pipeline.start': { args: PipelineStartArgs, result: z.object({ jobId: z.string(), run: z.string() }) },
+  'pipeline.cancel': { args: Job, result: z.object({ cancelled: z.boolean() }) },
+  /** Pipeline runs of the workspace, newest first, and the one in progress. */
+  'pipeline.runs': { args: Empty, result: z.object({ runs: z.array(PipelineRunInfo), active: z.object({ jobId: z.string(), run: z.string() }).nullable() }) },
   'dialog.pickPaths': {
     args: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
     result: z.object({ paths: z.array(z.string()) }),
@@ -371,6 +387,13 @@ export const events = {
   'eval.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int() }),
   'eval.done': z.object({ jobId: z.string(), summary: EvalSummary }),
   'eval.failed': z.object({ jobId: z.string(), error: z.string(), code: z.string() }),
+  'models.progress': z.object({ jobId: z.string(), id: z.string(), received: z.number(), total: z.number().nullable() }),
+  'models.done': z.object({ jobId: z.string(), id: z.string(), path: z.string() }),
+  'models.failed': z.object({ jobId: z.string(), id: z.string(), error: z.string(), code: z.string() }),
+  'pipeline.progress': PipelineProgressEvent,
+  'pipeline.done': z.object({ jobId: z.string(), run: z.string(), result: PipelineResultView }),
+  /** code: CANCELLED when stopped on request; the run resumes from where it stopped. */
+  'pipeline.failed': z.object({ jobId: z.string(), run: z.string(), error: z.string(), code: z.string() }),
   /** code: CANCELLED when stopped on request (what was generated so far is kept). */
   'generate.failed': z.object({ jobId: z.string(), error: z.string(), code: z.string() }),
 } as const;

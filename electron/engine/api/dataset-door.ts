@@ -113,6 +113,11 @@ export class DatasetDoor {
     return { stored: true };
   }
 
+  /** The teacher of the workspace's settings, as generation and the pipeline use it. */
+  async teacherChoice(): Promise<TeacherChoice> {
+    return this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}) });
+  }
+
   private choice(t: StoredTeacherSettings): TeacherChoice {
     if (t.kind === 'extractive') return 'extractive';
     if (t.kind === 'local') return { local: t.localModel, parallel: t.concurrency, threads: this.threads };

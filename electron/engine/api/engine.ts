@@ -14,6 +14,10 @@ import { documentSummary, chunkView, deviceReport } from './views.js';
 import { DatasetDoor } from './dataset-door.js';
 import { ChatDoor } from './chat-door.js';
 import { ServeDoor } from './serve-door.js';
+import { ModelsDoor } from './models-door.js';
+import { PipelineDoor } from './pipeline-door.js';
+import path from 'node:path';
+import { userDataDir } from '../store/paths.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -27,6 +31,8 @@ export interface EngineOptions {
   /** Door-specific handlers (native dialogs in Electron). */
   pickPaths?: (kind: 'files' | 'folder') => Promise<string[]>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
+  /** Where model downloads go (default: the models folder beside the workspaces, shared with the CLI). */
+  modelsDir?: string;
 }
 
 type Handlers = { [C in Channel]: (args: ResultArgs<C>) => Promise<ResultOf<C>> };
@@ -53,12 +59,18 @@ export class Engine {
   readonly chat: ChatDoor;
   /** The OpenAI-compatible server, started from the app. */
   readonly serve: ServeDoor;
+  /** Recommended and local models, downloads. */
+  readonly models: ModelsDoor;
+  /** Documents to a tested adapter in one run. */
+  readonly pipeline: PipelineDoor;
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
     this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
     this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1, () => this.dataset.openJudge());
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
+    this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p));
+    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads ?? 1);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 
@@ -129,16 +141,14 @@ export class Engine {
       const ws = await this.ws();
       return searchWorkspace(ws, query, k, await this.embedderFor(ws));
     },
-    'train.devices': async ({ refresh }) => {
-      if (refresh || !this.devices) {
-        const probe = this.options.probeDevices ? this.options.probeDevices() : probeDevices().then(deviceReport);
-        this.devices = probe;
-        probe.catch(() => {
-          if (this.devices === probe) this.devices = null;
-        });
-      }
-      return this.devices;
-    },
+    'train.devices': async ({ refresh }) => this.devicesReport(Boolean(refresh)),
+    'models.overview': async ({ refresh }) => this.models.overview(Boolean(refresh)),
+    'models.pull': async ({ id }) => this.models.pull(id),
+    'models.cancel': async ({ jobId }) => this.models.cancel(jobId),
+    'models.inspect': async ({ path: file }) => this.models.inspect(file),
+    'pipeline.start': async (a) => this.pipeline.start(a),
+    'pipeline.cancel': async ({ jobId }) => this.pipeline.cancel(jobId),
+    'pipeline.runs': async () => this.pipeline.runs(),
     'qa.list': async (f) => this.dataset.list(f),
     'qa.passage': async ({ id }) => this.dataset.passage(id),
     'qa.update': async (a) => this.dataset.update(a),
@@ -169,6 +179,18 @@ export class Engine {
       return { paths: await this.options.pickPaths(kind) };
     },
   };
+
+  /** The device probe, kept for the life of the engine (a failed one is forgotten so the next call retries). */
+  private devicesReport(refresh: boolean): Promise<DeviceReport> {
+    if (refresh || !this.devices) {
+      const probe = this.options.probeDevices ? this.options.probeDevices() : probeDevices().then(deviceReport);
+      this.devices = probe;
+      probe.catch(() => {
+        if (this.devices === probe) this.devices = null;
+      });
+    }
+    return this.devices;
+  }
 
   /** Import files; used directly by the CLI and through `ingest.start` by the UI. */
   async ingest(paths: string[], opts: { signal?: AbortSignal; jobId?: string } = {}): Promise<IngestSummary> {
@@ -211,6 +233,8 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.models.close();
+    await this.pipeline.close();
     await this.dataset.close();
     await this.chat.close();
     await this.serve.stop();

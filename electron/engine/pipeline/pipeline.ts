@@ -23,11 +23,17 @@ export const STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'
 export type Stage = (typeof STAGES)[number];
 
 export interface PipelineOptions {
+  /** Documents to import (none: train on the workspace's documents as they are). */
   inputs: string[];
   modelPath: string;
   /** auto: the model itself when it is an instruct model (it has a chat template), else extractive. */
   teacher?: TeacherChoice | 'auto';
   outDir: string;
+  /**
+   * An open workspace to work in (the app's), left open. Without it the pipeline keeps its own workspace in
+   * <out>/workspace and the run in <out>/run; with it the run is written to <out> itself.
+   */
+  workspace?: Workspace;
   train?: Partial<Omit<TrainConfig, 'modelPath'>>;
   device?: DeviceChoice;
   threads?: number;
@@ -47,7 +53,9 @@ export interface PipelineResult {
   modelfile: string;
   howto: string;
   run: string;
+  /** The report copied into the output folder, and where the evaluation wrote it (the workspace's reports). */
   report: string;
+  evalReport: string;
   scores: Omit<EvalResult, 'items' | 'report' | 'failures'>;
   pairs: number;
   out: string;
@@ -86,8 +94,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const state = await readState(stateFile, path.resolve(o.modelPath));
   const threads = o.threads ?? 1;
   const progress = (p: PipelineProgress): void => o.onProgress?.(p);
-  const wsDir = path.join(out, 'workspace');
-  const runDir = path.join(out, 'run');
+  const wsDir = o.workspace ? o.workspace.dir : path.join(out, 'workspace');
+  const runDir = o.workspace ? out : path.join(out, 'run');
+  const openWorkspace = async (): Promise<{ ws: Workspace; close(): void }> => {
+    if (o.workspace) return { ws: o.workspace, close: () => undefined };
+    const ws = await Workspace.open(wsDir);
+    return { ws, close: () => ws.close() };
+  };
 
   const stage = async <T>(name: Stage, work: () => Promise<T>): Promise<T> => {
     const done = state.stages[name];
@@ -104,10 +117,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     return summary;
   };
 
-  const ws = await Workspace.open(wsDir);
+  const { ws, close } = await openWorkspace();
   let pairs = 0;
   try {
     await stage('ingest', async () => {
+      if (!o.inputs.length) {
+        const documents = (await ws.counts()).documents;
+        if (!documents) throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no documents: add some first');
+        return { documents: 0, unchanged: documents, errors: [] };
+      }
       const parser = new DocumentParser();
       try {
         const s = await ingestPaths(ws, o.inputs.map((p) => path.resolve(p)), { parser, ...(o.signal ? { signal: o.signal } : {}) });
@@ -128,7 +146,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     pairs = (await ws.qaTable().then((t) => t.countRows("status = 'accepted' OR status = 'edited'")));
     if (pairs === 0) throw new DocTuneError('BAD_ARGUMENT', 'no QA pairs to train on (the documents gave none that passed the quality checks)');
   } finally {
-    ws.close();
+    close();
   }
 
   const trained = await stage<TrainResult>('train', async () => {
@@ -143,14 +161,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   });
 
   const evaluated = await stage('eval', async () => {
-    const w = await Workspace.open(wsDir);
+    const w = await openWorkspace();
     try {
-      // Retrieval needs room for three passages: a model with a short context is scored without it.
-      const model = await readGguf(o.modelPath);
-      const arch = metaString(model, 'general.architecture');
-      const context = Number(model.metadata.get(`${arch}.context_length`)?.value ?? 0);
-      const { items: _items, failures: _f, ...r } = await runEval({
-        modelPath: o.modelPath, adapterPath: trained.adapter, runPath: trained.run, workspace: w, rag: context >= 2048, threads,
+      // Retrieved passages are fitted to the model's context, so even a small model is scored with them.
+      const { items: _items, ...r } = await runEval({
+        modelPath: o.modelPath, adapterPath: trained.adapter, runPath: trained.run, workspace: w.ws, rag: true, threads,
+        ...(o.signal ? { signal: o.signal } : {}),
         onProgress: (done, total) => progress({ stage: 'eval', status: 'progress', done, total }),
       });
       return r;
@@ -162,9 +178,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const exported = await stage('export', async () => {
     // Everything the user takes away, in the output folder itself.
     const report = path.join(out, 'eval-report.html');
-    await fs.copyFile(evaluated.report, report);
-    return { adapter: trained.adapter, modelfile: trained.modelfile, howto: trained.howto, run: trained.run, report };
+    if (path.resolve(evaluated.report) !== report) await fs.copyFile(evaluated.report, report);
+    return { adapter: trained.adapter, modelfile: trained.modelfile, howto: trained.howto, run: trained.run, report, evalReport: evaluated.report };
   });
-  const { report: _r, ...scores } = evaluated;
+  const { report: _r, failures: _f, ...scores } = evaluated;
   return { ...exported, scores, pairs, out };
 }

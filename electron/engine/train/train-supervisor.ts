@@ -26,11 +26,14 @@ export function forkTrainWorker(): WorkerHandle {
   return launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
 }
 
+/** Architectures the native trainer builds graphs for. */
+export const TRAINABLE_ARCHITECTURES: readonly string[] = ['llama', 'qwen2'];
+
 /** Refuse what cannot be trained before starting a process for it. */
 async function preflight(req: TrainRequest): Promise<void> {
   const model = await readGguf(req.config.modelPath);
   const arch = metaString(model, 'general.architecture') ?? 'unknown';
-  if (!['llama', 'qwen2'].includes(arch)) {
+  if (!TRAINABLE_ARCHITECTURES.includes(arch)) {
     throw new DocTuneError('MODEL', `architecture "${arch}" cannot be trained yet (supported: llama, qwen2)`, { path: req.config.modelPath });
   }
   if (!req.dataFile === !req.workspace) throw new DocTuneError('BAD_ARGUMENT', 'train from a data file or from a workspace (one of them)');

@@ -1,0 +1,128 @@
+/**
+ * The model manager through the contract: the curated models with what they need on this machine and the
+ * recommended one, the GGUFs the user already has (DocTune's downloads, Ollama's store, LM Studio's folder,
+ * used in place), downloads with progress that resume after an interruption, and checking a file the user
+ * picks before anything loads it.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { DeviceReport, EventName, EventOf, LocalModel, ModelInfo, ModelsOverview } from '../../shared/contract.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { catalogEntry, MODEL_CATALOG } from '../models/catalog.js';
+import { discoverLmStudio, discoverOllama } from '../models/discover.js';
+import { downloadModel, downloadTarget } from '../models/download.js';
+import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
+import { fitOnHardware, recommendModel } from '../models/model-fit.js';
+import { TRAINABLE_ARCHITECTURES } from '../train/train-supervisor.js';
+
+export class ModelsDoor {
+  private readonly pulls = new Map<string, { id: string; controller: AbortController }>();
+
+  constructor(
+    private readonly modelsDir: string,
+    private readonly devices: (refresh: boolean) => Promise<DeviceReport>,
+    private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
+  ) {}
+
+  /** GGUFs downloaded into the models folder (a .part file is an unfinished download, not a model). */
+  private async downloaded(): Promise<LocalModel[]> {
+    const names = (await fs.readdir(this.modelsDir).catch(() => [] as string[])).filter((f) => f.toLowerCase().endsWith('.gguf'));
+    const out: LocalModel[] = [];
+    for (const name of names.sort()) {
+      const file = path.join(this.modelsDir, name);
+      try {
+        const g = await readGguf(file);
+        out.push({ name, source: 'downloaded', path: file, bytes: g.fileSize, architecture: metaString(g, 'general.architecture') ?? null });
+      } catch {
+        // unreadable: not offered as a model
+      }
+    }
+    return out;
+  }
+
+  async overview(refresh: boolean): Promise<ModelsOverview> {
+    const report = await this.devices(refresh).catch((): DeviceReport => ({ devices: [], notes: '' }));
+    const hw = { devices: report.devices, ramBytes: os.totalmem() };
+    const rec = recommendModel(MODEL_CATALOG, hw);
+    const gpu = report.devices.find((d) => d.backend.toUpperCase() !== 'CPU');
+    const [downloaded, ollama, lmstudio] = await Promise.all([this.downloaded(), discoverOllama(), discoverLmStudio()]);
+    const have = new Map(downloaded.map((m) => [m.name, m.path]));
+    return {
+      ramBytes: hw.ramBytes,
+      gpu: gpu ? `${gpu.name} (${gpu.description})` : null,
+      catalog: MODEL_CATALOG.map((e) => {
+        const fit = fitOnHardware(e, hw);
+        return {
+          id: e.id, name: e.name, family: e.family, parameters: e.parameters, quant: e.quant, uri: e.uri, bytes: e.bytes, licence: e.licence,
+          commercialUse: e.commercialUse, languages: e.languages, chat: fit.chat, training: fit.training,
+          path: have.get(downloadTarget(e.uri).fileName) ?? null,
+        };
+      }),
+      recommended: rec.entry?.id ?? null,
+      reason: rec.reason,
+      local: [...downloaded, ...ollama, ...lmstudio],
+      modelsDir: this.modelsDir,
+    };
+  }
+
+  /** Starts a download in the background; a second request for the same model while it runs is refused. */
+  pull(id: string): { jobId: string } {
+    const entry = catalogEntry(id);
+    if (!entry) throw new DocTuneError('NOT_FOUND', `no model "${id}" in the catalog`);
+    if ([...this.pulls.values()].some((p) => p.id === id)) throw new DocTuneError('BAD_ARGUMENT', `${entry.name} is already being downloaded`);
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    this.pulls.set(jobId, { id, controller });
+    let last = 0;
+    void downloadModel(entry.uri, {
+      dir: this.modelsDir, signal: controller.signal, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}),
+      onProgress: ({ received, total }) => {
+        // A few events a second are plenty for a progress bar.
+        const now = Date.now();
+        if (now - last < 200 && received !== total) return;
+        last = now;
+        this.emit('models.progress', { jobId, id, received, total });
+      },
+    })
+      .then((file) => {
+        // Forgotten before the event goes out: a listener may start the next download at once.
+        this.pulls.delete(jobId);
+        this.emit('models.done', { jobId, id, path: file });
+      })
+      .catch((err: unknown) => {
+        this.pulls.delete(jobId);
+        const e = controller.signal.aborted ? { code: 'CANCELLED', message: 'download paused: start it again to continue' } : toWireError(err);
+        this.emit('models.failed', { jobId, id, error: e.message, code: e.code });
+      });
+    return { jobId };
+  }
+
+  cancel(jobId: string): { cancelled: boolean } {
+    const p = this.pulls.get(jobId);
+    p?.controller.abort();
+    return { cancelled: Boolean(p) };
+  }
+
+  /** A model file the user picked, read by DocTune's GGUF reader (llama.cpp aborts on some malformed files). */
+  async inspect(file: string): Promise<ModelInfo> {
+    const full = path.resolve(file);
+    let g;
+    try {
+      g = await readGguf(full);
+    } catch (err) {
+      throw new DocTuneError('MODEL', `not a usable GGUF model: ${(err as Error).message}`, { path: full, cause: err });
+    }
+    if (metaString(g, 'general.type') === 'adapter') throw new DocTuneError('MODEL', 'this is a LoRA adapter, not a model', { path: full });
+    const architecture = metaString(g, 'general.architecture') ?? null;
+    return {
+      path: full, name: metaString(g, 'general.name') ?? path.basename(full), architecture, bytes: g.fileSize,
+      instruct: Boolean(metaString(g, 'tokenizer.chat_template')), trainable: architecture !== null && TRAINABLE_ARCHITECTURES.includes(architecture),
+    };
+  }
+
+  close(): void {
+    for (const p of this.pulls.values()) p.controller.abort();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The "New adapter" wizard's engine side: the whole pipeline (import → generate → accept → train → evaluate →
+ * export) in the app's own workspace, so each stage's result stays reviewable on its page afterwards (the
+ * documents, the training set, the adapter in the chat, the report in the evaluation). One run at a time;
+ * its progress goes out as pipeline.* events; a run stopped or interrupted resumes where it stopped.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { EventName, EventOf, PipelineRunInfo, PipelineStage, PipelineStartArgs } from '../../shared/contract.js';
+import type { TeacherChoice } from '../dataset/generate.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
+import type { Workspace } from '../store/workspace.js';
+
+type StartArgs = z.infer<typeof PipelineStartArgs>;
+
+/** The progress line the UI shows for one pipeline event (null: nothing worth sending). */
+export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progress'>, 'jobId' | 'run'> | null {
+  const base = { stage: p.stage, status: p.status, done: null, total: null, loss: null, etaSeconds: null, note: null };
+  if (p.status === 'start' || p.status === 'skipped') return base;
+  if (p.status === 'done') {
+    const s = p.summary as Record<string, unknown>;
+    const note = p.stage === 'ingest' ? `${Number(s.documents ?? 0) + Number(s.unchanged ?? 0)} documents`
+      : p.stage === 'generate' ? `${Number(s.pairs ?? 0)} pairs`
+        : p.stage === 'accept' ? `${Number(s.accepted ?? 0)} accepted`
+          : p.stage === 'train' ? `${Number(s.steps ?? 0)} steps` : null;
+    return { ...base, note };
+  }
+  const q = p as Extract<PipelineProgress, { status: 'progress' }>;
+  if (q.stage === 'generate') return { ...base, done: q.done, total: q.total, note: `${q.pairs} pairs` };
+  if (q.stage === 'eval') return { ...base, done: q.done, total: q.total };
+  const e = q.event;
+  if (e.type === 'plan') return { ...base, note: `${e.device.backend} ${e.device.description}`.trim() };
+  if (e.type === 'start') return { ...base, done: e.resumedAt, total: e.totalSteps };
+  if (e.type === 'step') return { ...base, done: e.step, total: e.totalSteps, loss: e.loss, etaSeconds: e.etaSeconds };
+  return null;
+}
+
+export class PipelineDoor {
+  private active: { jobId: string; run: string; controller: AbortController; done: Promise<void> } | null = null;
+
+  constructor(
+    private readonly ws: () => Promise<Workspace>,
+    private readonly teacher: () => Promise<TeacherChoice>,
+    private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
+    private readonly threads: number,
+  ) {}
+
+  private async runsDir(): Promise<string> {
+    return path.join((await this.ws()).dir, 'runs');
+  }
+
+  async start(a: StartArgs): Promise<{ jobId: string; run: string }> {
+    if (this.active) throw new DocTuneError('BAD_ARGUMENT', 'an adapter is already being made: wait for it or stop it');
+    const ws = await this.ws();
+    const run = a.resume ?? `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const outDir = path.join(await this.runsDir(), run);
+    if (a.resume && !(await fs.access(path.join(outDir, 'pipeline.json')).then(() => true, () => false))) {
+      throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
+    }
+    const teacher = a.teacher === 'workspace' ? await this.teacher() : a.teacher;
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    const done = runPipeline({
+      inputs: a.paths, modelPath: path.resolve(a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
+      ...(a.epochs ? { train: { epochs: a.epochs } } : {}),
+      signal: controller.signal,
+      onProgress: (p) => {
+        const view = progressView(p);
+        if (view) this.emit('pipeline.progress', { jobId, run, ...view });
+      },
+    })
+      .then((r) => {
+        // Free before the event goes out: a listener may start the next run at once.
+        this.active = null;
+        this.emit('pipeline.done', {
+          jobId, run,
+          result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
+        });
+      })
+      .catch((err: unknown) => {
+        this.active = null;
+        const e = toWireError(err);
+        this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
+      });
+    this.active = { jobId, run, controller, done };
+    return { jobId, run };
+  }
+
+  cancel(jobId: string): { cancelled: boolean } {
+    if (this.active?.jobId !== jobId) return { cancelled: false };
+    this.active.controller.abort();
+    return { cancelled: true };
+  }
+
+  async runs(): Promise<{ runs: PipelineRunInfo[]; active: { jobId: string; run: string } | null }> {
+    const dir = await this.runsDir();
+    const runs: PipelineRunInfo[] = [];
+    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('pipeline-')) continue;
+      const file = path.join(dir, name, 'pipeline.json');
+      try {
+        const state = JSON.parse(await fs.readFile(file, 'utf8')) as { model: string; stages: Partial<Record<PipelineStage, unknown>> };
+        const stages = Object.keys(state.stages) as PipelineStage[];
+        runs.push({ run: name, modelPath: state.model, stages, finished: stages.includes('export'), updatedAt: (await fs.stat(file)).mtime.toISOString() });
+      } catch {
+        // not started far enough to have a state, or damaged: not offered for resuming
+      }
+    }
+    runs.sort((x, y) => y.updatedAt.localeCompare(x.updatedAt));
+    return { runs, active: this.active ? { jobId: this.active.jobId, run: this.active.run } : null };
+  }
+
+  async close(): Promise<void> {
+    const a = this.active;
+    a?.controller.abort();
+    await a?.done;
+  }
+}

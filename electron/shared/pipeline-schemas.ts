@@ -1,0 +1,129 @@
+/**
+ * Schemas of the model manager and the one-step pipeline ("New adapter"), used by the contract's channels and
+ * events (contract.ts). Kept apart only for size: the contract module is still the one place channels live.
+ */
+import { z } from 'zod';
+
+/** Where a model runs for chat or for training on this machine, as the memory estimate puts it. */
+export const ModelPlacement = z.object({
+  runsOn: z.enum(['gpu', 'cpu', 'none']),
+  device: z.string().nullable(),
+  needed: z.number(),
+  available: z.number(),
+  reason: z.string(),
+});
+
+/** A curated model, with what it needs here and where it is once downloaded. */
+export const CatalogModel = z.object({
+  id: z.string(),
+  name: z.string(),
+  family: z.string(),
+  parameters: z.number(),
+  quant: z.string(),
+  uri: z.string(),
+  /** Approximate download size. */
+  bytes: z.number(),
+  licence: z.string(),
+  commercialUse: z.boolean(),
+  languages: z.array(z.string()),
+  chat: ModelPlacement,
+  training: ModelPlacement.extend({ batch: z.number().int() }),
+  /** The downloaded file, or null. */
+  path: z.string().nullable(),
+});
+export type CatalogModel = z.infer<typeof CatalogModel>;
+
+/** A GGUF the user already has: downloaded by DocTune, or in Ollama's or LM Studio's store (used in place). */
+export const LocalModel = z.object({
+  name: z.string(),
+  source: z.enum(['downloaded', 'ollama', 'lmstudio']),
+  path: z.string(),
+  bytes: z.number(),
+  architecture: z.string().nullable(),
+});
+export type LocalModel = z.infer<typeof LocalModel>;
+
+export const ModelsOverview = z.object({
+  ramBytes: z.number(),
+  /** The GPU training would use ("CUDA0 (NVIDIA …)"), or null. */
+  gpu: z.string().nullable(),
+  catalog: z.array(CatalogModel),
+  /** The catalog model recommended for this machine, and why (or why none). */
+  recommended: z.string().nullable(),
+  reason: z.string(),
+  local: z.array(LocalModel),
+  /** Where downloads go. */
+  modelsDir: z.string(),
+});
+export type ModelsOverview = z.infer<typeof ModelsOverview>;
+
+/** A model file checked with DocTune's GGUF reader before use. */
+export const ModelInfo = z.object({
+  path: z.string(),
+  name: z.string(),
+  architecture: z.string().nullable(),
+  bytes: z.number(),
+  /** It has a chat template: it can teach itself (the pipeline's auto teacher). */
+  instruct: z.boolean(),
+  /** Training supports its architecture (llama, qwen2). */
+  trainable: z.boolean(),
+});
+export type ModelInfo = z.infer<typeof ModelInfo>;
+
+export const PIPELINE_STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'] as const;
+export const PipelineStage = z.enum(PIPELINE_STAGES);
+export type PipelineStage = z.infer<typeof PipelineStage>;
+
+export const PipelineStartArgs = z.object({
+  modelPath: z.string().min(1),
+  /** Files or folders to import first (none: the workspace's documents as they are). */
+  paths: z.array(z.string()).max(10_000).default([]),
+  /** auto: the model itself if it is an instruct model, else extractive; workspace: the teacher of the settings. */
+  teacher: z.enum(['auto', 'extractive', 'workspace']).default('auto'),
+  epochs: z.number().int().min(1).max(50).optional(),
+  device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
+  /** An interrupted run to continue (its folder under the workspace's runs/). */
+  resume: z.string().regex(/^pipeline-[\w-]{1,80}$/).optional(),
+}).strict();
+
+/** One step of the pipeline's progress, flattened for the UI. */
+export const PipelineProgressEvent = z.object({
+  jobId: z.string(),
+  run: z.string(),
+  stage: PipelineStage,
+  status: z.enum(['start', 'skipped', 'done', 'progress']),
+  /** Units done and in all (passages, steps, questions), where the stage counts them. */
+  done: z.number().nullable(),
+  total: z.number().nullable(),
+  /** Training: the latest loss and the time left. */
+  loss: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  /** A line worth showing: the device, pairs so far, documents imported. */
+  note: z.string().nullable(),
+});
+export type PipelineProgressEvent = z.infer<typeof PipelineProgressEvent>;
+
+export const PipelineResultView = z.object({
+  adapter: z.string(),
+  modelfile: z.string(),
+  howto: z.string(),
+  /** The evaluation report: its file in the workspace's reports (eval.report opens it). */
+  report: z.string(),
+  pairs: z.number().int(),
+  n: z.number().int(),
+  base: z.object({ f1: z.number(), em: z.number() }),
+  adapted: z.object({ f1: z.number(), em: z.number() }),
+  base_rag: z.object({ f1: z.number(), em: z.number() }),
+  adapted_rag: z.object({ f1: z.number(), em: z.number() }),
+});
+export type PipelineResultView = z.infer<typeof PipelineResultView>;
+
+/** A pipeline run in the workspace: which stages are done (an unfinished one can be resumed). */
+export const PipelineRunInfo = z.object({
+  run: z.string(),
+  modelPath: z.string(),
+  stages: z.array(PipelineStage),
+  finished: z.boolean(),
+  updatedAt: z.string(),
+});
+export type PipelineRunInfo = z.infer<typeof PipelineRunInfo>;
