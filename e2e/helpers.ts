@@ -24,11 +24,11 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-/** `doctune ui` exactly as a user runs it (the built CLI), on a free port. */
-export async function startUi(workspace: string): Promise<UiServer> {
+/** `doctune ui` exactly as a user runs it (the built CLI), on a free port; `env` adds to the environment. */
+export async function startUi(workspace: string, env: Record<string, string> = {}): Promise<UiServer> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'doctune.js'), 'ui', '--port', '0', '--workspace', workspace], {
     cwd: REPO_ROOT,
-    env: { ...process.env, GGML_NO_BACKTRACE: '1' },
+    env: { ...process.env, GGML_NO_BACKTRACE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -87,13 +87,13 @@ function hardenWebContents(): void {
   });
 }
 
-async function pickPaths(kind: 'files' | 'folder'): Promise<string[]> {
+async function pickPaths(kind: 'files' | 'folder' | 'model'): Promise<string[]> {
   const options: Electron.OpenDialogOptions = {
-    properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
+    properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : kind === 'model' ? ['openFile'] : ['openFile', 'multiSelections'],
     filters:
       kind === 'files'
         ? [{ name: 'Documents', extensions: ['pdf', 'docx', 'html', 'htm', 'md', 'markdown', 'txt'] }]
-        : [],
+        : kind === 'model' ? [{ name: 'GGUF models', extensions: ['gguf'] }] : [],
   };
   const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
   return result.canceled ? [] : result.filePaths;

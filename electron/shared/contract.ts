@@ -364,7 +364,8 @@ export const channels = {
   /** Pipeline runs of the workspace, newest first, and the one in progress. */
   'pipeline.runs': { args: Empty, result: z.object({ runs: z.array(PipelineRunInfo), active: z.object({ jobId: z.string(), run: z.string() }).nullable() }) },
   'dialog.pickPaths': {
-    args: z.object({ kind: z.enum(['files', 'folder']) }).strict(),
+    /** files/folder: documents to import; model: one GGUF file. */
+    args: z.object({ kind: z.enum(['files', 'folder', 'model']) }).strict(),
     result: z.object({ paths: z.array(z.string()) }),
   },
 } as const;

@@ -98,8 +98,10 @@ export const PipelineProgressEvent = z.object({
   /** Training: the latest loss and the time left. */
   loss: z.number().nullable(),
   etaSeconds: z.number().nullable(),
-  /** A line worth showing: the device, pairs so far, documents imported. */
-  note: z.string().nullable(),
+  /** What the stage has produced: documents (ingest), pairs (generate, accept), steps (train), questions (eval). */
+  count: z.number().nullable(),
+  /** The training device, as the trainer names it. */
+  device: z.string().nullable(),
 });
 export type PipelineProgressEvent = z.infer<typeof PipelineProgressEvent>;
 

@@ -29,7 +29,7 @@ export interface EngineOptions {
   /** How the compute devices are probed (the training worker process by default; tests replace it). */
   probeDevices?: () => Promise<DeviceReport>;
   /** Door-specific handlers (native dialogs in Electron). */
-  pickPaths?: (kind: 'files' | 'folder') => Promise<string[]>;
+  pickPaths?: (kind: 'files' | 'folder' | 'model') => Promise<string[]>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
   /** Where model downloads go (default: the models folder beside the workspaces, shared with the CLI). */
   modelsDir?: string;

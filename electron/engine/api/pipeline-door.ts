@@ -18,21 +18,22 @@ type StartArgs = z.infer<typeof PipelineStartArgs>;
 
 /** The progress line the UI shows for one pipeline event (null: nothing worth sending). */
 export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progress'>, 'jobId' | 'run'> | null {
-  const base = { stage: p.stage, status: p.status, done: null, total: null, loss: null, etaSeconds: null, note: null };
+  const base = { stage: p.stage, status: p.status, done: null, total: null, loss: null, etaSeconds: null, count: null, device: null };
   if (p.status === 'start' || p.status === 'skipped') return base;
   if (p.status === 'done') {
     const s = p.summary as Record<string, unknown>;
-    const note = p.stage === 'ingest' ? `${Number(s.documents ?? 0) + Number(s.unchanged ?? 0)} documents`
-      : p.stage === 'generate' ? `${Number(s.pairs ?? 0)} pairs`
-        : p.stage === 'accept' ? `${Number(s.accepted ?? 0)} accepted`
-          : p.stage === 'train' ? `${Number(s.steps ?? 0)} steps` : null;
-    return { ...base, note };
+    const count = p.stage === 'ingest' ? Number(s.documents ?? 0) + Number(s.unchanged ?? 0)
+      : p.stage === 'generate' ? Number(s.pairs ?? 0)
+        : p.stage === 'accept' ? Number(s.accepted ?? 0)
+          : p.stage === 'train' ? Number(s.steps ?? 0)
+            : p.stage === 'eval' ? Number(s.n ?? 0) : null;
+    return { ...base, count };
   }
   const q = p as Extract<PipelineProgress, { status: 'progress' }>;
-  if (q.stage === 'generate') return { ...base, done: q.done, total: q.total, note: `${q.pairs} pairs` };
+  if (q.stage === 'generate') return { ...base, done: q.done, total: q.total, count: q.pairs };
   if (q.stage === 'eval') return { ...base, done: q.done, total: q.total };
   const e = q.event;
-  if (e.type === 'plan') return { ...base, note: `${e.device.backend} ${e.device.description}`.trim() };
+  if (e.type === 'plan') return { ...base, device: `${e.device.backend} ${e.device.description}`.trim() };
   if (e.type === 'start') return { ...base, done: e.resumedAt, total: e.totalSteps };
   if (e.type === 'step') return { ...base, done: e.step, total: e.totalSteps, loss: e.loss, etaSeconds: e.etaSeconds };
   return null;

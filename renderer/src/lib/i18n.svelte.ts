@@ -1,6 +1,7 @@
 import { en, type MessageKey } from '../locales/en';
 import { zhCN } from '../locales/zh-CN';
 import { formatDateTimeIn, languageDisplayNames, numberFormatFor, translate, type Catalog, type Params } from './translate';
+import { durationParts } from './duration';
 
 export type LocaleCode = 'en' | 'zh-CN';
 
@@ -79,4 +80,12 @@ export function languageName(tag: string): string {
 /** A moment (ISO 8601) as a short date and time in the UI language; the text itself when it is not one. */
 export function formatDateTime(iso: string): string {
   return formatDateTimeIn(current, iso);
+}
+
+/** A time left in the units a person reads ("3 min 20 s"). */
+export function formatDuration(seconds: number): string {
+  const parts = durationParts(seconds);
+  if (parts.unit === 'seconds') return t('time.seconds', { s: parts.s });
+  if (parts.unit === 'minutes') return t('time.minutes', { m: parts.m, s: parts.s });
+  return t('time.hours', { h: parts.h, m: parts.m });
 }

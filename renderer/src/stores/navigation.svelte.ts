@@ -1,4 +1,4 @@
-export type PageName = 'documents' | 'dataset' | 'chat';
+export type PageName = 'wizard' | 'documents' | 'dataset' | 'chat';
 
 /**
  * Which page the window shows. A page, once shown, stays mounted (hidden while another is shown), so switching
@@ -6,7 +6,7 @@ export type PageName = 'documents' | 'dataset' | 'chat';
  */
 class NavigationStore {
   page = $state<PageName>('documents');
-  visited = $state<Record<PageName, boolean>>({ documents: true, dataset: false, chat: false });
+  visited = $state<Record<PageName, boolean>>({ wizard: false, documents: true, dataset: false, chat: false });
 
   show(page: PageName): void {
     this.page = page;

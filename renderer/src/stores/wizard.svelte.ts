@@ -1,0 +1,18 @@
+import type { ModelInfo } from '$shared/contract';
+
+export type WizardStep = 'documents' | 'model' | 'training' | 'run';
+export const WIZARD_STEPS: readonly WizardStep[] = ['documents', 'model', 'training', 'run'];
+export type TeacherOption = 'auto' | 'extractive' | 'workspace';
+export type DeviceOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
+
+/** The "New adapter" wizard's choices, kept while other pages are shown. */
+class WizardStore {
+  step = $state<WizardStep>('documents');
+  /** The model to train, checked by the engine (null until one is chosen). */
+  model = $state.raw<ModelInfo | null>(null);
+  teacher = $state<TeacherOption>('auto');
+  epochs = $state(3);
+  device = $state<DeviceOption>('auto');
+}
+
+export const wizard = new WizardStore();
