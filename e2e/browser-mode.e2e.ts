@@ -6,7 +6,7 @@ import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
 import { targetShape, writeLoraAdapter } from '../electron/engine/models/lora-adapter.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { randomF32, rng } from '../electron/engine/testing/random-model.js';
-import { launchChromium, OUTPUT, startUi, type UiServer } from './helpers.js';
+import { OUTPUT, openPage, startUi, type UiServer } from './helpers.js';
 
 const CORPUS_FILES = fs.readdirSync(CORPUS).filter((f) => !f.startsWith('.')).length;
 /** Waiting for the engine to answer a list or a write (it may be busy with passages asked for meanwhile). */
@@ -79,18 +79,12 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
   let workspace: string;
   let browser: Browser;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     workspace = tempDir('e2e-ws');
     server = await startUi(workspace);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(server.url);
+    ({ browser, page, consoleErrors } = await openPage(server.url, 860));
   });
 
   afterAll(async () => {

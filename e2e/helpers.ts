@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../electron/engine/testing/corpus.js';
 
 export const OUTPUT = path.join(REPO_ROOT, 'e2e', 'output');
@@ -16,6 +16,19 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
+}
+
+/** A page on `url` in a new browser, with every console error and uncaught exception collected. */
+export async function openPage(url: string, height: number): Promise<{ browser: Browser; page: Page; consoleErrors: string[] }> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height }, locale: 'en-US' });
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(url);
+  return { browser, page, consoleErrors };
 }
 
 export interface UiServer {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusFile, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
-import { launchChromium, OUTPUT, startUi, type UiServer } from './helpers.js';
+import { OUTPUT, openPage, startUi, type UiServer } from './helpers.js';
 
 /**
  * A first run in browser mode: no model anywhere (a fresh home folder), the recommended model offered and
@@ -17,7 +17,7 @@ describe('browser mode: first run and the New adapter wizard', () => {
   let hf: http.Server;
   let browser: Browser;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
   const home = tempDir('e2e-home');
 
   beforeAll(async () => {
@@ -31,13 +31,7 @@ describe('browser mode: first run and the New adapter wizard', () => {
       HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), OLLAMA_MODELS: path.join(home, 'ollama'),
       HF_ENDPOINT: `http://127.0.0.1:${(hf.address() as AddressInfo).port}`,
     });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(server.url);
+    ({ browser, page, consoleErrors } = await openPage(server.url, 900));
   });
 
   afterAll(async () => {
@@ -49,13 +43,16 @@ describe('browser mode: first run and the New adapter wizard', () => {
   it('offers the recommended model for this machine and downloads it', async () => {
     const banner = page.getByTestId('first-run');
     await banner.waitFor({ timeout: 60_000 });
-    expect(await banner.innerText()).toMatch(/Recommended for this computer: .+ \(\d+(\.\d)? GiB, trains on the (CPU|GPU)\)/);
+    expect(await banner.innerText()).toMatch(/Recommended for this computer: .+ \(\d+(\.\d)? GiB, trains on the (CPU|GPU), licence .+\)/);
     await page.screenshot({ path: path.join(OUTPUT, '20-first-run.png') });
     await page.getByTestId('first-run-download').click();
     // Once downloaded the model is checked and chosen, and the offer goes away.
     await banner.waitFor({ state: 'detached', timeout: 60_000 });
-    const downloaded = fs.readdirSync(path.join(home, '.config', 'DocTune', 'models'));
-    expect(downloaded.filter((f) => f.endsWith('.gguf'))).toHaveLength(1);
+    const downloaded = fs.readdirSync(path.join(home, '.config', 'DocTune', 'models')).filter((f) => f.endsWith('.gguf'));
+    expect(downloaded).toHaveLength(1);
+    // It is the chat's model too, until the user picks another.
+    await page.getByTestId('nav-chat').click();
+    await expect.poll(async () => page.getByTestId('chat-model').inputValue()).toBe(path.join(home, '.config', 'DocTune', 'models', downloaded[0]!));
   });
 
   it('makes an adapter from one document with the wizard, stage by stage', async () => {

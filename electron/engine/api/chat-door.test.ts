@@ -84,6 +84,22 @@ describe('chat window and evaluation through the contract', () => {
     expect(chunks.map((x) => x.id)).toContain(r.citations[0]!.chunkId);
   });
 
+  it('tells every side when retrieval fails, rather than leaving the turn waiting', async () => {
+    const ws = await engine.ws();
+    const before = ws.settings.embeddingModel;
+    await ws.updateSettings({ embeddingModel: path.join(dir, 'missing-embedder.gguf') });
+    try {
+      const c = collect(engine, 2);
+      const { jobId } = await engine.invoke('chat.send', { messages: [{ role: 'user', content: 'What color is the ball?' }] });
+      c.setJob(jobId);
+      const r = await c.result;
+      expect(r.done).toEqual([]);
+      expect(r.failed.map((f) => f.side).sort()).toEqual(['adapted', 'base']);
+    } finally {
+      await ws.updateSettings({ embeddingModel: before });
+    }
+  });
+
   it('saves, lists and deletes conversations in the workspace', async () => {
     const conversation = {
       id: 'c1', title: 'Ball', updatedAt: new Date().toISOString(),
@@ -118,7 +134,10 @@ describe('chat window and evaluation through the contract', () => {
   it('runs an evaluation in the background and serves its report', async () => {
     await expect(engine.invoke('eval.run', { rag: false, judge: true })).rejects.toThrow(/extractive teacher cannot grade/);
     const done = new Promise<EventOf<'eval.done'>>((resolve) => engine.on('eval.done', resolve));
-    await engine.invoke('eval.run', { rag: true });
+    // Two requests at once: one evaluation.
+    const [first, second] = await Promise.allSettled([engine.invoke('eval.run', { rag: true }), engine.invoke('eval.run', { rag: true })]);
+    expect(first.status).toBe('fulfilled');
+    expect(second).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/already running/) }) });
     const { summary } = await done;
     expect(summary).toMatchObject({ n: 1, rag: true, judge: null, failures: [] });
     expect(summary.adapted_rag.judge).toBeNull();

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { DEFAULT_CHAT_SETTINGS, type ChatSide, type Citation, type Conversation, type EventName, type EventOf, type ResultOf } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { historyFor } from '../chat/history.js';
-import { withPassages } from '../chat/rag-prompt.js';
+import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
+import type { Conversation as ModelConversation } from '../train/sft-data.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runEval } from '../eval/run-eval.js';
@@ -19,6 +20,13 @@ import { searchWorkspace } from '../store/search.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
 
 const RAG_K = 3;
+
+/** The history with its last question replaced (by the question carrying passages), or as it is. */
+function withQuestion(history: ModelConversation, content: string | null): ModelConversation {
+  if (content === null) return history;
+  const last = history.findLastIndex((m) => m.role === 'user');
+  return history.map((m, i) => (i === last ? { role: 'user', content } : m));
+}
 
 /** Runs tasks one after another (settings read-modify-write, conversation files). */
 class Serial {
@@ -103,24 +111,31 @@ export class ChatDoor {
     this.jobs.set(jobId, controller);
     const sides: ChatSide[] = s.adapterPath ? (s.compare ? ['adapted', 'base'] : ['adapted']) : ['base'];
     void (async () => {
-      const ws = s.rag ? await this.ws() : null;
-      const hits = ws ? await searchWorkspace(ws, question.content, RAG_K, await this.embedder(ws)) : [];
-      const passages: Citation[] = hits.map((h, i) => ({ n: i + 1, chunkId: h.chunkId, documentId: h.documentId, title: h.title, page: h.page, heading: h.heading, text: h.text }));
-      let cited = false;
+      const histories = new Map(sides.map((side) => [side, historyFor(messages, side)]));
+      let used: Citation[] = [];
+      try {
+        if (s.rag) {
+          const ws = await this.ws();
+          const hits = await searchWorkspace(ws, question.content, RAG_K, await this.embedder(ws));
+          const passages: Citation[] = hits.map((h, i) => ({ n: i + 1, chunkId: h.chunkId, documentId: h.documentId, title: h.title, page: h.page, heading: h.heading, text: h.text }));
+          // Fitted once, beside the longest history: every side then gets the same passages, and the
+          // citations list exactly what each model saw (same model, so the same token counts).
+          const longest = [...histories.values()].reduce((a, b) => (JSON.stringify(b).length > JSON.stringify(a).length ? b : a));
+          const host = await this.host(s.modelPath, sides[0] === 'adapted' ? s.adapterPath : null, sides[0] === 'adapted' ? s.scale : 1);
+          used = (await withPassages(host, longest, passages, s.maxTokens)).used;
+          // Citations keep the whole passage for the reader, numbered as the model saw them.
+          this.emit('chat.citations', { jobId, citations: used.map((p, i) => ({ ...passages[i]!, n: i + 1 })) });
+        }
+      } catch (err) {
+        // Retrieval failed (the embedding model, the store): every side is told, none waits forever.
+        const e = toWireError(err);
+        for (const side of sides) this.emit('chat.failed', { jobId, side, error: e.message, code: e.code });
+        return;
+      }
       await Promise.all(sides.map(async (side) => {
         try {
           const host = await this.host(s.modelPath, side === 'adapted' ? s.adapterPath : null, side === 'adapted' ? s.scale : 1);
-          let history = historyFor(messages, side);
-          if (passages.length) {
-            // Both sides run the same model, so the same passages fit: the first side to fit them cites them.
-            const fitted = await withPassages(host, history, passages, s.maxTokens);
-            history = fitted.messages;
-            if (!cited) {
-              cited = true;
-              // Citations keep the whole passage for the reader, numbered as the model saw them.
-              this.emit('chat.citations', { jobId, citations: fitted.used.map((p, i) => ({ ...passages[i]!, n: i + 1 })) });
-            }
-          }
+          const history = withQuestion(histories.get(side)!, used.length ? ragQuestion(question.content, used) : null);
           const g = await host.generate(history, {
             maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, signal: controller.signal,
             onToken: (text) => this.emit('chat.token', { jobId, side, text }),
@@ -184,28 +199,42 @@ export class ChatDoor {
   /** Starts an evaluation in the background (one at a time); progress and the end arrive as eval.* events. */
   async runEval(rag: boolean, judged: boolean): Promise<{ jobId: string }> {
     if (this.evaluation) throw new DocTuneError('BAD_ARGUMENT', 'an evaluation is already running');
-    const s = await this.settings();
-    if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
-    const ws = await this.ws();
-    // Opened before answering: a judge that cannot be used is said at once, not after every answer.
-    const judge = judged ? await this.openJudge() : null;
     const jobId = randomUUID();
     const controller = new AbortController();
-    const done = runEval({
-      modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
-      ...(judge ? { judge } : {}),
-      onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
-    })
-      .then(({ items: _items, ...r }) => this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } }))
-      .catch((err: unknown) => {
-        const e = toWireError(err);
-        this.emit('eval.failed', { jobId, error: e.message, code: e.code });
-      })
-      .finally(async () => {
-        await judge?.teacher.dispose();
-        this.evaluation = null;
-      });
-    this.evaluation = { jobId, controller, done };
+    // The slot is taken before the first wait, so two quick requests cannot both start one.
+    const slot: { jobId: string; controller: AbortController; done: Promise<void> } = { jobId, controller, done: Promise.resolve() };
+    this.evaluation = slot;
+    let judge: { teacher: Teacher; name: string } | null = null;
+    const release = async (): Promise<void> => {
+      if (this.evaluation === slot) this.evaluation = null;
+      await judge?.teacher.dispose().catch(() => undefined);
+    };
+    try {
+      const s = await this.settings();
+      if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
+      const ws = await this.ws();
+      // Opened before answering: a judge that cannot be used is said at once, not after every answer.
+      judge = judged ? await this.openJudge() : null;
+      slot.done = runEval({
+        modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
+        ...(judge ? { judge } : {}),
+        onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
+      }).then(
+        async ({ items: _items, ...r }) => {
+          // Free before the event goes out: a listener may start the next evaluation at once.
+          await release();
+          this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } });
+        },
+        async (err: unknown) => {
+          await release();
+          const e = toWireError(err);
+          this.emit('eval.failed', { jobId, error: e.message, code: e.code });
+        },
+      );
+    } catch (err) {
+      await release();
+      throw err;
+    }
     return { jobId };
   }
 

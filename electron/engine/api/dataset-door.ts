@@ -49,7 +49,13 @@ export class DatasetDoor {
     private readonly ws: () => Promise<Workspace>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
     private readonly threads: number,
+    /** Why another job holds the workspace's QA pairs (the New adapter pipeline), or null. */
+    private readonly otherWork: () => string | null = () => null,
   ) {}
+
+  get generatingNow(): boolean {
+    return this.generating !== null;
+  }
 
   private async titles(ws: Workspace): Promise<Map<string, string>> {
     return new Map((await ws.listDocuments()).map((d) => [d.id, d.title]));
@@ -127,7 +133,8 @@ export class DatasetDoor {
 
   /** The workspace's teacher as a judge of answers (evaluation); the extractive teacher cannot judge. */
   async openJudge(): Promise<{ teacher: Teacher; name: string }> {
-    const choice = this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}) });
+    // One answer graded at a time: the judge runs beside the two models being evaluated.
+    const choice = this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}), concurrency: 1 });
     const teacher = await openTeacher(choice);
     if (!teacher) throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: choose a local model or an API as the teacher');
     return { teacher, name: teacherSource(choice).teacher ?? teacher.kind };
@@ -136,6 +143,8 @@ export class DatasetDoor {
   /** Starts generation in the background (one at a time); a rerun resumes where the last one stopped. */
   async generate(): Promise<{ jobId: string }> {
     if (this.generating) throw new DocTuneError('BAD_ARGUMENT', 'QA pairs are already being generated; wait for it or cancel it');
+    const busy = this.otherWork();
+    if (busy) throw new DocTuneError('BAD_ARGUMENT', busy);
     const ws = await this.ws();
     const t = { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}) };
     const teacher = this.choice(t);

@@ -66,11 +66,14 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
-    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1);
+    // The pipeline and the Training set page's generation both write QA pairs: one at a time.
+    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1,
+      () => (this.pipeline.running ? 'an adapter is being made (New adapter), and it writes QA pairs too: wait for it or stop it' : null));
     this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1, () => this.dataset.openJudge());
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
     this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p));
-    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads ?? 1);
+    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads ?? 1,
+      () => (this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it' : null));
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 

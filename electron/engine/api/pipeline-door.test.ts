@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventOf } from '../../shared/contract.js';
 import { MODEL_CATALOG } from '../models/catalog.js';
 import { downloadTarget } from '../models/download.js';
+import { addQaPairs } from '../store/qa-store.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { Engine } from './engine.js';
 
@@ -107,11 +108,15 @@ describe('model manager and the one-step pipeline through the contract', () => {
     fs.writeFileSync(doc, '# Ladder safety\n\nMaintain three points of contact when climbing a ladder. Never stand on the top step of a stepladder. '
       + 'Inspect the ladder for damage before each use.\n\n## Placement\n\nSet an extension ladder at a 4 to 1 angle. Extend it three feet above the landing.');
     await expect(engine.invoke('pipeline.start', { modelPath: TINY_MODEL, resume: 'pipeline-nothing' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // A pair the user left pending for review stays pending: the run accepts only the pairs it wrote.
+    await addQaPairs(await engine.ws(), [{ question: 'Left for review?', answer: 'Yes.', chunk_id: null, document_id: null, evidence: null, language: 'en', source: 'import', status: 'pending' }]);
     const job = events(engine, ['pipeline.progress', 'pipeline.done', 'pipeline.failed'], (name) => name !== 'pipeline.progress');
     const started = await engine.invoke('pipeline.start', { modelPath: TINY_MODEL, paths: [doc], teacher: 'extractive', epochs: 2, device: 'cpu' });
     job.jobId(started.jobId);
     expect((await engine.invoke('pipeline.runs', {})).active).toEqual(started);
     await expect(engine.invoke('pipeline.start', { modelPath: TINY_MODEL })).rejects.toThrow(/already being made/);
+    // The Training set page's generation would write pairs beside the run's: it waits its turn.
+    await expect(engine.invoke('dataset.generate', {})).rejects.toThrow(/adapter is being made/);
     const seen = await job.all;
     const end = seen.at(-1)!;
     expect(end.name, JSON.stringify(end.payload)).toBe('pipeline.done');
@@ -127,6 +132,8 @@ describe('model manager and the one-step pipeline through the contract', () => {
     // The stages' results are where the pages look: documents, training set, the chat's adapters, the reports.
     expect((await engine.invoke('docs.list', {})).map((d) => d.title)).toContain('Ladder safety');
     expect((await engine.invoke('qa.list', { status: 'accepted', offset: 0, limit: 10 })).total).toBe(result.pairs);
+    expect((await engine.invoke('qa.list', { status: 'pending', offset: 0, limit: 10 })).pairs.map((p) => p.question)).toEqual(['Left for review?']);
+    expect(fs.readFileSync(path.join(dir, 'ws', 'runs', started.run, 'training-data.jsonl'), 'utf8').trim().split('\n')).toHaveLength(result.pairs);
     expect((await engine.invoke('chat.adapters', {})).map((a) => a.adapterPath)).toContain(result.adapter);
     expect((await engine.invoke('eval.report', { fileName: result.report })).html).toContain('<svg');
     expect(fs.readFileSync(result.modelfile, 'utf8')).toContain(`ADAPTER ${result.adapter}`);

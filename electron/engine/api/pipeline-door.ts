@@ -47,7 +47,13 @@ export class PipelineDoor {
     private readonly teacher: () => Promise<TeacherChoice>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
     private readonly threads: number,
+    /** Why another job holds the workspace's QA pairs (generation on the Training set page), or null. */
+    private readonly otherWork: () => string | null = () => null,
   ) {}
+
+  get running(): boolean {
+    return this.active !== null;
+  }
 
   private async runsDir(): Promise<string> {
     return path.join((await this.ws()).dir, 'runs');
@@ -55,38 +61,51 @@ export class PipelineDoor {
 
   async start(a: StartArgs): Promise<{ jobId: string; run: string }> {
     if (this.active) throw new DocTuneError('BAD_ARGUMENT', 'an adapter is already being made: wait for it or stop it');
-    const ws = await this.ws();
-    const run = a.resume ?? `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const outDir = path.join(await this.runsDir(), run);
-    if (a.resume && !(await fs.access(path.join(outDir, 'pipeline.json')).then(() => true, () => false))) {
-      throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
-    }
-    const teacher = a.teacher === 'workspace' ? await this.teacher() : a.teacher;
+    const busy = this.otherWork();
+    if (busy) throw new DocTuneError('BAD_ARGUMENT', busy);
     const jobId = randomUUID();
     const controller = new AbortController();
-    const done = runPipeline({
-      inputs: a.paths, modelPath: path.resolve(a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
-      ...(a.epochs ? { train: { epochs: a.epochs } } : {}),
-      signal: controller.signal,
-      onProgress: (p) => {
-        const view = progressView(p);
-        if (view) this.emit('pipeline.progress', { jobId, run, ...view });
-      },
-    })
-      .then((r) => {
+    const run = a.resume ?? `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    // The slot is taken before the first wait, so two quick requests cannot both start a run.
+    const slot = { jobId, run, controller, done: Promise.resolve() };
+    this.active = slot;
+    try {
+      const ws = await this.ws();
+      const outDir = path.join(await this.runsDir(), run);
+      if (a.resume && !(await fs.access(path.join(outDir, 'pipeline.json')).then(() => true, () => false))) {
+        throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
+      }
+      const teacher = a.teacher === 'workspace' ? await this.teacher() : a.teacher;
+      const release = (): void => {
         // Free before the event goes out: a listener may start the next run at once.
-        this.active = null;
-        this.emit('pipeline.done', {
-          jobId, run,
-          result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
-        });
-      })
-      .catch((err: unknown) => {
-        this.active = null;
-        const e = toWireError(err);
-        this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
-      });
-    this.active = { jobId, run, controller, done };
+        if (this.active === slot) this.active = null;
+      };
+      slot.done = runPipeline({
+        inputs: a.paths, modelPath: path.resolve(a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
+        ...(a.epochs ? { train: { epochs: a.epochs } } : {}),
+        signal: controller.signal,
+        onProgress: (p) => {
+          const view = progressView(p);
+          if (view) this.emit('pipeline.progress', { jobId, run, ...view });
+        },
+      }).then(
+        (r) => {
+          release();
+          this.emit('pipeline.done', {
+            jobId, run,
+            result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
+          });
+        },
+        (err: unknown) => {
+          release();
+          const e = toWireError(err);
+          this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
+        },
+      );
+    } catch (err) {
+      if (this.active === slot) this.active = null;
+      throw err;
+    }
     return { jobId, run };
   }
 

@@ -20,6 +20,8 @@ export interface TokenCounter {
 
 /** Tokens kept for the chat template's own markup (role headers, separators) and the passage numbering. */
 const TEMPLATE_ALLOWANCE = 48;
+/** And for each message's own markup, which grows with the conversation. */
+const MESSAGE_ALLOWANCE = 8;
 /** A passage cut shorter than this says too little to be worth the space. */
 const MIN_PASSAGE_TOKENS = 24;
 
@@ -58,7 +60,7 @@ export async function withPassages<P extends PromptPassage>(
   const framing = ragQuestion(question, passages.map((p) => ({ ...p, text: '' })));
   const [fixed, ...sizes] = await counter.countTokens([[...messages.filter((_, i) => i !== last).map((m) => m.content), framing].join('\n'), ...passages.map((p) => p.text)]);
   // The answer gets at most half the context: a long max-tokens setting must not crowd out every passage.
-  let budget = counter.contextSize - Math.min(answerTokens, Math.floor(counter.contextSize / 2)) - fixed! - TEMPLATE_ALLOWANCE;
+  let budget = counter.contextSize - Math.min(answerTokens, Math.floor(counter.contextSize / 2)) - fixed! - TEMPLATE_ALLOWANCE - MESSAGE_ALLOWANCE * messages.length;
   const used: P[] = [];
   for (const [i, p] of passages.entries()) {
     const size = sizes[i]!;

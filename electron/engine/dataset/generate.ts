@@ -157,6 +157,16 @@ export function isGrounded(evidence: string, passage: string): boolean {
 }
 
 /** Accept every pending pair (after review, or to trust the quality checks). */
+/** Accept the pending pairs created at or after `since` (an ISO time): those one generation run wrote. */
+export async function acceptPendingSince(ws: Workspace, since: string): Promise<number> {
+  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(since)) throw new DocTuneError('BAD_ARGUMENT', `not an ISO time: ${since}`);
+  const table = await ws.qaTable();
+  const where = `status = 'pending' AND created_at >= '${since}'`;
+  const pending = await table.countRows(where);
+  if (pending) await table.update({ where, values: { status: 'accepted' } });
+  return pending;
+}
+
 export async function acceptAllPending(ws: Workspace): Promise<number> {
   const table = await ws.qaTable();
   const pending = await table.countRows("status = 'pending'");

@@ -38,7 +38,8 @@ function chart(d: ReportData, variants: Variant[]): string {
   const left = 130;
   const span = w - left - 60;
   const metrics: Metric[] = d.judge ? ['f1', 'em', 'judge'] : ['f1', 'em'];
-  const rows = variants.flatMap((v) => metrics.map((m) => ({ v, m, value: d[v][m] ?? 0 })));
+  // A metric with no value (the judge could grade nothing) gets no bar rather than a 0% one.
+  const rows = variants.flatMap((v) => metrics.flatMap((m) => { const value = d[v][m]; return value === null ? [] : [{ v, m, value }]; }));
   const bars = rows.flatMap(({ v, m, value }, i) => {
     const y = 10 + i * rowH;
     return [

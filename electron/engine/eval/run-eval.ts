@@ -101,6 +101,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const items: EvalItem[] = [];
   const failures: string[] = [];
   let judge = o.judge ?? null;
+  let judgeFailed = false;
   let ungraded = 0;
   try {
     for (const [i, p] of pairs.entries()) {
@@ -123,7 +124,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
             messages = fitted.messages;
             citations = fitted.used.map((h) => ({ title: h.title, page: h.page, heading: h.heading }));
           }
-          answers[v] = (await host.generate(messages, { maxTokens, temperature: 0 })).text.trim();
+          answers[v] = (await host.generate(messages, { maxTokens, temperature: 0, ...(o.signal ? { signal: o.signal } : {}) })).text.trim();
         } catch (err) {
           if (!(err instanceof DocTuneError) || err.code === 'CANCELLED') throw err;
           answers[v] = '';
@@ -147,8 +148,9 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
           if (grades[v] === null) ungraded++;
         } catch (err) {
           // A judge that fails (a wrong key, a server gone) fails for every answer: stop asking, say why.
-          failures.push(`judge ${judge.name}: ${(err as Error).message}; the remaining answers were not graded`);
+          failures.push(`judge ${judge.name}: ${(err as Error).message}; no grades are reported`);
           judge = null;
+          judgeFailed = true;
         }
       }
       items.push({ question: p.question, reference: p.reference, answers, f1, em, judge: grades, citations });
@@ -158,6 +160,8 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     await hosts.base.close();
     await hosts.adapted.close();
   }
+  // Grades of some questions only would compare the variants on different questions: none, then.
+  if (judgeFailed) for (const item of items) for (const v of VARIANTS) item.judge[v] = null;
   if (ungraded) failures.push(`judge: ${ungraded} answer(s) got no readable grade`);
   const counted = new Map<string, number>();
   for (const f of failures) counted.set(f, (counted.get(f) ?? 0) + 1);

@@ -28,7 +28,8 @@ describe('doctune pipeline: one document to a tested adapter', () => {
     expect(seen.filter((p) => p.status === 'done').map((p) => p.stage)).toEqual(['ingest', 'generate', 'accept']);
 
     const again: PipelineProgress[] = [];
-    const r = await runPipeline({ inputs: [doc], modelPath: TINY_MODEL, outDir: out, device: 'cpu', train: { epochs: 2, batch: 1, lr: 2e-3 }, onProgress: (p) => again.push(p) });
+    // Other training options on the rerun do not break the resume: the run keeps those it started with.
+    const r = await runPipeline({ inputs: [doc], modelPath: TINY_MODEL, outDir: out, device: 'cpu', train: { epochs: 5, batch: 1, lr: 2e-3 }, onProgress: (p) => again.push(p) });
     expect(again.filter((p) => p.status === 'skipped').map((p) => p.stage)).toEqual(['ingest', 'generate', 'accept']);
     const start = again.find((p) => p.stage === 'train' && p.status === 'progress' && p.event.type === 'start');
     expect(start && start.status === 'progress' && start.stage === 'train' && start.event.type === 'start' && start.event.resumedAt).toBe(2);

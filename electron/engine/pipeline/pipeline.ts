@@ -7,12 +7,13 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { acceptAllPending, generatePairs, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
+import { acceptPendingSince, generatePairs, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError } from '../errors.js';
 import { runEval, type EvalResult } from '../eval/run-eval.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
 import { DocumentParser } from '../ingest/parse-pool.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
+import { acceptedConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import type { DeviceChoice } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
@@ -64,7 +65,14 @@ export interface PipelineResult {
 interface PipelineState {
   model: string;
   stages: Partial<Record<Stage, { at: string; summary: unknown }>>;
+  /** When generation first started: the pairs this run wrote are the pending ones created since. */
+  generateStartedAt?: string;
+  /** Training options as the first attempt used them: a resumed run keeps them (its checkpoint requires it). */
+  train?: Partial<Omit<TrainConfig, 'modelPath'>>;
 }
+
+/** The training data of a run, fixed when training first starts so that a resume trains on the same pairs. */
+export const TRAINING_DATA_FILE = 'training-data.jsonl';
 
 async function readState(file: string, model: string): Promise<PipelineState> {
   try {
@@ -75,6 +83,8 @@ async function readState(file: string, model: string): Promise<PipelineState> {
   }
   return { model, stages: {} };
 }
+
+const exists = (file: string): Promise<boolean> => fs.access(file).then(() => true, () => false);
 
 async function writeState(file: string, s: PipelineState): Promise<void> {
   await fs.writeFile(`${file}.tmp`, JSON.stringify(s, null, 2));
@@ -96,6 +106,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const progress = (p: PipelineProgress): void => o.onProgress?.(p);
   const wsDir = o.workspace ? o.workspace.dir : path.join(out, 'workspace');
   const runDir = o.workspace ? out : path.join(out, 'run');
+  const dataFile = path.join(out, TRAINING_DATA_FILE);
   const openWorkspace = async (): Promise<{ ws: Workspace; close(): void }> => {
     if (o.workspace) return { ws: o.workspace, close: () => undefined };
     const ws = await Workspace.open(wsDir);
@@ -135,27 +146,42 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         await parser.close();
       }
     });
-    await stage<GenerateSummary>('generate', async () =>
-      generatePairs(ws, {
+    await stage<GenerateSummary>('generate', async () => {
+      if (!state.generateStartedAt) {
+        state.generateStartedAt = new Date().toISOString();
+        await writeState(stateFile, state);
+      }
+      return generatePairs(ws, {
         teacher: o.teacher && o.teacher !== 'auto' ? o.teacher : await defaultTeacher(o.modelPath, threads),
         ...(o.signal ? { signal: o.signal } : {}),
         onProgress: (p) => progress({ stage: 'generate', status: 'progress', done: p.done, total: p.total, pairs: p.pairs }),
-      }));
-    // Pairs that passed the grounding check and the near-duplicate filter are accepted.
-    await stage('accept', async () => ({ accepted: await acceptAllPending(ws) }));
+      });
+    });
+    // The pairs this run wrote that passed the grounding check and the near-duplicate filter are accepted;
+    // pairs a user left pending for review in a shared workspace stay pending.
+    await stage('accept', async () => ({ accepted: await acceptPendingSince(ws, state.generateStartedAt ?? new Date(0).toISOString()) }));
     pairs = (await ws.qaTable().then((t) => t.countRows("status = 'accepted' OR status = 'edited'")));
     if (pairs === 0) throw new DocTuneError('BAD_ARGUMENT', 'no QA pairs to train on (the documents gave none that passed the quality checks)');
+    // Training reads this snapshot, not the workspace: the workspace may change (and is open in this process)
+    // while the training process runs, and a resumed run must see the same data.
+    if (!state.stages.train && !(await exists(dataFile))) {
+      const lines = (await acceptedConversations(ws)).map((messages) => JSON.stringify({ messages }));
+      await fs.writeFile(`${dataFile}.tmp`, `${lines.join('\n')}\n`);
+      await fs.rename(`${dataFile}.tmp`, dataFile);
+    }
   } finally {
     close();
   }
 
   const trained = await stage<TrainResult>('train', async () => {
-    const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...(o.device ? { device: o.device } : {}), ...o.train, modelPath: path.resolve(o.modelPath),
-    };
-    const resume = await fs.access(path.join(runDir, CHECKPOINT_FILE)).then(() => true, () => false);
+    if (!state.train) {
+      state.train = { ...(o.device ? { device: o.device } : {}), ...o.train };
+      await writeState(stateFile, state);
+    }
+    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, modelPath: path.resolve(o.modelPath) };
+    const resume = await exists(path.join(runDir, CHECKPOINT_FILE));
     return runTraining(
-      { config, workspace: wsDir, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },
+      { config, dataFile, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },
       { ...(o.signal ? { signal: o.signal } : {}), onEvent: (event) => progress({ stage: 'train', status: 'progress', event }) },
     );
   });

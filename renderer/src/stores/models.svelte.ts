@@ -6,7 +6,8 @@ export interface PullState {
   jobId: string | null;
   received: number;
   total: number | null;
-  state: 'running' | 'failed' | 'done';
+  /** paused: stopped on request, the part downloaded so far is kept for resuming. */
+  state: 'running' | 'paused' | 'failed' | 'done';
   error: string | null;
 }
 
@@ -24,25 +25,35 @@ class ModelsStore {
 
   private request = 0;
   private doneListeners: ((id: string, path: string) => void)[] = [];
+  /** Events of downloads whose models.pull has not answered with the job id yet. */
+  private early: { jobId: string; apply: () => void }[] = [];
+
+  private route(jobId: string, id: string, apply: () => void): void {
+    const pull = this.pulls[id];
+    if (pull?.jobId === jobId) apply();
+    else if (pull && pull.jobId === null) this.early.push({ jobId, apply });
+  }
 
   listen(): () => void {
     const api = getApi();
-    const byJob = (jobId: string): string | undefined => Object.keys(this.pulls).find((id) => this.pulls[id]?.jobId === jobId);
     const offs = [
-      api.on('models.progress', ({ jobId, id, received, total }) => {
-        if (byJob(jobId) !== id) return;
-        this.pulls[id] = { jobId, received, total, state: 'running', error: null };
-      }),
-      api.on('models.done', ({ jobId, id, path }) => {
-        if (byJob(jobId) !== id) return;
-        this.pulls[id] = { ...this.pulls[id]!, state: 'done', received: this.pulls[id]!.total ?? this.pulls[id]!.received };
-        void this.load();
-        for (const listener of this.doneListeners) listener(id, path);
-      }),
-      api.on('models.failed', ({ jobId, id, error }) => {
-        if (byJob(jobId) !== id) return;
-        this.pulls[id] = { ...this.pulls[id]!, state: 'failed', error };
-      }),
+      api.on('models.progress', ({ jobId, id, received, total }) =>
+        this.route(jobId, id, () => {
+          this.pulls[id] = { jobId, received, total, state: 'running', error: null };
+        }),
+      ),
+      api.on('models.done', ({ jobId, id, path }) =>
+        this.route(jobId, id, () => {
+          this.pulls[id] = { ...this.pulls[id]!, state: 'done', received: this.pulls[id]!.total ?? this.pulls[id]!.received };
+          void this.load();
+          for (const listener of this.doneListeners) listener(id, path);
+        }),
+      ),
+      api.on('models.failed', ({ jobId, id, error, code }) =>
+        this.route(jobId, id, () => {
+          this.pulls[id] = { ...this.pulls[id]!, state: code === 'CANCELLED' ? 'paused' : 'failed', error: code === 'CANCELLED' ? null : error };
+        }),
+      ),
     ];
     return () => offs.forEach((off) => off());
   }
@@ -74,6 +85,9 @@ class ModelsStore {
     try {
       const { jobId } = await getApi().invoke('models.pull', { id });
       this.pulls[id] = { ...this.pulls[id]!, jobId };
+      const early = this.early.filter((e) => e.jobId === jobId);
+      this.early = this.early.filter((e) => e.jobId !== jobId);
+      for (const event of early) event.apply();
     } catch (err) {
       this.pulls[id] = { jobId: null, received: 0, total: null, state: 'failed', error: problemOf(err).params?.message?.toString() ?? '' };
     }

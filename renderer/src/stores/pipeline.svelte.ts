@@ -123,11 +123,23 @@ class PipelineStore {
     try {
       const { runs, active } = await getApi().invoke('pipeline.runs', {});
       this.runs = runs;
+      // While pipeline.start has not answered, the active run is the one being started: its events are held.
+      if (this.phase === 'starting') return;
       if (active && active.jobId !== this.jobId) {
+        // A run started elsewhere (another window, or before a reload): follow it from here on.
         this.jobId = active.jobId;
         this.run = active.run;
         this.phase = 'running';
+        this.result = null;
+        this.problem = null;
         this.stages = waiting();
+        const info = runs.find((r) => r.run === active.run);
+        for (const stage of info?.stages ?? []) this.stages[stage].status = 'done';
+      } else if (!active && this.phase === 'running') {
+        // The run ended while its events could not reach this window (a lost connection).
+        const info = runs.find((r) => r.run === this.run);
+        this.phase = info?.finished ? 'idle' : 'cancelled';
+        this.cancelling = false;
       }
     } catch (err) {
       this.problem = problemOf(err);
