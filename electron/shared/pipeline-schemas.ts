@@ -124,6 +124,9 @@ export type PipelineResultView = z.infer<typeof PipelineResultView>;
 export const PipelineRunInfo = z.object({
   run: z.string(),
   modelPath: z.string(),
+  /** The teacher and epochs it began with (a resume uses them); null for runs that did not record them. */
+  teacher: z.enum(['auto', 'extractive', 'workspace']).nullable(),
+  epochs: z.number().int().nullable(),
   stages: z.array(PipelineStage),
   finished: z.boolean(),
   updatedAt: z.string(),

@@ -201,40 +201,47 @@ export class ChatDoor {
     if (this.evaluation) throw new DocTuneError('BAD_ARGUMENT', 'an evaluation is already running');
     const jobId = randomUUID();
     const controller = new AbortController();
-    // The slot is taken before the first wait, so two quick requests cannot both start one.
-    const slot: { jobId: string; controller: AbortController; done: Promise<void> } = { jobId, controller, done: Promise.resolve() };
-    this.evaluation = slot;
     let judge: { teacher: Teacher; name: string } | null = null;
     const release = async (): Promise<void> => {
       if (this.evaluation === slot) this.evaluation = null;
       await judge?.teacher.dispose().catch(() => undefined);
     };
-    try {
+    // Set-up (the settings, the judge model, which takes seconds to load) and the run are one promise, taken
+    // as the slot before the first wait: two quick requests cannot both start, and close() waits for either.
+    const setup = (async () => {
       const s = await this.settings();
       if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
       const ws = await this.ws();
       // Opened before answering: a judge that cannot be used is said at once, not after every answer.
       judge = judged ? await this.openJudge() : null;
-      slot.done = runEval({
-        modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
-        ...(judge ? { judge } : {}),
-        onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
-      }).then(
-        async ({ items: _items, ...r }) => {
-          // Free before the event goes out: a listener may start the next evaluation at once.
-          await release();
-          this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } });
-        },
-        async (err: unknown) => {
-          await release();
-          const e = toWireError(err);
-          this.emit('eval.failed', { jobId, error: e.message, code: e.code });
-        },
-      );
-    } catch (err) {
-      await release();
-      throw err;
-    }
+      return { s, ws };
+    })();
+    const slot = {
+      jobId, controller,
+      done: setup.then(
+        ({ s, ws }) =>
+          runEval({
+            modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
+            ...(judge ? { judge } : {}),
+            onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
+          }).then(
+            async ({ items: _items, ...r }) => {
+              // Free before the event goes out: a listener may start the next evaluation at once.
+              await release();
+              this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } });
+            },
+            async (err: unknown) => {
+              await release();
+              const e = toWireError(err);
+              this.emit('eval.failed', { jobId, error: e.message, code: e.code });
+            },
+          ),
+        // A set-up failure is the request's answer (below), not an event.
+        () => release(),
+      ),
+    };
+    this.evaluation = slot;
+    await setup;
     return { jobId };
   }
 

@@ -73,7 +73,9 @@ export class Engine {
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
     this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p));
     this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads ?? 1,
-      () => (this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it' : null));
+      () => this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it'
+        // Passages still being imported would get no QA pairs.
+        : this.jobs.size > 0 ? 'documents are still being imported: wait for them to finish' : null);
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
   }
 

@@ -141,4 +141,31 @@ describe('model manager and the one-step pipeline through the contract', () => {
     expect(runs.active).toBeNull();
     expect(runs.runs[0]).toMatchObject({ run: started.run, finished: true, modelPath: TINY_MODEL });
   });
+
+  it('resumes a stopped run with the teacher and epochs it began with', async () => {
+    const first = events(engine, ['pipeline.progress', 'pipeline.done', 'pipeline.failed'], (name) => name !== 'pipeline.progress');
+    let stopped = false;
+    const stop = engine.on('pipeline.progress', (p) => {
+      // Stopped once training has taken a step (and checkpointed at the step boundary).
+      if (!stopped && p.stage === 'train' && p.loss !== null) {
+        stopped = true;
+        void engine.invoke('pipeline.cancel', { jobId: p.jobId });
+      }
+    });
+    const started = await engine.invoke('pipeline.start', { modelPath: TINY_MODEL, teacher: 'extractive', epochs: 3, device: 'cpu' });
+    first.jobId(started.jobId);
+    const end = (await first.all).at(-1)!;
+    stop();
+    expect(end).toMatchObject({ name: 'pipeline.failed', payload: { code: 'CANCELLED' } });
+    const info = (await engine.invoke('pipeline.runs', {})).runs.find((r) => r.run === started.run)!;
+    expect(info).toMatchObject({ finished: false, teacher: 'extractive', epochs: 3 });
+    expect(info.stages).toEqual(['ingest', 'generate', 'accept']);
+
+    // Other choices on the screen now: the run keeps its own (other epochs would not match its checkpoint).
+    const again = events(engine, ['pipeline.progress', 'pipeline.done', 'pipeline.failed'], (name) => name !== 'pipeline.progress');
+    again.jobId((await engine.invoke('pipeline.start', { modelPath: path.join(dir, 'other.gguf'), teacher: 'workspace', epochs: 9, device: 'cpu', resume: started.run })).jobId);
+    const seen = await again.all;
+    expect(seen.at(-1)!.name, JSON.stringify(seen.at(-1)!.payload)).toBe('pipeline.done');
+    expect((await engine.invoke('pipeline.runs', {})).runs.find((r) => r.run === started.run)).toMatchObject({ finished: true, epochs: 3 });
+  });
 });

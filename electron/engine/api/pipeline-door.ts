@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { EventName, EventOf, PipelineRunInfo, PipelineStage, PipelineStartArgs } from '../../shared/contract.js';
+import { PIPELINE_STAGES, type EventName, type EventOf, type PipelineRunInfo, type PipelineStage, type PipelineStartArgs } from '../../shared/contract.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
@@ -66,46 +66,56 @@ export class PipelineDoor {
     const jobId = randomUUID();
     const controller = new AbortController();
     const run = a.resume ?? `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    // The slot is taken before the first wait, so two quick requests cannot both start a run.
-    const slot = { jobId, run, controller, done: Promise.resolve() };
-    this.active = slot;
-    try {
+    const release = (): void => {
+      // Free before the event goes out: a listener may start the next run at once.
+      if (this.active === slot) this.active = null;
+    };
+    // Set-up (reading the run to resume, loading the teacher settings) and the run are one promise, taken as
+    // the slot before the first wait: two quick requests cannot both start, and close() waits for either.
+    const setup = (async () => {
       const ws = await this.ws();
       const outDir = path.join(await this.runsDir(), run);
-      if (a.resume && !(await fs.access(path.join(outDir, 'pipeline.json')).then(() => true, () => false))) {
-        throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
-      }
-      const teacher = a.teacher === 'workspace' ? await this.teacher() : a.teacher;
-      const release = (): void => {
-        // Free before the event goes out: a listener may start the next run at once.
-        if (this.active === slot) this.active = null;
-      };
-      slot.done = runPipeline({
-        inputs: a.paths, modelPath: path.resolve(a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
-        ...(a.epochs ? { train: { epochs: a.epochs } } : {}),
-        signal: controller.signal,
-        onProgress: (p) => {
-          const view = progressView(p);
-          if (view) this.emit('pipeline.progress', { jobId, run, ...view });
-        },
-      }).then(
-        (r) => {
-          release();
-          this.emit('pipeline.done', {
-            jobId, run,
-            result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
-          });
-        },
-        (err: unknown) => {
-          release();
-          const e = toWireError(err);
-          this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
-        },
-      );
-    } catch (err) {
-      if (this.active === slot) this.active = null;
-      throw err;
-    }
+      // A resumed run goes on with the teacher and epochs it began with, whatever the wizard shows now.
+      const before = a.resume ? await this.readRun(a.resume) : null;
+      if (a.resume && !before) throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
+      const teacherOption = before?.teacher ?? a.teacher;
+      const epochs = before?.epochs ?? a.epochs;
+      const teacher = teacherOption === 'workspace' ? await this.teacher() : teacherOption;
+      return { ws, outDir, before, teacherOption, epochs, teacher };
+    })();
+    const slot = {
+      jobId, run, controller,
+      done: setup.then(
+        ({ ws, outDir, before, teacherOption, epochs, teacher }) =>
+          runPipeline({
+            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
+            choices: { teacher: teacherOption, ...(epochs ? { epochs } : {}) },
+            ...(epochs ? { train: { epochs } } : {}),
+            signal: controller.signal,
+            onProgress: (p) => {
+              const view = progressView(p);
+              if (view) this.emit('pipeline.progress', { jobId, run, ...view });
+            },
+          }).then(
+            (r) => {
+              release();
+              this.emit('pipeline.done', {
+                jobId, run,
+                result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
+              });
+            },
+            (err: unknown) => {
+              release();
+              const e = toWireError(err);
+              this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
+            },
+          ),
+        // A set-up failure is the request's answer (below), not an event.
+        () => release(),
+      ),
+    };
+    this.active = slot;
+    await setup;
     return { jobId, run };
   }
 
@@ -115,20 +125,23 @@ export class PipelineDoor {
     return { cancelled: true };
   }
 
-  async runs(): Promise<{ runs: PipelineRunInfo[]; active: { jobId: string; run: string } | null }> {
-    const dir = await this.runsDir();
-    const runs: PipelineRunInfo[] = [];
-    for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-      if (!name.startsWith('pipeline-')) continue;
-      const file = path.join(dir, name, 'pipeline.json');
-      try {
-        const state = JSON.parse(await fs.readFile(file, 'utf8')) as { model: string; stages: Partial<Record<PipelineStage, unknown>> };
-        const stages = Object.keys(state.stages) as PipelineStage[];
-        runs.push({ run: name, modelPath: state.model, stages, finished: stages.includes('export'), updatedAt: (await fs.stat(file)).mtime.toISOString() });
-      } catch {
-        // not started far enough to have a state, or damaged: not offered for resuming
-      }
+  /** One run's record (null: no such run, or not started far enough to have one). */
+  private async readRun(name: string): Promise<PipelineRunInfo | null> {
+    const file = path.join(await this.runsDir(), name, 'pipeline.json');
+    try {
+      const state = JSON.parse(await fs.readFile(file, 'utf8')) as { model: string; stages: Partial<Record<PipelineStage, unknown>>; choices?: { teacher?: unknown; epochs?: unknown } };
+      const stages = PIPELINE_STAGES.filter((s) => state.stages[s]);
+      const teacher = ['auto', 'extractive', 'workspace'].includes(String(state.choices?.teacher)) ? (state.choices!.teacher as PipelineRunInfo['teacher']) : null;
+      const epochs = Number.isInteger(state.choices?.epochs) ? (state.choices!.epochs as number) : null;
+      return { run: name, modelPath: state.model, stages, finished: stages.includes('export'), teacher, epochs, updatedAt: (await fs.stat(file)).mtime.toISOString() };
+    } catch {
+      return null;
     }
+  }
+
+  async runs(): Promise<{ runs: PipelineRunInfo[]; active: { jobId: string; run: string } | null }> {
+    const names = (await fs.readdir(await this.runsDir()).catch(() => [] as string[])).filter((n) => n.startsWith('pipeline-'));
+    const runs = (await Promise.all(names.map((n) => this.readRun(n)))).filter((r): r is PipelineRunInfo => r !== null);
     runs.sort((x, y) => y.updatedAt.localeCompare(x.updatedAt));
     return { runs, active: this.active ? { jobId: this.active.jobId, run: this.active.run } : null };
   }

@@ -41,6 +41,8 @@ export interface GenerateOptions {
   questionsPerChunk?: number;
   /** Rewordings per stored question (a model teacher only). */
   paraphrases?: number;
+  /** Recorded on every pair written (a pipeline run's name), so that run can accept exactly its own. */
+  batch?: string;
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
 }
@@ -118,7 +120,7 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
           }
           rows.push({
             id: randomUUID(), question: pair.question, answer: pair.answer, chunk_id: chunk.id, document_id: chunk.document_id, evidence: pair.evidence,
-            language: chunk.language, source, teacher: teacherName, status: 'pending',
+            language: chunk.language, source, teacher: teacherName, status: 'pending', ...(options.batch ? { batch: options.batch } : {}),
           });
         }
         if (teacher && k > 0) {
@@ -157,11 +159,14 @@ export function isGrounded(evidence: string, passage: string): boolean {
 }
 
 /** Accept every pending pair (after review, or to trust the quality checks). */
-/** Accept the pending pairs created at or after `since` (an ISO time): those one generation run wrote. */
-export async function acceptPendingSince(ws: Workspace, since: string): Promise<number> {
-  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(since)) throw new DocTuneError('BAD_ARGUMENT', `not an ISO time: ${since}`);
+/**
+ * Accept the pending pairs pipeline runs wrote (batch pipeline-…): this run's, and those of an earlier run
+ * that stopped before accepting (their passages count as answered, so this run did not write them again).
+ * Pairs generated for review on the Training set page (no batch) stay pending.
+ */
+export async function acceptPipelinePairs(ws: Workspace): Promise<number> {
   const table = await ws.qaTable();
-  const where = `status = 'pending' AND created_at >= '${since}'`;
+  const where = "status = 'pending' AND batch LIKE 'pipeline-%'";
   const pending = await table.countRows(where);
   if (pending) await table.update({ where, values: { status: 'accepted' } });
   return pending;

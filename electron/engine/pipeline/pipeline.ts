@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { acceptPendingSince, generatePairs, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
+import { acceptPipelinePairs, generatePairs, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError } from '../errors.js';
 import { runEval, type EvalResult } from '../eval/run-eval.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
@@ -35,6 +35,8 @@ export interface PipelineOptions {
    * <out>/workspace and the run in <out>/run; with it the run is written to <out> itself.
    */
   workspace?: Workspace;
+  /** Recorded in pipeline.json when the run begins (a resume keeps the first ones). */
+  choices?: Record<string, unknown>;
   train?: Partial<Omit<TrainConfig, 'modelPath'>>;
   device?: DeviceChoice;
   threads?: number;
@@ -65,10 +67,12 @@ export interface PipelineResult {
 interface PipelineState {
   model: string;
   stages: Partial<Record<Stage, { at: string; summary: unknown }>>;
-  /** When generation first started: the pairs this run wrote are the pending ones created since. */
-  generateStartedAt?: string;
   /** Training options as the first attempt used them: a resumed run keeps them (its checkpoint requires it). */
-  train?: Partial<Omit<TrainConfig, 'modelPath'>>;
+  train?: Partial<Omit<TrainConfig, 'modelPath' | 'device' | 'threads'>>;
+  /** The training-data snapshot this run wrote, and how many conversations it holds. */
+  snapshot?: { conversations: number };
+  /** What the caller chose when the run began (the app's wizard: teacher, epochs), kept for resuming. */
+  choices?: Record<string, unknown>;
 }
 
 /** The training data of a run, fixed when training first starts so that a resume trains on the same pairs. */
@@ -103,10 +107,21 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const stateFile = path.join(out, 'pipeline.json');
   const state = await readState(stateFile, path.resolve(o.modelPath));
   const threads = o.threads ?? 1;
+  // The pairs this run writes carry its name, so that it accepts exactly those.
+  const batch = path.basename(out).startsWith('pipeline-') ? path.basename(out) : `pipeline-${path.basename(out)}`;
   const progress = (p: PipelineProgress): void => o.onProgress?.(p);
   const wsDir = o.workspace ? o.workspace.dir : path.join(out, 'workspace');
   const runDir = o.workspace ? out : path.join(out, 'run');
   const dataFile = path.join(out, TRAINING_DATA_FILE);
+  if (o.choices && !state.choices) {
+    state.choices = o.choices;
+    await writeState(stateFile, state);
+  }
+  if (!state.snapshot) {
+    // A new run, another model, or a folder from before snapshots: what training left there is not this run's.
+    await fs.rm(dataFile, { force: true });
+    await fs.rm(path.join(runDir, CHECKPOINT_FILE), { force: true, recursive: true });
+  }
   const openWorkspace = async (): Promise<{ ws: Workspace; close(): void }> => {
     if (o.workspace) return { ws: o.workspace, close: () => undefined };
     const ws = await Workspace.open(wsDir);
@@ -146,39 +161,46 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         await parser.close();
       }
     });
-    await stage<GenerateSummary>('generate', async () => {
-      if (!state.generateStartedAt) {
-        state.generateStartedAt = new Date().toISOString();
-        await writeState(stateFile, state);
-      }
-      return generatePairs(ws, {
+    await stage<GenerateSummary>('generate', async () =>
+      generatePairs(ws, {
         teacher: o.teacher && o.teacher !== 'auto' ? o.teacher : await defaultTeacher(o.modelPath, threads),
+        batch,
         ...(o.signal ? { signal: o.signal } : {}),
         onProgress: (p) => progress({ stage: 'generate', status: 'progress', done: p.done, total: p.total, pairs: p.pairs }),
-      });
-    });
-    // The pairs this run wrote that passed the grounding check and the near-duplicate filter are accepted;
-    // pairs a user left pending for review in a shared workspace stay pending.
-    await stage('accept', async () => ({ accepted: await acceptPendingSince(ws, state.generateStartedAt ?? new Date(0).toISOString()) }));
-    pairs = (await ws.qaTable().then((t) => t.countRows("status = 'accepted' OR status = 'edited'")));
-    if (pairs === 0) throw new DocTuneError('BAD_ARGUMENT', 'no QA pairs to train on (the documents gave none that passed the quality checks)');
-    // Training reads this snapshot, not the workspace: the workspace may change (and is open in this process)
+      }));
+    // Pairs pipeline runs wrote that passed the grounding check and the near-duplicate filter are accepted;
+    // pairs generated for review on the Training set page stay pending.
+    await stage('accept', async () => ({ accepted: await acceptPipelinePairs(ws) }));
+    // Training reads a snapshot, not the workspace: the workspace may change (and is open in this process)
     // while the training process runs, and a resumed run must see the same data.
-    if (!state.stages.train && !(await exists(dataFile))) {
-      const lines = (await acceptedConversations(ws)).map((messages) => JSON.stringify({ messages }));
-      await fs.writeFile(`${dataFile}.tmp`, `${lines.join('\n')}\n`);
+    if (!state.snapshot) {
+      const conversations = await acceptedConversations(ws);
+      if (!conversations.length) {
+        const waiting = await ws.qaTable().then((t) => t.countRows("status = 'pending'"));
+        throw new DocTuneError('BAD_ARGUMENT', waiting
+          ? `no accepted QA pairs to train on, and ${waiting} await review: accept them on the Training set page (or doctune dataset accept), then run again`
+          : 'no QA pairs to train on (the documents gave none that passed the quality checks)');
+      }
+      await fs.writeFile(`${dataFile}.tmp`, `${conversations.map((messages) => JSON.stringify({ messages })).join('\n')}\n`);
       await fs.rename(`${dataFile}.tmp`, dataFile);
+      state.snapshot = { conversations: conversations.length };
+      await writeState(stateFile, state);
     }
+    pairs = state.snapshot.conversations;
   } finally {
     close();
   }
 
   const trained = await stage<TrainResult>('train', async () => {
     if (!state.train) {
-      state.train = { ...(o.device ? { device: o.device } : {}), ...o.train };
+      const { device: _d, threads: _t, ...train } = o.train ?? {};
+      state.train = train;
       await writeState(stateFile, state);
     }
-    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, modelPath: path.resolve(o.modelPath) };
+    // The device is today's choice: a checkpoint resumes on another device (after a driver failure, say).
+    const config: TrainConfig = {
+      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, ...(o.device ? { device: o.device } : {}), modelPath: path.resolve(o.modelPath),
+    };
     const resume = await exists(path.join(runDir, CHECKPOINT_FILE));
     return runTraining(
       { config, dataFile, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },

@@ -15,7 +15,7 @@ export async function addQaPairs(ws: Workspace, pairs: NewQaPair[]): Promise<num
   const start = Date.now();
   const rows: QaPairRow[] = pairs.map((p, i) => {
     const at = new Date(start + i).toISOString();
-    return { teacher: null, paraphrase_of: null, ...p, id: p.id ?? randomUUID(), created_at: at, updated_at: at };
+    return { teacher: null, paraphrase_of: null, batch: null, ...p, id: p.id ?? randomUUID(), created_at: at, updated_at: at };
   });
   await (await ws.qaTable()).add(rows as unknown as Record<string, unknown>[]);
   return rows.length;
@@ -29,7 +29,7 @@ export async function listQaPairs(ws: Workspace, status?: QaStatus): Promise<QaP
 function plainQa(r: QaPairRow): QaPairRow {
   return {
     ...r, chunk_id: r.chunk_id ?? null, document_id: r.document_id ?? null, evidence: r.evidence ?? null,
-    updated_at: r.updated_at ?? r.created_at, teacher: r.teacher ?? null, paraphrase_of: r.paraphrase_of ?? null,
+    updated_at: r.updated_at ?? r.created_at, teacher: r.teacher ?? null, paraphrase_of: r.paraphrase_of ?? null, batch: r.batch ?? null,
   };
 }
 

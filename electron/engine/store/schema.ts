@@ -59,6 +59,7 @@ export const qaSchema = new Schema([
   new Field('updated_at', new Utf8(), true),
   new Field('teacher', new Utf8(), true),
   new Field('paraphrase_of', new Utf8(), true),
+  new Field('batch', new Utf8(), true),
 ]);
 
 export interface QaPairRow {
@@ -80,6 +81,8 @@ export interface QaPairRow {
   teacher?: string | null;
   /** The pair this one rephrases the question of (paraphrase augmentation). */
   paraphrase_of?: string | null;
+  /** The generation run that wrote it when it was a pipeline run (its folder name, pipeline-…); else null. */
+  batch?: string | null;
 }
 
 export const settingsSchema = new Schema([new Field('key', new Utf8(), false), new Field('value', new Utf8(), false)]);
