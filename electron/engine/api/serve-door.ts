@@ -11,6 +11,8 @@ import type { StoredChatSettings } from '../store/workspace.js';
 
 export class ServeDoor {
   private running: { server: OpenAiServer; host: ChatHost; model: string } | null = null;
+  /** A start in progress: a second request while the model loads gets the same server, not a second one. */
+  private starting: Promise<ServeStatus> | null = null;
 
   constructor(private readonly settings: () => Promise<StoredChatSettings>, private readonly threads: number) {}
 
@@ -18,8 +20,15 @@ export class ServeDoor {
     return this.running ? { running: true, url: this.running.server.url, model: this.running.model } : { running: false, url: null, model: null };
   }
 
-  async start(o: { port: number; host: string; apiKey?: string | undefined }): Promise<ServeStatus> {
-    if (this.running) return this.status();
+  start(o: { port: number; host: string; apiKey?: string | undefined }): Promise<ServeStatus> {
+    if (this.running) return Promise.resolve(this.status());
+    this.starting ??= this.open(o).finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async open(o: { port: number; host: string; apiKey?: string | undefined }): Promise<ServeStatus> {
     const s = await this.settings();
     if (!s.modelPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model in the chat settings first');
     if (o.host !== '127.0.0.1' && !o.apiKey) throw new DocTuneError('BAD_ARGUMENT', 'serving beyond this machine needs an API key');
@@ -36,6 +45,7 @@ export class ServeDoor {
   }
 
   async stop(): Promise<ServeStatus> {
+    await this.starting?.catch(() => undefined);
     const r = this.running;
     this.running = null;
     if (r) {

@@ -4,6 +4,7 @@
  * language. Passages are fitted to the model's context first: a small model's context can be shorter than
  * three passages, and an overflowing prompt would fail or push the question itself out.
  */
+import { detectScriptLanguage } from '../ingest/detect-language.js';
 import type { Conversation } from '../train/sft-data.js';
 
 export interface PromptPassage {
@@ -25,7 +26,7 @@ const MESSAGE_ALLOWANCE = 8;
 /** A passage cut shorter than this says too little to be worth the space. */
 const MIN_PASSAGE_TOKENS = 24;
 
-const isChinese = (s: string): boolean => /[\u3400-\u9fff]/.test(s);
+const isChinese = (s: string): boolean => detectScriptLanguage(s) === 'zh';
 
 /** The user turn: the passages, then the question, asking for [n] citations. */
 export function ragQuestion(question: string, passages: readonly PromptPassage[]): string {

@@ -4,6 +4,7 @@
  * extraction for an API), questions first, then one answer with its evidence per question.
  */
 import { z } from 'zod';
+import { detectScriptLanguage } from '../ingest/detect-language.js';
 import type { PassageInput } from './extractive-teacher.js';
 
 export interface TeacherPair {
@@ -91,7 +92,7 @@ export function paraphrasePrompt(question: string, language: string, k: number):
 }
 
 export function judgePrompt(question: string, reference: string, answer: string): string {
-  return /[\u3400-\u9fff]/.test(question + reference)
+  return detectScriptLanguage(`${question}\n${reference}`) === 'zh'
     ? `请对照参考答案给回答打分：1 表示错误或答非所问，3 表示部分正确，5 表示与参考答案意思相同（多出的正确细节不扣分）。以 JSON 输出，格式为 {"score": 分数}。\n\n问题：${question}\n\n参考答案：${reference}\n\n回答：${answer}`
     : `Grade the answer against the reference answer: 1 means wrong or off topic, 3 partly right, 5 the same meaning as the reference (extra correct detail is fine). Reply as JSON: {"score": n}.\n\nQuestion: ${question}\n\nReference answer: ${reference}\n\nAnswer: ${answer}`;
 }
