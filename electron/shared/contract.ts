@@ -114,6 +114,8 @@ export const DeviceReport = z.object({
   devices: z.array(ComputeDevice),
   /** Why a GPU library could not be used (e.g. a missing CUDA runtime), or empty. */
   notes: z.string(),
+  /** DocTune's CPU matrix kernel here ("AVX-512", "AVX2"), or "none" (ggml's, with transposed weight copies). */
+  cpuKernel: z.string().optional(),
 });
 export type DeviceReport = z.infer<typeof DeviceReport>;
 

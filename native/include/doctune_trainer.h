@@ -50,6 +50,8 @@ typedef struct dt_trainer_params {
     int32_t      n_threads;
     int32_t      compact_transposed; // keep the backward's transposed weights in the base's quantized type
                                      // (least memory) instead of Q8_0 (most accurate input gradients)
+    int32_t      ggml_matmul;        // on the CPU, use ggml's mul_mat and transposed copies instead of DocTune's
+                                     // GEMM (for comparisons; the GEMM is used where the processor has it)
 } dt_trainer_params;
 
 typedef struct dt_trainer_info {
@@ -62,6 +64,7 @@ typedef struct dt_trainer_info {
     char     notes[512];       // why a preferred device was not used, if any
     int32_t  n_splits;         // scheduler splits of the last graph run (1 = all on one device)
     int32_t  n_fallbacks;      // nodes of that graph the device could not run (computed on the CPU)
+    int32_t  cpu_matmul;       // matrix products in DocTune's CPU GEMM (no transposed copies)
 } dt_trainer_info;
 
 // Memory on the compute device, in bytes: what is allocated, and what a (batch, seq) step would need.
@@ -106,9 +109,32 @@ int dt_trainer_logits(dt_trainer * trainer, const int32_t * tokens, int32_t n_to
 int dt_trainer_adamw_step(dt_trainer * trainer, float lr, float beta1, float beta2, float eps, float weight_decay,
                           float clip, int32_t accum_steps, float * out_grad_norm);
 
+// Per-op profile: while on, every node of every graph is computed and timed on its own (slower; for finding
+// which ops a step spends its time in). dt_trainer_profile writes the table of the `top` costliest ops, by op
+// and by op with operand types and shapes, and returns its full length; reset clears the totals.
+int dt_trainer_set_profile(dt_trainer * trainer, int32_t on);
+int dt_trainer_profile(dt_trainer * trainer, char * out, size_t out_len, int32_t top, int32_t reset);
+
 // Optimizer state for checkpoints: m and v (n_params floats each) and the step counter.
 int dt_trainer_get_optimizer(dt_trainer * trainer, float * m, float * v, int64_t * step);
 int dt_trainer_set_optimizer(dt_trainer * trainer, const float * m, const float * v, int64_t step);
+
+// ---------------------------------------------------------------- the CPU matrix product the trainer uses
+
+// out[i, j, k, l] (+)= alpha · Σ_p A[p, i, k/r2, l/r3] · B[p, j, k, l] in ggml's ne order (dim 0 contiguous), where
+// A is `a` (any ggml type, ne = a_ne) or, with a_transposed, its transpose (a must then be 2-D), and B is `b`
+// (F32) or its transpose. With accumulate, out holds the values to add to. Runs n_threads threads `repeats`
+// times; seconds gets the fastest run. Returns 0, or -1 with the reason in error.
+typedef struct dt_matmul_args {
+    const void * a; int32_t a_type; int64_t a_ne[4]; int32_t a_transposed;
+    const float * b; int64_t b_ne[4]; int32_t b_transposed;
+    float alpha; int32_t accumulate; int32_t n_threads; int32_t repeats;
+} dt_matmul_args;
+int dt_cpu_matmul(const dt_matmul_args * args, float * out, double * seconds, char * error, size_t error_len);
+// Which kernel the trainer's CPU matrix products use here: "AVX-512", "AVX2" or "none" (ggml's mul_mat).
+const char * dt_cpu_matmul_kernel(void);
+// This core's FP32 peak in GFLOP/s (FMA throughput of the widest vector unit, best of runs over `seconds`).
+double dt_cpu_peak_flops(double seconds);
 
 #ifdef __cplusplus
 }

@@ -22,8 +22,10 @@ dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t e
     auto * t = new dt_trainer();
     const char * portable = getenv("DOCTUNE_PORTABLE_BACKWARD");
     t->portable_backward = portable && *portable && strcmp(portable, "0") != 0;
+    const char * profile = getenv("DOCTUNE_PROFILE");
+    t->profile.on = profile && *profile && strcmp(profile, "0") != 0;
     bool ok = p && p->model_path && p->backend_dirs && p->n_backend_dirs > 0 &&
-              dt_open_device(t, p->backend_dirs, p->n_backend_dirs, p->device, p->n_threads) &&
+              dt_open_device(t, p->backend_dirs, p->n_backend_dirs, p->device, p->n_threads, p->ggml_matmul != 0) &&
               dt_load_model(t, p->model_path, p->compact_transposed != 0) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed) && dt_make_scheduler(t);
     if (!ok) {
         if (error && error_len) snprintf(error, error_len, "%s", t->error.empty() ? "invalid parameters" : t->error.c_str());
@@ -42,6 +44,7 @@ void dt_trainer_free(dt_trainer * t) {
     if (t->gguf) gguf_free(t->gguf);
     if (t->backend && t->backend != t->cpu) ggml_backend_free(t->backend);
     if (t->cpu) ggml_backend_free(t->cpu);
+    if (t->threadpool) t->threadpool_free(t->threadpool);
     // The backend libraries stay loaded: ggml keeps their registration for the life of the process.
     delete t;
 }
@@ -65,6 +68,7 @@ int dt_trainer_get_info(const dt_trainer * t, dt_trainer_info * info) {
     snprintf(info->notes, sizeof(info->notes), "%s", t->notes.c_str());
     info->n_splits = t->last_splits;
     info->n_fallbacks = t->max_fallbacks;
+    info->cpu_matmul = t->cpu_matmul ? 1 : 0;
     return 0;
 }
 
@@ -121,7 +125,7 @@ int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t res
     if (!G) return -1;
     memset(out, 0, sizeof(*out));
     out->weights = ggml_backend_buffer_get_size(t->buf_w);
-    out->transposed = ggml_backend_buffer_get_size(t->buf_wt);
+    out->transposed = t->buf_wt ? ggml_backend_buffer_get_size(t->buf_wt) : 0;
     out->lora = ggml_backend_buffer_get_size(t->buf_p);
     out->optimizer = ggml_backend_buffer_get_size(t->buf_g) + ggml_backend_buffer_get_size(t->buf_o);
     std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(t->sched), 0);
@@ -139,6 +143,24 @@ int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t res
         t->reserved_compute = out->compute;
     }
     return 0;
+}
+
+int dt_trainer_set_profile(dt_trainer * t, int32_t on) {
+    if (!t) return -1;
+    dt_profile_set(t, on != 0);
+    return 0;
+}
+
+int dt_trainer_profile(dt_trainer * t, char * out, size_t out_len, int32_t top, int32_t reset) {
+    if (!t || !out || out_len == 0) return -1;
+    const std::string report = dt_profile_report(t->profile, top > 0 ? top : 20);
+    snprintf(out, out_len, "%s", report.c_str());
+    if (reset) {
+        t->profile.by_op.clear();
+        t->profile.by_shape.clear();
+        t->profile.total_us = 0.0;
+    }
+    return (int) report.size();
 }
 
 // ---------------------------------------------------------------- 5. AdamW (trainer_optim.cpp)

@@ -4,6 +4,8 @@
 // counts such fallbacks so that tests can assert there are none.
 #include "trainer_internal.h"
 
+#include "ggml-cpu.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -154,7 +156,7 @@ static std::string lower(std::string s) {
     return s;
 }
 
-bool dt_open_device(dt_trainer * t, const char * const * dirs_in, int n_dirs, const char * device, int n_threads) {
+bool dt_open_device(dt_trainer * t, const char * const * dirs_in, int n_dirs, const char * device, int n_threads, bool ggml_matmul) {
     std::lock_guard<std::mutex> lock(registry().mu);
     std::vector<std::string> dirs(dirs_in, dirs_in + n_dirs);
     const std::string want = lower(device && *device ? device : "auto");
@@ -168,6 +170,16 @@ bool dt_open_device(dt_trainer * t, const char * const * dirs_in, int n_dirs, co
     if (!t->cpu) return fail(t, "cannot start the CPU backend"), false;
     if (auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(cpu_reg, "ggml_backend_set_n_threads")) {
         set_threads(t->cpu, n_threads > 0 ? n_threads : 1);
+    }
+    // Without a threadpool of its own, the CPU backend starts and joins its threads for every graph (three
+    // a step); a persistent one keeps them, polling briefly between graphs before they sleep.
+    auto tp_new = (ggml_threadpool_t (*)(ggml_threadpool_params *)) ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
+    auto tp_set = (void (*)(ggml_backend_t, ggml_threadpool_t)) ggml_backend_reg_get_proc_address(cpu_reg, "ggml_backend_cpu_set_threadpool");
+    t->threadpool_free = (void (*)(ggml_threadpool_t)) ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free");
+    if (n_threads > 1 && tp_new && tp_set && t->threadpool_free) {
+        ggml_threadpool_params tpp = ggml_threadpool_params_default(n_threads);
+        t->threadpool = tp_new(&tpp);
+        if (t->threadpool) tp_set(t->cpu, t->threadpool);
     }
 
     if (want != "cpu") {
@@ -199,6 +211,7 @@ bool dt_open_device(dt_trainer * t, const char * const * dirs_in, int n_dirs, co
         t->backend_kind = "CPU";
     }
     t->backend_name = ggml_backend_name(t->backend);
+    t->cpu_matmul = t->backend == t->cpu && !ggml_matmul && dt_cpu_matmul_available();
     return true;
 }
 
@@ -209,6 +222,7 @@ bool dt_make_scheduler(dt_trainer * t) {
     t->graph_size = 2048 + (size_t) t->n_layer * 512;
     t->sched = ggml_backend_sched_new(backends, nullptr, n, t->graph_size, false, false);
     if (!t->sched) return fail(t, "cannot create the graph scheduler"), false;
+    dt_profile_attach(t);
     return true;
 }
 

@@ -9,45 +9,18 @@
 
 namespace {
 
-struct dt_bwd {
-    ggml_context * ctx;
-    ggml_cgraph * gf;
-    const dt_trainer * t;
-    bool out_prod_ok;   // the device has OUT_PROD for contiguous F32 (cheaper than two transposes)
-};
-
-ggml_tensor * tr(ggml_context * ctx, ggml_tensor * x) {
-    return ggml_cont(ctx, ggml_transpose(ctx, x));
-}
-
-// sum_n a[i, n] · b[j, n]: a [I, N], b [J, N] -> [I, J]
-ggml_tensor * outer(const dt_bwd & c, ggml_tensor * a, ggml_tensor * b) {
-    GGML_ASSERT(a->ne[1] == b->ne[1]);
-    if (c.out_prod_ok) return ggml_out_prod(c.ctx, a, b);
-    return ggml_mul_mat(c.ctx, tr(c.ctx, a), tr(c.ctx, b));
-}
-
-void accumulate(const dt_bwd & c, ggml_tensor * acc, ggml_tensor * g) {
-    GGML_ASSERT(ggml_are_same_shape(acc, g));
-    ggml_build_forward_expand(c.gf, ggml_add_inplace(c.ctx, acc, g));
-}
+using dt_bwd = dt_ops;
 
 // y = W·x + s·B·(A·x): accumulates dA, dB and returns dx [n_in, N] (null when not needed).
 ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora & lo, ggml_tensor * x, ggml_tensor * ax, ggml_tensor * dy, bool need_dx) {
     ggml_context * ctx = c.ctx;
-    ggml_tensor * dx = nullptr;
-    if (need_dx) {
-        GGML_ASSERT(w.wt && w.wt->ne[0] == dy->ne[0]);
-        dx = ggml_mul_mat(ctx, w.wt, dy);                                    // [n_in, N]
-    }
+    const float * s = &c.t->scale;
+    ggml_tensor * dx = need_dx ? dt_mm_weight_t(c, w, dy) : nullptr;       // Wᵀ·dy [n_in, N]
     if (lo.a) {
-        ggml_tensor * dys = ggml_scale(ctx, dy, c.t->scale);                // [n_out, N]
-        ggml_tensor * dB = outer(c, ax, dys);                               // [r, n_out]
-        ggml_tensor * dax = ggml_mul_mat(ctx, tr(ctx, lo.b), dys);           // [r, N]
-        ggml_tensor * dA = outer(c, x, dax);                                 // [n_in, r]
-        accumulate(c, lo.ga, dA);
-        accumulate(c, lo.gb, dB);
-        if (need_dx) dx = ggml_add(ctx, dx, ggml_mul_mat(ctx, tr(ctx, lo.a), dax));
+        dt_accumulate_outer(c, lo.gb, ax, dy, s);                            // dB += s·ax·dyᵀ [r, n_out]
+        ggml_tensor * dax = dt_mm(c, ggml_transpose(ctx, lo.b), dy, s);      // s·Bᵀ·dy [r, N]
+        dt_accumulate_outer(c, lo.ga, x, dax, nullptr);                      // dA += x·daxᵀ [n_in, r]
+        if (need_dx) dx = dt_mm_acc(c, dx, ggml_transpose(ctx, lo.a), dax);  // + Aᵀ·dax
     }
     if (dx) GGML_ASSERT(dx->ne[0] == x->ne[0] && dx->ne[1] == x->ne[1]);
     return dx;
@@ -57,6 +30,7 @@ ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora &
 // so each has an equivalent in elementwise ops and row sums.
 // (ggml_rms_norm_back takes dy first, then x, as its own autodiff calls it; ggml.h says otherwise.)
 bool device_has(const dt_bwd & c, ggml_tensor * op) {
+    if (c.t->cpu_matmul && !c.t->portable_backward) return true;  // the CPU has every op
     return !c.t->portable_backward && ggml_backend_supports_op(c.t->backend, op);
 }
 
@@ -92,8 +66,9 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
                  const dt_activations & act, ggml_tensor * d_hidden) {
     const int hd = t->n_embd / t->n_head, N = T * B, E = t->n_embd, H = t->n_head, Hkv = t->n_head_kv;
     dt_bwd c{ ctx, gf, t, false };
-    {
-        // Probe OUT_PROD on the device with the shapes it would get (F32, contiguous).
+    if (t->backend != t->cpu) {
+        // Probe OUT_PROD on the device with the shapes it would get (F32, contiguous). The CPU's OUT_PROD is
+        // slower than two transposes and a mul_mat.
         ggml_tensor * a = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
         ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
         c.out_prod_ok = device_has(c, ggml_out_prod(ctx, a, b));
@@ -123,15 +98,16 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
 
         // ---- attention: x_mid = x_in + W_o·attn(h1)
         ggml_tensor * d_o = linear_back(c, L.w[3], L.lora[3], s.o, s.ax[3], dx_mid, true); // [E, N]
-        ggml_tensor * dO = ggml_cont(ctx, ggml_permute(ctx, ggml_reshape_4d(ctx, d_o, hd, H, T, B), 0, 2, 1, 3)); // [hd, T_q, H, B]
-        ggml_tensor * dP = ggml_mul_mat(ctx, s.V, dO);                                        // [T_k, T_q, H, B]
-        ggml_tensor * dV = ggml_mul_mat(ctx, tr(ctx, dO), tr(ctx, s.P));                       // [hd, T_k, H, B]
+        ggml_tensor * dO = ggml_permute(ctx, ggml_reshape_4d(ctx, d_o, hd, H, T, B), 0, 2, 1, 3); // [hd, T_q, H, B]
+        if (!t->cpu_matmul) dO = ggml_cont(ctx, dO);
+        ggml_tensor * dP = dt_mm(c, s.V, dO);                                                 // [T_k, T_q, H, B]
+        ggml_tensor * dV = dt_mm(c, ggml_transpose(ctx, dO), ggml_transpose(ctx, s.P));       // [hd, T_k, H, B]
         // softmax backward: dS = P ⊙ (dP - Σ_k P·dP), times the scale applied before the softmax
         ggml_tensor * dS = ggml_soft_max_ext_back(ctx, dP, s.P, kq_scale, 0.0f);
         if (!device_has(c, dS)) dS = ggml_scale(ctx, ggml_mul(ctx, s.P, ggml_sub(ctx, dP, ggml_sum_rows(ctx, ggml_mul(ctx, s.P, dP)))), kq_scale);
         GGML_ASSERT(dS->ne[0] == T && dS->ne[1] == T && dS->ne[2] == H && dS->ne[3] == B);
-        ggml_tensor * dQ = ggml_mul_mat(ctx, tr(ctx, s.K), dS);                                // [hd, T_q, H, B]
-        ggml_tensor * dK = ggml_mul_mat(ctx, tr(ctx, s.Q), tr(ctx, dS));                       // [hd, T_k, H, B]
+        ggml_tensor * dQ = dt_mm(c, ggml_transpose(ctx, s.K), dS);                            // [hd, T_q, H, B]
+        ggml_tensor * dK = dt_mm(c, ggml_transpose(ctx, s.Q), ggml_transpose(ctx, dS));       // [hd, T_k, H, B]
         dK = sum_head_groups(c, dK, Hkv);
         dV = sum_head_groups(c, dV, Hkv);                                                     // [hd, T, H_kv, B]
         ggml_tensor * dq = unrope(c, ggml_cont(ctx, ggml_permute(ctx, dQ, 0, 2, 1, 3)), in);  // [hd, H, T, B]

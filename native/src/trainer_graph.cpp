@@ -31,9 +31,10 @@ static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) 
     G.gf = ggml_new_graph_custom(ctx, t->graph_size, false);
 
     dt_activations act;
+    const dt_ops o{ ctx, G.gf, t, false };
     ggml_tensor * hf = dt_forward(ctx, t, in, T, B, key.grad ? &act : nullptr);          // [E, N]
     if (!key.loss) {
-        G.logits = ggml_mul_mat(ctx, t->output.w, hf);                                  // [V, N]
+        G.logits = dt_mm(o, t->output.w, hf);                                           // [V, N]
         ggml_set_output(G.logits);
         ggml_build_forward_expand(G.gf, G.logits);
         return true;
@@ -44,7 +45,7 @@ static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) 
     in.weights = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 1, L);
     for (ggml_tensor * x : { in.rows, in.targets, in.weights }) ggml_set_input(x);
     ggml_tensor * h = ggml_get_rows(ctx, hf, in.rows);                                 // [E, L]
-    ggml_tensor * logits = ggml_mul_mat(ctx, t->output.w, h);                          // [V, L]
+    ggml_tensor * logits = dt_mm(o, t->output.w, h);                                   // [V, L]
     ggml_tensor * p = ggml_soft_max(ctx, logits);                                      // [V, L]
     ggml_tensor * p_label = ggml_get_rows(ctx, ggml_reshape_2d(ctx, p, 1, (int64_t) V * L), in.targets); // [1, L]
     // loss = -Σ_j w_j·log p_j(label_j); the clamp keeps a label the model deems impossible finite.
@@ -58,7 +59,7 @@ static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) 
     ggml_tensor * at_label = ggml_mul(ctx, ggml_scale_bias(ctx, p_label, 1.0f, -1.0f), in.weights); // [1, L]
     dl = ggml_set_rows(ctx, ggml_reshape_2d(ctx, dl, 1, (int64_t) V * L), at_label, in.targets);
     dl = ggml_reshape_2d(ctx, dl, V, L);
-    ggml_tensor * dh = ggml_mul_mat(ctx, t->output.wt, dl);                            // [E, L]
+    ggml_tensor * dh = dt_mm_weight_t(o, t->output, dl);                               // [E, L]
     GGML_ASSERT(dh->ne[0] == t->n_embd && dh->ne[1] == L);
     // Scatter back to every position (the rows are distinct; the others get zero).
     ggml_tensor * dhf = ggml_set_rows(ctx, ggml_fill(ctx, hf, 0.0f), dh, in.rows);     // [E, N]

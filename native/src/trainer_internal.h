@@ -73,6 +73,16 @@ struct dt_graph {
     }
 };
 
+struct dt_profile_entry {
+    int64_t count = 0;
+    double us = 0.0;
+};
+struct dt_profile {
+    bool on = false;
+    double started = 0.0, total_us = 0.0;
+    std::map<std::string, dt_profile_entry> by_op, by_shape;
+};
+
 struct dt_trainer {
     std::string error;
     std::string arch;
@@ -80,6 +90,8 @@ struct dt_trainer {
     // Devices: the compute device (GPU or CPU) and the CPU, which the scheduler keeps as the fallback.
     ggml_backend_t backend = nullptr;     // where weights, parameters and the step run
     ggml_backend_t cpu = nullptr;         // == backend on a CPU-only run
+    ggml_threadpool_t threadpool = nullptr; // the CPU backend's threads, kept across graphs (not made per graph)
+    void (*threadpool_free)(ggml_threadpool_t) = nullptr;
     ggml_backend_dev_t dev = nullptr;
     std::string backend_name;              // ggml's name for the backend instance
     std::string backend_kind;              // CPU, CUDA, Vulkan, Metal
@@ -114,6 +126,9 @@ struct dt_trainer {
     // Build the backward from the ops every backend has only (what Metal gets), wherever it runs: set by
     // DOCTUNE_PORTABLE_BACKWARD=1, so that the CPU and Vulkan tests cover that path too.
     bool portable_backward = false;
+    // Matrix products in DocTune's CPU GEMM (CPU backend on x86 with AVX2/AVX-512; DOCTUNE_CPU_GEMM=0 turns
+    // it off): no transposed copies of the frozen matrices are made then.
+    bool cpu_matmul = false;
     bool has_grads = false;
 
     // The last model graph run (its loss or logits are read after the run). Graphs are rebuilt for every
@@ -123,6 +138,7 @@ struct dt_trainer {
     std::vector<uint8_t> graph_mem;             // metadata of the model graph being built or run
     size_t reserved_compute = 0;
     int last_splits = 0, last_fallbacks = 0, max_fallbacks = 0;
+    dt_profile profile;
 };
 
 inline int fail(dt_trainer * t, const std::string & msg) {
@@ -131,13 +147,38 @@ inline int fail(dt_trainer * t, const std::string & msg) {
 }
 
 // trainer_backend.cpp
-bool dt_open_device(dt_trainer * t, const char * const * dirs, int n_dirs, const char * device, int n_threads);
+bool dt_open_device(dt_trainer * t, const char * const * dirs, int n_dirs, const char * device, int n_threads, bool ggml_matmul);
 bool dt_make_scheduler(dt_trainer * t);
 void dt_count_fallbacks(dt_trainer * t, ggml_cgraph * gf, bool model_graph);
 void dt_describe_device(const dt_trainer * t, dt_device_info * out);
 // model_graph: the forward/backward (its splits are reported); fallbacks are counted for every graph.
 bool dt_compute(dt_trainer * t, ggml_cgraph * gf, const std::function<void()> & set_inputs, bool model_graph);
 int dt_list_devices_impl(const char * const * dirs, int n_dirs, dt_device_info * out, int max, char * error, size_t error_len);
+
+// trainer_profile.cpp: per-op timings of every graph run while on (DOCTUNE_PROFILE=1 or dt_trainer_set_profile)
+void dt_profile_attach(dt_trainer * t);
+void dt_profile_set(dt_trainer * t, bool on);
+std::string dt_profile_report(const dt_profile & p, int top);
+
+// trainer_cpu_matmul.cpp: out[i, j, ...] = alpha·Σ_k a[k, i, ...]·b[k, j, ...] (ggml_mul_mat's contraction) for
+// any F32 views of a and b, or a stored matrix (or its ggml_transpose) of any type as a; _acc adds into acc.
+bool dt_cpu_matmul_available();
+const char * dt_cpu_matmul_isa();
+ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const float * alpha);
+ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha);
+double dt_cpu_peak_gflops(double seconds);
+
+// trainer_ops.cpp: the products the forward and backward are written in, on the kernel this backend does best.
+struct dt_ops {
+    ggml_context * ctx;
+    ggml_cgraph * gf;
+    const dt_trainer * t;
+    bool out_prod_ok;   // ggml path: the device has OUT_PROD for contiguous F32 (cheaper than two transposes)
+};
+ggml_tensor * dt_mm(const dt_ops & o, ggml_tensor * a, ggml_tensor * b, const float * alpha = nullptr);      // alpha·aᵀb
+ggml_tensor * dt_mm_acc(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha = nullptr); // acc + alpha·aᵀb
+ggml_tensor * dt_mm_weight_t(const dt_ops & o, const dt_matrix & w, ggml_tensor * dy);                       // Wᵀ·dy
+void dt_accumulate_outer(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha); // acc += alpha·a·bᵀ
 
 // trainer_model.cpp
 bool dt_load_model(dt_trainer * t, const char * path, bool compact_transposed);

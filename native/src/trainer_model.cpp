@@ -146,9 +146,9 @@ bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
     }
 
     // Transposed copies of the frozen matrices the gradient flows back through: every matrix but the
-    // first layer's q, k and v (nothing trainable lies below them).
+    // first layer's q, k and v (nothing trainable lies below them). The CPU GEMM reads W transposed as it is.
     std::map<const ggml_tensor *, ggml_tensor *> transposed;
-    {
+    if (!t->cpu_matmul) {
         std::vector<dt_matrix *> ms = { &t->output };
         for (int l = 0; l < t->n_layer; l++) {
             for (int k = l == 0 ? 3 : 0; k < DT_N_TARGETS; k++) ms.push_back(&t->layers[l].w[k]);
@@ -168,12 +168,14 @@ bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
         return fail(t, "out of memory on " + t->backend_name + " for the base weights (" + std::to_string(need >> 20) + " MiB)"), false;
     }
     ggml_backend_buffer_set_usage(t->buf_w, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
-    t->buf_wt = ggml_backend_alloc_ctx_tensors(t->ctx_wt, t->backend);
-    if (!t->buf_wt) {
-        const size_t need = ggml_backend_alloc_ctx_tensors_from_buft_size(t->ctx_wt, ggml_backend_get_default_buffer_type(t->backend));
-        return fail(t, "out of memory on " + t->backend_name + " for the transposed weights (" + std::to_string(need >> 20) + " MiB)"), false;
+    if (t->ctx_wt) {
+        t->buf_wt = ggml_backend_alloc_ctx_tensors(t->ctx_wt, t->backend);
+        if (!t->buf_wt) {
+            const size_t need = ggml_backend_alloc_ctx_tensors_from_buft_size(t->ctx_wt, ggml_backend_get_default_buffer_type(t->backend));
+            return fail(t, "out of memory on " + t->backend_name + " for the transposed weights (" + std::to_string(need >> 20) + " MiB)"), false;
+        }
+        ggml_backend_buffer_set_usage(t->buf_wt, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
     }
-    ggml_backend_buffer_set_usage(t->buf_wt, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
 
     FILE * f = fopen(path, "rb");
     if (!f) return fail(t, std::string("cannot open ") + path), false;

@@ -41,6 +41,8 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
             InstanceMethod("plan", &NativeTrainer::Plan),
             InstanceMethod("getOptimizer", &NativeTrainer::GetOptimizer),
             InstanceMethod("setOptimizer", &NativeTrainer::SetOptimizer),
+            InstanceMethod("setProfile", &NativeTrainer::SetProfile),
+            InstanceMethod("profile", &NativeTrainer::Profile),
             InstanceMethod("dispose", &NativeTrainer::Dispose),
         });
     }
@@ -80,6 +82,7 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
         o.Set("notes", i.notes);
         o.Set("nSplits", i.n_splits);
         o.Set("nFallbacks", i.n_fallbacks);
+        o.Set("cpuMatmul", i.cpu_matmul != 0);
         return o;
     }
 
@@ -177,6 +180,23 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
         }
         dt_trainer_set_optimizer(handle_, m.Data(), v.Data(), (int64_t) info[2].As<Napi::Number>().Int64Value());
         return env.Undefined();
+    }
+
+    Napi::Value SetProfile(const Napi::CallbackInfo & info) {
+        Napi::Env env = info.Env();
+        if (!Ready(env)) return env.Undefined();
+        dt_trainer_set_profile(handle_, info[0].ToBoolean() ? 1 : 0);
+        return env.Undefined();
+    }
+
+    // profile(top = 20, reset = false): the table of the costliest ops so far
+    Napi::Value Profile(const Napi::CallbackInfo & info) {
+        Napi::Env env = info.Env();
+        if (!Ready(env)) return env.Undefined();
+        const int32_t top = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 20;
+        std::vector<char> buf(1 << 16);
+        dt_trainer_profile(handle_, buf.data(), buf.size(), top, info.Length() > 1 && info[1].ToBoolean() ? 1 : 0);
+        return Napi::String::New(env, buf.data());
     }
 
     Napi::Value Dispose(const Napi::CallbackInfo & info) {
@@ -383,6 +403,7 @@ Napi::Value CreateTrainer(const Napi::CallbackInfo & info) {
     p.seed = (uint64_t) num("seed", 42);
     p.n_threads = (int32_t) num("threads", 1);
     p.compact_transposed = o.Has("compactTransposed") && o.Get("compactTransposed").ToBoolean() ? 1 : 0;
+    p.ggml_matmul = o.Has("cpuMatmul") && !o.Get("cpuMatmul").ToBoolean() ? 1 : 0;
     std::vector<std::string> dirs = StringList(o.Get("backendDirs"));
     if (dirs.empty()) {
         Napi::TypeError::New(env, "createTrainer needs backendDirs (folders with ggml's backend libraries)").ThrowAsJavaScriptException();

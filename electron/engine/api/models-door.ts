@@ -44,7 +44,7 @@ export class ModelsDoor {
 
   async overview(refresh: boolean): Promise<ModelsOverview> {
     const report = await this.devices(refresh).catch((): DeviceReport => ({ devices: [], notes: '' }));
-    const hw = { devices: report.devices, ramBytes: os.totalmem() };
+    const hw = { devices: report.devices, ramBytes: os.totalmem(), cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
     const rec = recommendModel(MODEL_CATALOG, hw);
     const gpu = report.devices.find((d) => d.backend.toUpperCase() !== 'CPU');
     const [downloaded, ollama, lmstudio] = await Promise.all([this.downloaded(), discoverOllama(), discoverLmStudio()]);

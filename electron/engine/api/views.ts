@@ -42,5 +42,6 @@ export function deviceReport(r: ProbedDevices): DeviceReport {
       memoryTotal: d.memoryTotal,
     })),
     notes: r.notes,
+    ...(r.cpuKernel ? { cpuKernel: r.cpuKernel } : {}),
   };
 }

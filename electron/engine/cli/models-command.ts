@@ -57,7 +57,7 @@ export function addModelsCommand(program: Command): void {
     .action(async (o: { json?: boolean; language?: 'en' | 'zh' }) => {
       const report = await probe();
       const hardware = { ...report, ramBytes: os.totalmem(), ramFreeBytes: os.freemem() };
-      const hw = { devices: report.devices, ramBytes: hardware.ramBytes };
+      const hw = { devices: report.devices, ramBytes: hardware.ramBytes, cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
       const options: RecommendOptions = o.language ? { language: o.language } : {};
       const rec = recommendModel(MODEL_CATALOG, hw, options);
       const models = MODEL_CATALOG.map((entry) => ({ ...entry, fit: fitOnHardware(entry, hw) }));

@@ -154,6 +154,18 @@ describe('fit and recommendation', () => {
     expect(small.training.reason).toContain('--batch 1 --accum 4');
   });
 
+  it("counts no transposed copies where the CPU trains in DocTune's GEMM (the GPU still needs them)", () => {
+    const e = entry('qwen2.5-1.5b-instruct-q8_0');
+    const m = trainingMemory(e, 4, 512);
+    expect(m.static.transposed).toBeGreaterThan(0);
+    const withKernel = fitOnHardware(e, { ...machine(32, gpu(3)), cpuMatmul: true });
+    expect(withKernel.training).toMatchObject({ runsOn: 'cpu', compactTransposed: false });
+    expect(withKernel.training.needed).toBe(m.total - m.static.transposed);
+    // A GPU with room for the copies is still preferred, and its need includes them.
+    const onGpu = fitOnHardware(e, { ...machine(32, gpu(24)), cpuMatmul: true });
+    expect(onGpu.training).toMatchObject({ runsOn: 'gpu', needed: m.total });
+  });
+
   it('recommends a 3B model on a 24 GiB GPU, Q8_0 as there is room; the language decides the family', () => {
     const hw = machine(64, gpu(24));
     const r = recommendModel(MODEL_CATALOG, hw);

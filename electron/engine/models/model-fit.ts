@@ -153,6 +153,8 @@ export interface Hardware {
   devices: ComputeDevice[];
   /** The machine's RAM, for what runs on the CPU. */
   ramBytes: number;
+  /** The CPU trains in DocTune's GEMM (AVX2/AVX-512): no transposed weight copies there. Unknown: counted. */
+  cpuMatmul?: boolean;
 }
 
 export type RunsOn = 'gpu' | 'cpu' | 'none';
@@ -223,8 +225,9 @@ export function fitOnHardware(entry: CatalogEntry, hw: Hardware): ModelFit {
   for (const p of all) {
     for (const batch of batches) {
       const m = trainingMemory(entry, batch, seq);
-      const compactTransposed = m.total > p.usable;
-      const needed = compactTransposed ? m.totalCompact : m.total;
+      const copies = !(p.runsOn === 'cpu' && hw.cpuMatmul);
+      const compactTransposed = copies && m.total > p.usable;
+      const needed = !copies ? m.total - m.static.transposed : compactTransposed ? m.totalCompact : m.total;
       if (needed > p.usable) continue;
       const accum = Math.ceil(defaultBatch / batch);
       const step = `batch ${batch} × ${seq} tokens${batch < defaultBatch ? ` (--batch ${batch} --accum ${accum})` : ''}`;

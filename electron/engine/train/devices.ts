@@ -12,6 +12,8 @@ export interface DeviceReport {
   devices: DeviceInfo[];
   /** Why a GPU library could not be used (e.g. a missing CUDA runtime), or empty. */
   notes: string;
+  /** DocTune's CPU matrix kernel ("AVX-512", "AVX2") or "none". */
+  cpuKernel?: string;
 }
 
 export async function probeDevices(timeoutMs = 60_000): Promise<DeviceReport> {
@@ -26,7 +28,7 @@ export async function probeDevices(timeoutMs = 60_000): Promise<DeviceReport> {
       child.onMessage((message) => {
         const m = message as WorkerMessage;
         clearTimeout(timer);
-        if (m.type === 'devices') resolve({ devices: m.devices, notes: m.notes });
+        if (m.type === 'devices') resolve({ devices: m.devices, notes: m.notes, cpuKernel: m.cpuKernel });
         else if (m.type === 'error') reject(new DocTuneError(m.error.code as ErrorCode, m.error.message, m.error.path ? { path: m.error.path } : undefined));
       });
       child.onExit((code, signal) => {

@@ -13,18 +13,27 @@ const plan = (compute: number, free: number): MemoryPlan => ({ weights: 0, trans
 describe('memory plan', () => {
   const dir = tempDir('memory-plan');
 
-  it("predicts what the trainer allocates, before loading (F32 and Q4_K bases, both transposed layouts)", async () => {
+  it("predicts what the trainer allocates, before loading (F32 and Q4_K bases, both transposed layouts, none in the CPU GEMM)", async () => {
     const f32 = await writeRandomLlama(path.join(dir, 'f32.gguf'), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
     const q4 = await writeQuantizedCopy(path.join(dir, 'q4_k.gguf'), f32, GgmlType.Q4_K, quantize);
+    const gemm = loadAddon().cpuMatmulKernel() !== 'none';
     for (const model of [await readGguf(TINY_MODEL), f32, q4]) {
       const est = estimateStaticMemory(model, 8, [...LORA_TARGETS]);
-      for (const compactTransposed of [false, true]) {
-        const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 8, alpha: 16, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed });
+      // ggml's mul_mat with transposed copies (what GPUs run), in both layouts; DocTune's CPU GEMM, without copies
+      for (const [compactTransposed, cpuMatmul] of [[false, false], [true, false], [false, true]] as const) {
+        if (cpuMatmul && !gemm) continue;
+        const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 8, alpha: 16, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed, cpuMatmul });
         try {
           const p = t.plan(32, 2, false);
+          expect(t.info().cpuMatmul).toBe(cpuMatmul);
           const close = (a: number, b: number): void => expect(Math.abs(a - b) / b).toBeLessThan(0.02);
           close(est.weights, p.weights);
-          close(compactTransposed ? est.transposedCompact : est.transposed, p.transposed);
+          if (cpuMatmul) {
+            expect(p.transposed).toBe(0);
+            expect(estimateStaticMemory(model, 8, [...LORA_TARGETS], false).transposed).toBe(0);
+          } else {
+            close(compactTransposed ? est.transposedCompact : est.transposed, p.transposed);
+          }
           close(est.lora, p.lora);
           close(est.optimizer, p.optimizer);
           expect(p.compute).toBeGreaterThan(0);

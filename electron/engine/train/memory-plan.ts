@@ -36,7 +36,11 @@ function transposedBytes(type: GgmlType, nIn: number, nOut: number, compact: boo
   return sized(GgmlType.F16)!;
 }
 
-export function estimateStaticMemory(model: GgufFile, rank: number, targets: readonly LoraTarget[]): StaticMemory {
+/**
+ * `transposedCopies: false` where the step runs in DocTune's CPU GEMM, which reads the stored weights
+ * transposed (the CPU with AVX2 or AVX-512): only GPU backends and ggml's CPU path need the copies.
+ */
+export function estimateStaticMemory(model: GgufFile, rank: number, targets: readonly LoraTarget[], transposedCopies = true): StaticMemory {
   let weights = 0;
   let transposed = 0;
   let transposedCompact = 0;
@@ -55,7 +59,7 @@ export function estimateStaticMemory(model: GgufFile, rank: number, targets: rea
     if (needsTranspose) matrices.push({ name: t.name, trainable: false });
     if (targets.includes(target)) loraParams += rank * ((t.dims[0] ?? 0) + (t.dims[1] ?? 0));
   }
-  for (const { name } of matrices) {
+  for (const { name } of transposedCopies ? matrices : []) {
     const t = byName.get(name)!;
     const [nIn = 0, nOut = 1] = t.dims;
     transposed += transposedBytes(t.type, nIn, nOut, false);

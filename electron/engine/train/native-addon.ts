@@ -43,6 +43,11 @@ export interface TrainerOptions {
   threads: number;
   /** Keep the backward's transposed copies of a quantized base in its own type (least memory) rather than Q8_0. */
   compactTransposed?: boolean;
+  /**
+   * On the CPU, DocTune's GEMM (default, where the processor has AVX2 or AVX-512): it reads the stored
+   * weights transposed, so no transposed copies are made. false: ggml's mul_mat with transposed copies.
+   */
+  cpuMatmul?: boolean;
 }
 
 export interface TrainerInfo {
@@ -64,6 +69,8 @@ export interface TrainerInfo {
   nSplits: number;
   /** Nodes of any graph run so far that the device could not compute (they fell back to the CPU). */
   nFallbacks: number;
+  /** Matrix products run in DocTune's CPU GEMM (no transposed copies of the weights). */
+  cpuMatmul: boolean;
 }
 
 /** Device memory in bytes: what is allocated, and what one training step of the planned shape needs. */
@@ -109,6 +116,10 @@ export interface NativeTrainer {
   plan(nTokens: number, nSeq: number, reserve: boolean): MemoryPlan;
   getOptimizer(): { m: Float32Array; v: Float32Array; step: number };
   setOptimizer(m: Float32Array, v: Float32Array, step: number): void;
+  /** Times every op of every graph run while on (slower; DOCTUNE_PROFILE=1 turns it on at creation). */
+  setProfile(on: boolean): void;
+  /** The costliest ops so far, by op and by op with operand types and shapes; `reset` clears the totals. */
+  profile(top?: number, reset?: boolean): string;
   dispose(): void;
 }
 
@@ -119,6 +130,30 @@ interface Addon {
   listDevices(backendDirs: string[]): { devices: DeviceInfo[]; notes: string };
   /** ggml's row quantizer: `values` in rows of rowLength, to a GGUF tensor's bytes of the given ggml type. */
   quantize(type: number, values: Float32Array, rowLength: number, threads?: number): Uint8Array;
+  /**
+   * The trainer's CPU matrix product on its own: out[i, j, k, l] = alpha·Σ_p A[p, i, ..]·B[p, j, k, l] (ggml's
+   * ne order), A the stored `a` of aType (or its transpose), B `b` (or its transpose); adds to `accumulate`.
+   */
+  cpuMatmul(options: CpuMatmulOptions): { out: Float32Array; seconds: number };
+  /** The kernel the trainer's CPU products use here: "AVX-512", "AVX2", or "none" (ggml's mul_mat). */
+  cpuMatmulKernel(): string;
+  /** This core's FP32 peak in FLOP/s, measured over about `seconds` (0 where there is no kernel). */
+  cpuPeakFlops(seconds?: number): number;
+}
+
+export interface CpuMatmulOptions {
+  /** Stored bytes of A in aType (F32: a Float32Array). */
+  a: Uint8Array | Float32Array;
+  aType: number;
+  aNe: number[];
+  aTransposed?: boolean;
+  b: Float32Array;
+  bNe: number[];
+  bTransposed?: boolean;
+  alpha?: number;
+  accumulate?: Float32Array;
+  threads?: number;
+  repeats?: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -103,7 +103,8 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
   const dirs = backendDirs();
   const { devices } = addon.listDevices(dirs);
   const device = devices.find((d) => config.device === 'auto' || d.backend.toLowerCase() === config.device) ?? devices[0];
-  const fixed = estimateStaticMemory(base, config.rank, config.targets);
+  const onCpuKernel = (device?.backend ?? 'CPU').toUpperCase() === 'CPU' && addon.cpuMatmulKernel() !== 'none';
+  const fixed = estimateStaticMemory(base, config.rank, config.targets, !onCpuKernel);
   const load = device ? decideLoad(fixed, device.memoryFree, `${device.name} (${device.description})`) : { compactTransposed: false };
   const t = await addon.createTrainer({
     modelPath: config.modelPath,

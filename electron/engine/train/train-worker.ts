@@ -23,7 +23,7 @@ export interface TrainRequest {
 
 export type WorkerMessage =
   | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number } }
-  | { type: 'devices'; devices: DeviceInfo[]; notes: string }
+  | { type: 'devices'; devices: DeviceInfo[]; notes: string; cpuKernel: string }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; error: { code: string; message: string; path?: string } };
 
@@ -57,7 +57,7 @@ function onRequest(msg: Request): void {
   }
   if (msg.type === 'devices') {
     try {
-      sendLast({ type: 'devices', ...loadAddon().listDevices(backendDirs()) });
+      sendLast({ type: 'devices', ...loadAddon().listDevices(backendDirs()), cpuKernel: loadAddon().cpuMatmulKernel() });
     } catch (err) {
       sendLast({ type: 'error', error: toWireError(err) });
     }
