@@ -96,7 +96,7 @@ function tokensFile(s: Shape, run: Run): string {
 
 function doctune(model: string, tokens: string, run: Run, n: number): Side {
   const job = { model, tokens, ...run, threads: n, rank: RANK, alpha: ALPHA, lr: 1e-3 };
-  return runJson(process.execPath, ['--import', 'tsx', path.join(here, 'train-doctune.ts'), JSON.stringify(job)], envFor(n, false));
+  return runJson(process.execPath, [path.join(here, 'train-doctune.mjs'), JSON.stringify(job)], envFor(n, false));
 }
 
 function pytorch(model: GgufFile, s: Shape, tokens: string, run: Run): Side {
@@ -120,6 +120,7 @@ const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toF
 
 async function main(): Promise<void> {
   const addon = loadAddon();
+  if (!fs.existsSync(path.join(root, 'dist', 'engine', 'train', 'native-addon.js'))) die('the engine is not built: run npm run build:engine');
   fs.mkdirSync(work, { recursive: true });
   const peakPerCore = addon.cpuPeakFlops(1.0);
   const peak = peakPerCore * threads;

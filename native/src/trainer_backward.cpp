@@ -22,7 +22,7 @@ ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora &
         dt_accumulate_outer(c, lo.ga, x, dax, nullptr);                      // dA += x·daxᵀ [n_in, r]
         if (need_dx) dx = dt_mm_acc(c, dx, ggml_transpose(ctx, lo.a), dax);  // + Aᵀ·dax
     }
-    if (dx) GGML_ASSERT(dx->ne[0] == x->ne[0] && dx->ne[1] == x->ne[1]);
+    if (dx) GGML_ASSERT(dx->ne[0] == w.w->ne[0] && dx->ne[1] == dy->ne[1]);
     return dx;
 }
 
@@ -82,14 +82,23 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         const dt_saved & s = act.layers[l];
 
         // ---- feed-forward: x_out = x_mid + W_down·(silu(W_gate·h2) * (W_up·h2))
-        ggml_tensor * dm = linear_back(c, L.w[6], L.lora[6], s.m, s.ax[6], dx, true);     // [F, N]
-        ggml_tensor * dg = ggml_mul(ctx, dm, s.u);
-        ggml_tensor * du = ggml_mul(ctx, dm, s.g);
-        // silu'(a) = σ(a)·(1 + a·(1 - σ(a))) = σ + g - g·σ, with g = a·σ(a)
-        ggml_tensor * da = ggml_silu_back(ctx, dg, s.a);
-        if (!device_has(c, da)) {
-            ggml_tensor * sg = ggml_sigmoid(ctx, s.a);
-            da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, s.g, ggml_mul(ctx, s.g, sg))));
+        // g = silu(a) and m = g·u are recomputed here from the saved a and u (two cheap elementwise ops)
+        // rather than kept from the forward: two [F, N] activations less per layer.
+        ggml_tensor * g = ggml_silu(ctx, s.a);                                             // [F, N]
+        ggml_tensor * m = L.lora[6].a ? ggml_mul(ctx, g, s.u) : nullptr;                   // needed for dA_down only
+        ggml_tensor * dm = linear_back(c, L.w[6], L.lora[6], m, s.ax[6], dx, true);        // [F, N]
+        ggml_tensor * du = ggml_mul(ctx, dm, g);
+        ggml_tensor * da;
+        if (t->cpu_matmul && !t->portable_backward) {
+            da = dt_cpu_swiglu_back(ctx, dm, s.a, s.u);
+        } else {
+            // silu'(a) = σ(a)·(1 + a·(1 - σ(a))) = σ + g - g·σ, with g = a·σ(a)
+            ggml_tensor * dg = ggml_mul(ctx, dm, s.u);
+            da = ggml_silu_back(ctx, dg, s.a);
+            if (!device_has(c, da)) {
+                ggml_tensor * sg = ggml_sigmoid(ctx, s.a);
+                da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, g, ggml_mul(ctx, g, sg))));
+            }
         }
         ggml_tensor * dh2 = ggml_add(ctx, linear_back(c, L.w[4], L.lora[4], s.h2, s.ax[4], da, true),
                                           linear_back(c, L.w[5], L.lora[5], s.h2, s.ax[5], du, true)); // [E, N]

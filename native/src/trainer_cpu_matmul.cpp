@@ -68,70 +68,83 @@ dt_isa isa() {
 }
 
 // Register tile: MR rows of C (one or two vectors) by NR columns. KC × NR of B stays in L1, MC × KC of A in L2.
+// Products with at most one vector of rows (LoRA's rank) take a one-vector tile with more columns, so that
+// half of every register is not wasted.
 constexpr int64_t KC = 256, MC = 256, NC = 1024;
 struct tile { int mr, nr; };
-tile tile_of(dt_isa i) { return i == dt_isa::avx512 ? tile{ 32, 12 } : tile{ 16, 6 }; }
+tile tile_of(dt_isa i, int64_t M) {
+    if (i == dt_isa::avx512) return M <= 16 ? tile{ 16, 24 } : tile{ 32, 12 };
+    return M <= 8 ? tile{ 8, 12 } : tile{ 16, 6 };
+}
+constexpr int MAX_NR = 24;
 
 // ---------------------------------------------------------------- micro-kernels: C[mr × nr] (+)= alpha·Ap·Bp
 
 #ifdef DT_X86
+template <int MV, int NR>
 DT_TARGET("avx512f")
 void kernel_avx512(int64_t kc, const float * __restrict a, const float * __restrict b, float * c, int64_t ldc, float alpha, bool acc, int mv, int nv) {
-    __m512 c0[12], c1[12];
-    for (int j = 0; j < 12; j++) { c0[j] = _mm512_setzero_ps(); c1[j] = _mm512_setzero_ps(); }
+    __m512 cr[MV][NR];
+    for (int i = 0; i < MV; i++) for (int j = 0; j < NR; j++) cr[i][j] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
-        for (int j = 0; j < 12; j++) {
+        __m512 av[MV];
+        for (int i = 0; i < MV; i++) av[i] = _mm512_load_ps(a + 16 * i);
+        for (int j = 0; j < NR; j++) {
             const __m512 bj = _mm512_set1_ps(b[j]);
-            c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
-            c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+            for (int i = 0; i < MV; i++) cr[i][j] = _mm512_fmadd_ps(av[i], bj, cr[i][j]);
         }
-        a += 32;
-        b += 12;
+        a += 16 * MV;
+        b += NR;
     }
-    const __mmask16 m0 = mv >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << mv) - 1);
-    const __mmask16 m1 = mv >= 32 ? (__mmask16) 0xffff : mv > 16 ? (__mmask16) ((1u << (mv - 16)) - 1) : (__mmask16) 0;
+    __mmask16 mask[MV];
+    for (int i = 0; i < MV; i++) {
+        const int rows = mv - 16 * i;
+        mask[i] = rows >= 16 ? (__mmask16) 0xffff : rows > 0 ? (__mmask16) ((1u << rows) - 1) : (__mmask16) 0;
+    }
     const __m512 va = _mm512_set1_ps(alpha);
     for (int j = 0; j < nv; j++) {
         float * cj = c + j * ldc;
-        __m512 r0 = _mm512_mul_ps(c0[j], va), r1 = _mm512_mul_ps(c1[j], va);
-        if (acc) {
-            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, cj));
-            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, cj + 16));
+        for (int i = 0; i < MV; i++) {
+            __m512 r = _mm512_mul_ps(cr[i][j], va);
+            if (acc) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[i], cj + 16 * i));
+            _mm512_mask_storeu_ps(cj + 16 * i, mask[i], r);
         }
-        _mm512_mask_storeu_ps(cj, m0, r0);
-        _mm512_mask_storeu_ps(cj + 16, m1, r1);
     }
 }
 
+template <int MV, int NR>
 DT_TARGET("avx2,fma")
 void kernel_avx2(int64_t kc, const float * __restrict a, const float * __restrict b, float * c, int64_t ldc, float alpha, bool acc, int mv, int nv) {
-    __m256 c0[6], c1[6];
-    for (int j = 0; j < 6; j++) { c0[j] = _mm256_setzero_ps(); c1[j] = _mm256_setzero_ps(); }
+    __m256 cr[MV][NR];
+    for (int i = 0; i < MV; i++) for (int j = 0; j < NR; j++) cr[i][j] = _mm256_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        const __m256 a0 = _mm256_load_ps(a), a1 = _mm256_load_ps(a + 8);
-        for (int j = 0; j < 6; j++) {
+        __m256 av[MV];
+        for (int i = 0; i < MV; i++) av[i] = _mm256_load_ps(a + 8 * i);
+        for (int j = 0; j < NR; j++) {
             const __m256 bj = _mm256_broadcast_ss(b + j);
-            c0[j] = _mm256_fmadd_ps(a0, bj, c0[j]);
-            c1[j] = _mm256_fmadd_ps(a1, bj, c1[j]);
+            for (int i = 0; i < MV; i++) cr[i][j] = _mm256_fmadd_ps(av[i], bj, cr[i][j]);
         }
-        a += 16;
-        b += 6;
+        a += 8 * MV;
+        b += NR;
     }
-    alignas(32) int32_t lanes[16];
-    for (int i = 0; i < 16; i++) lanes[i] = i < mv ? -1 : 0;
-    const __m256i m0 = _mm256_load_si256((const __m256i *) lanes), m1 = _mm256_load_si256((const __m256i *) (lanes + 8));
+    alignas(32) int32_t lanes[8 * MV];
+    for (int i = 0; i < 8 * MV; i++) lanes[i] = i < mv ? -1 : 0;
     const __m256 va = _mm256_set1_ps(alpha);
     for (int j = 0; j < nv; j++) {
         float * cj = c + j * ldc;
-        __m256 r0 = _mm256_mul_ps(c0[j], va), r1 = _mm256_mul_ps(c1[j], va);
-        if (acc) {
-            r0 = _mm256_add_ps(r0, _mm256_maskload_ps(cj, m0));
-            r1 = _mm256_add_ps(r1, _mm256_maskload_ps(cj + 8, m1));
+        for (int i = 0; i < MV; i++) {
+            const __m256i m = _mm256_load_si256((const __m256i *) (lanes + 8 * i));
+            __m256 r = _mm256_mul_ps(cr[i][j], va);
+            if (acc) r = _mm256_add_ps(r, _mm256_maskload_ps(cj + 8 * i, m));
+            _mm256_maskstore_ps(cj + 8 * i, m, r);
         }
-        _mm256_maskstore_ps(cj, m0, r0);
-        _mm256_maskstore_ps(cj + 8, m1, r1);
     }
+}
+
+using kernel_fn = void (*)(int64_t, const float *, const float *, float *, int64_t, float, bool, int, int);
+kernel_fn kernel_for(dt_isa i, tile t) {
+    if (i == dt_isa::avx512) return t.mr == 16 ? kernel_avx512<1, 24> : kernel_avx512<2, 12>;
+    return t.mr == 8 ? kernel_avx2<1, 12> : kernel_avx2<2, 6>;
 }
 #endif
 
@@ -153,6 +166,116 @@ struct operand_b {             // B(k, n), F32
     const char * data;
     size_t sk, sn;
 };
+
+// ---------------------------------------------------------------- packing
+
+// Transposing copy into panels: element kk of rows[j] (j < n, each `len` contiguous floats) goes to column
+// c0 + j of the panels of width w, i.e. out[q·len·w + kk·w + (c0 + j − q·w)] with q = (c0 + j) / w. Packing A
+// from k-contiguous rows and B from k-contiguous columns are both this; in-register 16×16 (8×8) transposes
+// and masked stores do it a vector at a time.
+void scatter_scalar(const float * const * rows, int n, int64_t len, int64_t c0, int w, float * out, int64_t from) {
+    for (int j = 0; j < n; j++) {
+        const int64_t c = c0 + j;
+        float * o = out + (c / w) * len * w + c % w;
+        for (int64_t kk = from; kk < len; kk++) o[kk * w] = rows[j][kk];
+    }
+}
+
+#ifdef DT_X86
+DT_TARGET("avx512f")
+void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {   // u[4g + c]: in each 128-bit lane L, column 4L + c of rows 4g..4g+3
+        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xee);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xee);
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        const __m512 w0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v0, v1, 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(w0, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(w0, w1, 0xdd);
+    }
+}
+
+DT_TARGET("avx512f")
+void scatter16(const float * const * rows, int64_t len, int64_t c0, int w, float * out) {
+    // the 16 columns fall in at most three panels: a masked store into each
+    __mmask16 mask[3] = { 0, 0, 0 };
+    float * base[3] = { nullptr, nullptr, nullptr };
+    const int64_t q0 = c0 / w;
+    for (int l = 0; l < 16; l++) mask[(c0 + l) / w - q0] |= (__mmask16) (1u << l);
+    for (int i = 0; i < 3; i++) base[i] = out + (q0 + i) * len * w + (c0 - (q0 + i) * w);
+    int64_t kk = 0;
+    for (; kk + 16 <= len; kk += 16) {
+        __m512 r[16];
+        for (int j = 0; j < 16; j++) r[j] = _mm512_loadu_ps(rows[j] + kk);
+        transpose16(r);
+        for (int k = 0; k < 16; k++) {
+            for (int i = 0; i < 3; i++) if (mask[i]) _mm512_mask_storeu_ps(base[i] + (kk + k) * w, mask[i], r[k]);
+        }
+    }
+    scatter_scalar(rows, 16, len, c0, w, out, kk);
+}
+
+DT_TARGET("avx2,fma")
+void scatter8(const float * const * rows, int64_t len, int64_t c0, int w, float * out) {
+    alignas(32) int32_t lanes[3][8] = {};
+    bool used[3] = { false, false, false };
+    float * base[3];
+    const int64_t q0 = c0 / w;
+    for (int l = 0; l < 8; l++) {
+        lanes[(c0 + l) / w - q0][l] = -1;
+        used[(c0 + l) / w - q0] = true;
+    }
+    for (int i = 0; i < 3; i++) base[i] = out + (q0 + i) * len * w + (c0 - (q0 + i) * w);
+    const __m256i m[3] = { _mm256_load_si256((const __m256i *) lanes[0]), _mm256_load_si256((const __m256i *) lanes[1]), _mm256_load_si256((const __m256i *) lanes[2]) };
+    int64_t kk = 0;
+    for (; kk + 8 <= len; kk += 8) {
+        __m256 r[8], t[8], u[8];
+        for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(rows[j] + kk);
+        for (int i = 0; i < 4; i++) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int g = 0; g < 2; g++) {
+            u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+            u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xee);
+            u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+            u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xee);
+        }
+        for (int c = 0; c < 4; c++) {
+            r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+            r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+        }
+        for (int k = 0; k < 8; k++) {
+            for (int i = 0; i < 3; i++) if (used[i]) _mm256_maskstore_ps(base[i] + (kk + k) * w, m[i], r[k]);
+        }
+    }
+    scatter_scalar(rows, 8, len, c0, w, out, kk);
+}
+#endif
+
+// Groups of a vector's width of rows go through the transposes, the rest element by element.
+void scatter_rows(const float * const * rows, int n, int64_t len, int64_t c0, int w, float * out) {
+    int j = 0;
+#ifdef DT_X86
+    const dt_isa which = isa();
+    const int g = which == dt_isa::avx512 ? 16 : which == dt_isa::avx2 ? 8 : 0;
+    for (; g && j + g <= n; j += g) {
+        if (g == 16) scatter16(rows + j, len, c0 + j, w, out);
+        else scatter8(rows + j, len, c0 + j, w, out);
+    }
+#endif
+    if (j < n) scatter_scalar(rows + j, n - j, len, c0 + j, w, out, 0);
+}
 
 void dequant(const operand_a & A, const char * row, int64_t first, int64_t n, float * out) {
     // `first` is a multiple of the block size (blocks are whole: rows and packing ranges are aligned to them)
@@ -181,20 +304,26 @@ void pack_a(const operand_a & A, int64_t m0, int64_t mc, int64_t k0, int64_t kc,
             }
         }
     } else {
-        tmp.resize(kc);
-        for (int64_t mm = 0; mm < mc; mm++) {
-            const float * src;
-            if (A.mode == operand_a::rows_k) {
-                dequant(A, A.data + (m0 + mm) * A.row, k0, kc, tmp.data());
-                src = tmp.data();
-            } else if (A.sk == sizeof(float)) {
-                src = (const float *) (A.data + (m0 + mm) * A.sm + k0 * A.sk);
-            } else {
-                for (int64_t kk = 0; kk < kc; kk++) tmp[kk] = *(const float *) (A.data + (m0 + mm) * A.sm + (k0 + kk) * A.sk);
-                src = tmp.data();
+        // rows of A along k, 16 at a time: straight from F32, or dequantized / gathered into tmp first
+        constexpr int G = 16;
+        tmp.resize((size_t) G * kc);
+        const float * rows[G];
+        for (int64_t mm = 0; mm < mc; mm += G) {
+            const int n = (int) std::min<int64_t>(G, mc - mm);
+            for (int j = 0; j < n; j++) {
+                const int64_t m = m0 + mm + j;
+                float * t = tmp.data() + (size_t) j * kc;
+                if (A.mode == operand_a::rows_k) {
+                    dequant(A, A.data + m * A.row, k0, kc, t);
+                    rows[j] = t;
+                } else if (A.sk == sizeof(float)) {
+                    rows[j] = (const float *) (A.data + m * A.sm + k0 * A.sk);
+                } else {
+                    for (int64_t kk = 0; kk < kc; kk++) t[kk] = *(const float *) (A.data + m * A.sm + (k0 + kk) * A.sk);
+                    rows[j] = t;
+                }
             }
-            float * o = out + (mm / mr) * kc * mr + mm % mr;
-            for (int64_t kk = 0; kk < kc; kk++) o[kk * mr] = src[kk];
+            scatter_rows(rows, n, kc, mm, mr, out);
         }
     }
 }
@@ -212,15 +341,21 @@ void pack_b(const operand_b & B, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
         }
         return;
     }
+    if (B.sk == sizeof(float)) {
+        // columns of B along k, 16 at a time through the transposes
+        constexpr int G = 16;
+        const float * cols[G];
+        for (int64_t nn = 0; nn < nc; nn += G) {
+            const int n = (int) std::min<int64_t>(G, nc - nn);
+            for (int j = 0; j < n; j++) cols[j] = (const float *) (B.data + k0 * B.sk + (n0 + nn + j) * B.sn);
+            scatter_rows(cols, n, kc, nn, nr, out);
+        }
+        return;
+    }
     for (int64_t nn = 0; nn < nc; nn++) {
         float * o = out + (nn / nr) * kc * nr + nn % nr;
         const char * col = B.data + k0 * B.sk + (n0 + nn) * B.sn;
-        if (B.sk == sizeof(float)) {
-            const float * src = (const float *) col;
-            for (int64_t kk = 0; kk < kc; kk++) o[kk * nr] = src[kk];
-        } else {
-            for (int64_t kk = 0; kk < kc; kk++) o[kk * nr] = *(const float *) (col + kk * B.sk);
-        }
+        for (int64_t kk = 0; kk < kc; kk++) o[kk * nr] = *(const float *) (col + kk * B.sk);
     }
 }
 
@@ -229,7 +364,7 @@ struct buffers {
     std::vector<float> tmp;
     buffers() {
         a = (float *) aligned(MC * KC);
-        b = (float *) aligned(KC * (NC + 32));
+        b = (float *) aligned(KC * (NC + 2 * MAX_NR));
     }
     ~buffers() { free_aligned(a); free_aligned(b); }
     static void * aligned(size_t n) {
@@ -252,8 +387,14 @@ struct buffers {
 // C[m0.., n0..n1) (+)= alpha · A·B over the whole K, for one batch slice; C is column-major (m contiguous).
 void gemm_block(const operand_a & A, const operand_b & B, float * C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                 float alpha, bool acc, buffers & buf) {
+#ifdef DT_X86
     const dt_isa which = isa();
-    const tile tl = tile_of(which);
+    const tile tl = tile_of(which, A.M);
+    const kernel_fn kernel = kernel_for(which, tl);
+#else
+    const tile tl{ 1, 1 };
+    const auto kernel = [](int64_t, const float *, const float *, float *, int64_t, float, bool, int, int) {};
+#endif
     for (int64_t jc = n0; jc < n1; jc += NC) {
         const int64_t nc = std::min(NC, n1 - jc);
         for (int64_t pc = 0; pc < A.K; pc += KC) {
@@ -268,10 +409,7 @@ void gemm_block(const operand_a & A, const operand_b & B, float * C, int64_t ldc
                     for (int64_t p = 0; p * tl.mr < mc; p++) {
                         const int mv = (int) std::min<int64_t>(tl.mr, mc - p * tl.mr);
                         float * c = C + (ic + p * tl.mr) + (jc + q * tl.nr) * ldc;
-#ifdef DT_X86
-                        if (which == dt_isa::avx512) kernel_avx512(kc, buf.a + p * kc * tl.mr, buf.b + q * kc * tl.nr, c, ldc, alpha, add, mv, nv);
-                        else kernel_avx2(kc, buf.a + p * kc * tl.mr, buf.b + q * kc * tl.nr, c, ldc, alpha, add, mv, nv);
-#endif
+                        kernel(kc, buf.a + p * kc * tl.mr, buf.b + q * kc * tl.nr, c, ldc, alpha, add, mv, nv);
                     }
                 }
             }
@@ -288,7 +426,7 @@ struct matmul_params {
 // view of src[0] (dt_cpu_mul_mat_acc).
 void run_matmul(ggml_tensor * dst, int ith, int nth, void * userdata) {
     const float alpha = ((const matmul_params *) userdata)->alpha;
-    const bool acc = dst->view_src != nullptr && dst->src[0] == dst->view_src;
+    const bool acc = dst->src[2] != nullptr;   // in place: src = { acc, a, b }
     const ggml_tensor * a = dst->src[acc ? 1 : 0];
     const ggml_tensor * b = dst->src[acc ? 2 : 1];
     const int64_t M = dst->ne[0], N = dst->ne[1], K = b->ne[0];
@@ -307,7 +445,7 @@ void run_matmul(ggml_tensor * dst, int ith, int nth, void * userdata) {
     if (A.mode != operand_a::f32) A.to_float = ggml_get_type_traits(a->type)->to_float;
 
     // Work items: batch slices × column chunks (or row chunks when C is tall and narrow), dealt round-robin.
-    const tile tl = tile_of(isa());
+    const tile tl = tile_of(isa(), M);
     const int64_t align_m = A.mode == operand_a::rows_m ? std::max<int64_t>(MC, ggml_blck_size(a->type)) : tl.mr;
     const bool split_m = n_batch < nth && M / align_m >= 2 * (N / tl.nr);
     const int64_t span = split_m ? M : N, unit = split_m ? align_m : tl.nr;
@@ -345,6 +483,10 @@ bool dt_cpu_matmul_available() {
     return isa() != dt_isa::none;
 }
 
+int dt_cpu_vector_lanes() {
+    return isa() == dt_isa::avx512 ? 16 : isa() == dt_isa::avx2 ? 8 : 0;
+}
+
 const char * dt_cpu_matmul_isa() {
     switch (isa()) {
         case dt_isa::avx512: return "AVX-512";
@@ -357,7 +499,7 @@ const char * dt_cpu_matmul_isa() {
 ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const float * alpha) {
     check_operands(a, b);
     ggml_tensor * args[2] = { a, b };
-    return ggml_custom_4d(ctx, GGML_TYPE_F32, a->ne[1], b->ne[1], b->ne[2], b->ne[3], args, 2, run_matmul, GGML_N_TASKS_MAX, (void *) alpha);
+    return ggml_set_name(ggml_custom_4d(ctx, GGML_TYPE_F32, a->ne[1], b->ne[1], b->ne[2], b->ne[3], args, 2, run_matmul, GGML_N_TASKS_MAX, (void *) alpha), "GEMM");
 }
 
 ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha) {
@@ -366,7 +508,7 @@ ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_ten
     GGML_ASSERT(acc->ne[0] == a->ne[1] && acc->ne[1] == b->ne[1] && acc->ne[2] == b->ne[2] && acc->ne[3] == b->ne[3]);
     static_assert(sizeof(matmul_params) == sizeof(float), "alpha is the whole parameter block");
     ggml_tensor * args[2] = { a, b };
-    return ggml_custom_inplace(ctx, acc, args, 2, run_matmul, GGML_N_TASKS_MAX, (void *) alpha);
+    return ggml_set_name(ggml_custom_inplace(ctx, acc, args, 2, run_matmul, GGML_N_TASKS_MAX, (void *) alpha), "GEMM+=");
 }
 
 // ---------------------------------------------------------------- C API: the product on its own, for tests and benchmarks

@@ -164,6 +164,9 @@ std::string dt_profile_report(const dt_profile & p, int top);
 // any F32 views of a and b, or a stored matrix (or its ggml_transpose) of any type as a; _acc adds into acc.
 bool dt_cpu_matmul_available();
 const char * dt_cpu_matmul_isa();
+int dt_cpu_vector_lanes();   // 16 (AVX-512), 8 (AVX2) or 0: the CPU kernels' vector width
+// trainer_cpu_swiglu.cpp: da = dm ⊙ u ⊙ silu'(a) in one pass (the SwiGLU backward), contiguous F32
+ggml_tensor * dt_cpu_swiglu_back(ggml_context * ctx, ggml_tensor * dm, ggml_tensor * a, ggml_tensor * u);
 ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const float * alpha);
 ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha);
 double dt_cpu_peak_gflops(double seconds);

@@ -15,10 +15,11 @@ static double now_us() {
 
 // "MUL_MAT q8_0[288,768] x f32[288,512]" (non-contiguous operands marked with *)
 static std::string describe_node(const ggml_tensor * n) {
-    // DocTune's GEMM is a custom op: its operands follow the accumulator when it adds in place
-    const bool gemm = n->op == GGML_OP_CUSTOM;
-    const int first = gemm && n->view_src && n->src[0] == n->view_src ? 1 : 0;
-    std::string s = gemm ? (first ? "GEMM+=" : "GEMM") : ggml_op_desc(n);
+    // DocTune's CPU kernels are custom ops named after what they do; an in-place GEMM's operands follow
+    // its accumulator
+    const bool custom = n->op == GGML_OP_CUSTOM;
+    const int first = custom && strcmp(n->name, "GEMM+=") == 0 ? 1 : 0;
+    std::string s = custom ? n->name : ggml_op_desc(n);
     for (int i = first; i < first + 2 && n->src[i]; i++) {
         const ggml_tensor * a = n->src[i];
         char buf[96];
@@ -36,7 +37,7 @@ static bool on_node(ggml_tensor * n, bool ask, void * user) {
         return true;
     }
     const double us = now_us() - p.started;
-    dt_profile_entry & byop = p.by_op[n->op == GGML_OP_CUSTOM ? "GEMM" : ggml_op_desc(n)];
+    dt_profile_entry & byop = p.by_op[n->op == GGML_OP_CUSTOM ? (strncmp(n->name, "GEMM", 4) == 0 ? "GEMM" : n->name) : ggml_op_desc(n)];
     byop.count++; byop.us += us;
     dt_profile_entry & byshape = p.by_shape[describe_node(n)];
     byshape.count++; byshape.us += us;

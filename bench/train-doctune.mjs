@@ -1,21 +1,21 @@
 /**
- * One DocTune side of `npm run bench:train`, in a process of its own so that its peak RSS is its own:
- * LoRA steps on a GGUF with the token sequences of the run (Int32 rows of seq + 1), the first ones
- * untimed. Prints one JSON line: {tokens_per_s, ms_per_step, first_loss, last_loss, rss_mb, kernel}.
- * Usage: tsx bench/train-doctune.ts '{"model", "tokens", "seq", "batch", "steps", "warmup", "threads", "rank", "alpha", ...}'
+ * One DocTune side of `npm run bench:train`, in a process of its own so that its peak RSS is its own, and
+ * plain Node on the built engine (dist/), as the training worker runs: LoRA steps on a GGUF with the token
+ * sequences of the run (Int32 rows of seq + 1), the first ones untimed. Prints one JSON line:
+ * {tokens_per_s, ms_per_step, first_loss, last_loss, rss_mb, kernel}.
+ * Usage: node bench/train-doctune.mjs '{"model", "tokens", "seq", "batch", "steps", "warmup", "threads", "rank", "alpha", "lr"}'
  */
 import fs from 'node:fs';
-import { backendDirs, loadAddon, LORA_TARGETS, targetBits } from '../electron/engine/train/native-addon.js';
+import { backendDirs, loadAddon, LORA_TARGETS, targetBits } from '../dist/engine/train/native-addon.js';
 
-interface Job { model: string; tokens: string; seq: number; batch: number; steps: number; warmup: number; threads: number; rank: number; alpha: number; lr: number }
-const job = JSON.parse(process.argv[2]!) as Job;
+const job = JSON.parse(process.argv[2]);
 const all = new Int32Array(fs.readFileSync(job.tokens).buffer.slice(0));
 const width = job.seq + 1;
 const addon = loadAddon();
 const t = await addon.createTrainer({ modelPath: job.model, backendDirs: backendDirs(), device: 'cpu', rank: job.rank, alpha: job.alpha,
   targets: targetBits(LORA_TARGETS), seed: 1, threads: job.threads });
 t.plan(job.seq, job.batch, true);
-const step = async (i: number): Promise<number> => {
+const step = async (i) => {
   // One micro-batch of `batch` sequences: one graph, as training runs it.
   const tokens = new Int32Array(job.batch * job.seq);
   const labels = new Int32Array(job.batch * job.seq);
