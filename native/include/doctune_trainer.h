@@ -25,6 +25,15 @@ enum dt_target {
 };
 #define DT_N_TARGETS 7
 
+// Precision of the step's matrix products: their operands in F16 or BF16, products accumulated in F32; LoRA
+// parameters, gradient accumulators and AdamW state stay F32. AUTO measures what is fastest on the device.
+enum dt_precision {
+    DT_PRECISION_AUTO = 0,
+    DT_PRECISION_F32  = 1,
+    DT_PRECISION_F16  = 2,
+    DT_PRECISION_BF16 = 3,
+};
+
 // A compute device ggml can use, as found in the backend libraries.
 typedef struct dt_device_info {
     char     backend[16];      // "CPU", "CUDA", "Vulkan", "Metal"
@@ -52,6 +61,7 @@ typedef struct dt_trainer_params {
                                      // (least memory) instead of Q8_0 (most accurate input gradients)
     int32_t      ggml_matmul;        // on the CPU, use ggml's mul_mat and transposed copies instead of DocTune's
                                      // GEMM (for comparisons; the GEMM is used where the processor has it)
+    int32_t      precision;          // dt_precision
 } dt_trainer_params;
 
 typedef struct dt_trainer_info {
@@ -65,6 +75,9 @@ typedef struct dt_trainer_info {
     int32_t  n_splits;         // scheduler splits of the last graph run (1 = all on one device)
     int32_t  n_fallbacks;      // nodes of that graph the device could not run (computed on the CPU)
     int32_t  cpu_matmul;       // matrix products in DocTune's CPU GEMM (no transposed copies)
+    int32_t  precision;        // dt_precision in effect (never AUTO)
+    int32_t  checkpointing;    // activation checkpointing is on
+    char     precision_note[160]; // how AUTO chose, or why a requested precision fell back
 } dt_trainer_info;
 
 // Memory on the compute device, in bytes: what is allocated, and what a (batch, seq) step would need.
@@ -109,6 +122,11 @@ int dt_trainer_logits(dt_trainer * trainer, const int32_t * tokens, int32_t n_to
 int dt_trainer_adamw_step(dt_trainer * trainer, float lr, float beta1, float beta2, float eps, float weight_decay,
                           float clip, int32_t accum_steps, float * out_grad_norm);
 
+// Activation checkpointing: with on, the forward keeps only each layer's input and the backward recomputes
+// the layer (the step's activations shrink to about one layer's, for about a third more compute). Gradients
+// are the same. Takes effect from the next graph; plan again after changing it.
+int dt_trainer_set_checkpointing(dt_trainer * trainer, int32_t on);
+
 // Per-op profile: while on, every node of every graph is computed and timed on its own (slower; for finding
 // which ops a step spends its time in). dt_trainer_profile writes the table of the `top` costliest ops, by op
 // and by op with operand types and shapes, and returns its full length; reset clears the totals.
@@ -129,6 +147,7 @@ typedef struct dt_matmul_args {
     const void * a; int32_t a_type; int64_t a_ne[4]; int32_t a_transposed;
     const float * b; int64_t b_ne[4]; int32_t b_transposed;
     float alpha; int32_t accumulate; int32_t n_threads; int32_t repeats;
+    int32_t precision;   // dt_precision of the operands (F32, F16 or BF16)
 } dt_matmul_args;
 int dt_cpu_matmul(const dt_matmul_args * args, float * out, double * seconds, char * error, size_t error_len);
 // Which kernel the trainer's CPU matrix products use here: "AVX-512", "AVX2" or "none" (ggml's mul_mat).

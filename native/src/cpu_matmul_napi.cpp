@@ -46,6 +46,8 @@ Napi::Value CpuMatmul(const Napi::CallbackInfo & info) {
     p.alpha = (float) num("alpha", 1.0);
     p.n_threads = (int32_t) num("threads", 1);
     p.repeats = (int32_t) num("repeats", 1);
+    const std::string precision = o.Has("precision") && o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "f32";
+    p.precision = precision == "f16" ? DT_PRECISION_F16 : precision == "bf16" ? DT_PRECISION_BF16 : DT_PRECISION_F32;
     const int64_t M = p.a_transposed ? p.a_ne[0] : p.a_ne[1], N = p.b_transposed ? p.b_ne[0] : p.b_ne[1];
     const size_t n_out = (size_t) (M * N * p.b_ne[2] * p.b_ne[3]);
     if ((size_t) b.ElementLength() != (size_t) (p.b_ne[0] * p.b_ne[1] * p.b_ne[2] * p.b_ne[3])) {

@@ -26,7 +26,8 @@ dt_trainer * dt_trainer_init(const dt_trainer_params * p, char * error, size_t e
     t->profile.on = profile && *profile && strcmp(profile, "0") != 0;
     bool ok = p && p->model_path && p->backend_dirs && p->n_backend_dirs > 0 &&
               dt_open_device(t, p->backend_dirs, p->n_backend_dirs, p->device, p->n_threads, p->ggml_matmul != 0) &&
-              dt_load_model(t, p->model_path, p->compact_transposed != 0) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed) && dt_make_scheduler(t);
+              dt_load_model(t, p->model_path, p->compact_transposed != 0) && dt_init_lora(t, p->rank, p->alpha, p->targets, p->seed) && dt_make_scheduler(t) &&
+              dt_choose_precision(t, p->precision);
     if (!ok) {
         if (error && error_len) snprintf(error, error_len, "%s", t->error.empty() ? "invalid parameters" : t->error.c_str());
         dt_trainer_free(t);
@@ -39,6 +40,9 @@ void dt_trainer_free(dt_trainer * t) {
     if (!t) return;
     t->graph.reset();
     if (t->sched) ggml_backend_sched_free(t->sched);
+    if (t->sched_measure) ggml_backend_sched_free(t->sched_measure);
+    for (ggml_backend_buffer_t b : t->probe_buffers) ggml_backend_buffer_free(b);
+    for (ggml_context * c : t->probe_contexts) ggml_free(c);
     for (ggml_backend_buffer_t b : { t->buf_o, t->buf_g, t->buf_p, t->buf_wt, t->buf_w }) if (b) ggml_backend_buffer_free(b);
     for (ggml_context * c : { t->ctx_o, t->ctx_g, t->ctx_p, t->ctx_wt, t->ctx_w }) if (c) ggml_free(c);
     if (t->gguf) gguf_free(t->gguf);
@@ -69,6 +73,9 @@ int dt_trainer_get_info(const dt_trainer * t, dt_trainer_info * info) {
     info->n_splits = t->last_splits;
     info->n_fallbacks = t->max_fallbacks;
     info->cpu_matmul = t->cpu_matmul ? 1 : 0;
+    info->precision = t->precision;
+    info->checkpointing = t->checkpointing ? 1 : 0;
+    snprintf(info->precision_note, sizeof(info->precision_note), "%s", t->precision_note.c_str());
     return 0;
 }
 
@@ -128,20 +135,30 @@ int dt_trainer_plan(dt_trainer * t, int32_t n_tokens, int32_t n_seq, int32_t res
     out->transposed = t->buf_wt ? ggml_backend_buffer_get_size(t->buf_wt) : 0;
     out->lora = ggml_backend_buffer_get_size(t->buf_p);
     out->optimizer = ggml_backend_buffer_get_size(t->buf_g) + ggml_backend_buffer_get_size(t->buf_o);
-    std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(t->sched), 0);
-    ggml_backend_sched_reserve_size(t->sched, G->gf, sizes.data());
+    std::vector<size_t> sizes(ggml_backend_sched_get_n_backends(t->sched_measure), 0);
+    ggml_backend_sched_reserve_size(t->sched_measure, G->gf, sizes.data());
     out->compute = sizes[0]; // the device's share (the CPU's, if any, is host memory)
     size_t free = 0, total = 0;
     ggml_backend_dev_memory(t->dev, &free, &total);
     out->device_free = free;
     out->device_total = total;
     if (reserve) {
+        // A graph a scheduler has split is not given to another: the live scheduler gets a fresh one.
+        G.reset();
+        G = dt_build_graph(t, key);
+        if (!G) return -1;
         if (!ggml_backend_sched_reserve(t->sched, G->gf)) {
             return fail(t, "out of memory on " + t->backend_name + ": the step needs " + std::to_string(out->compute >> 20) + " MiB, " +
                            std::to_string(free >> 20) + " MiB are free (lower --batch or --seq)");
         }
         t->reserved_compute = out->compute;
     }
+    return 0;
+}
+
+int dt_trainer_set_checkpointing(dt_trainer * t, int32_t on) {
+    if (!t) return -1;
+    t->checkpointing = on != 0;
     return 0;
 }
 

@@ -219,9 +219,10 @@ bool dt_make_scheduler(dt_trainer * t) {
     ggml_backend_t backends[2] = { t->backend, t->cpu };
     const int n = t->backend == t->cpu ? 1 : 2;
     // A layer's forward and backward take ~250 nodes (~300 with the portable backward ops).
-    t->graph_size = 2048 + (size_t) t->n_layer * 512;
+    t->graph_size = 2048 + (size_t) t->n_layer * 1024;
     t->sched = ggml_backend_sched_new(backends, nullptr, n, t->graph_size, false, false);
-    if (!t->sched) return fail(t, "cannot create the graph scheduler"), false;
+    t->sched_measure = ggml_backend_sched_new(backends, nullptr, n, t->graph_size, false, false);
+    if (!t->sched || !t->sched_measure) return fail(t, "cannot create the graph scheduler"), false;
     dt_profile_attach(t);
     return true;
 }

@@ -14,12 +14,11 @@ using dt_bwd = dt_ops;
 // y = W·x + s·B·(A·x): accumulates dA, dB and returns dx [n_in, N] (null when not needed).
 ggml_tensor * linear_back(const dt_bwd & c, const dt_matrix & w, const dt_lora & lo, ggml_tensor * x, ggml_tensor * ax, ggml_tensor * dy, bool need_dx) {
     ggml_context * ctx = c.ctx;
-    const float * s = &c.t->scale;
     ggml_tensor * dx = need_dx ? dt_mm_weight_t(c, w, dy) : nullptr;       // Wᵀ·dy [n_in, N]
     if (lo.a) {
-        dt_accumulate_outer(c, lo.gb, ax, dy, s);                            // dB += s·ax·dyᵀ [r, n_out]
-        ggml_tensor * dax = dt_mm(c, ggml_transpose(ctx, lo.b), dy, s);      // s·Bᵀ·dy [r, N]
-        dt_accumulate_outer(c, lo.ga, x, dax, nullptr);                      // dA += x·daxᵀ [n_in, r]
+        dt_accumulate_outer(c, lo.gb, ax, dy, true);                         // dB += s·ax·dyᵀ [r, n_out]
+        ggml_tensor * dax = dt_mm(c, ggml_transpose(ctx, lo.b), dy, true);  // s·Bᵀ·dy [r, N]
+        dt_accumulate_outer(c, lo.ga, x, dax, false);                        // dA += x·daxᵀ [n_in, r]
         if (need_dx) dx = dt_mm_acc(c, dx, ggml_transpose(ctx, lo.a), dax);  // + Aᵀ·dax
     }
     if (dx) GGML_ASSERT(dx->ne[0] == w.w->ne[0] && dx->ne[1] == dy->ne[1]);
@@ -79,7 +78,9 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
     ggml_tensor * dx = rms_norm_back(c, ggml_mul(ctx, d_hidden, t->out_norm), act.r_final, act.x_last); // [E, N]
     for (int l = t->n_layer - 1; l >= 0; l--) {
         const dt_layer & L = t->layers[l];
-        const dt_saved & s = act.layers[l];
+        dt_saved recomputed;
+        if (t->checkpointing) dt_layer_forward(c, in, l, act.layers[l].x_in, T, B, recomputed);
+        const dt_saved & s = t->checkpointing ? recomputed : act.layers[l];
 
         // ---- feed-forward: x_out = x_mid + W_down·(silu(W_gate·h2) * (W_up·h2))
         // g = silu(a) and m = g·u are recomputed here from the saved a and u (two cheap elementwise ops)

@@ -83,6 +83,12 @@ struct dt_profile {
     std::map<std::string, dt_profile_entry> by_op, by_shape;
 };
 
+// A CPU GEMM's scale and operand precision (dt_precision); the trainer keeps one per scale, for the graph.
+struct dt_gemm_params {
+    float alpha;
+    int32_t precision;
+};
+
 struct dt_trainer {
     std::string error;
     std::string arch;
@@ -97,6 +103,9 @@ struct dt_trainer {
     std::string backend_kind;              // CPU, CUDA, Vulkan, Metal
     std::string notes;                     // why a preferred device was not used
     ggml_backend_sched_t sched = nullptr;
+    // Measures steps for the memory plan without touching `sched`: a measurement leaves a scheduler with
+    // sizes but no buffers, and its next graph would be placed in buffers that do not exist.
+    ggml_backend_sched_t sched_measure = nullptr;
     size_t graph_size = 0;
 
     int32_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx_train = 0, n_rot = 0;
@@ -129,7 +138,17 @@ struct dt_trainer {
     // Matrix products in DocTune's CPU GEMM (CPU backend on x86 with AVX2/AVX-512; DOCTUNE_CPU_GEMM=0 turns
     // it off): no transposed copies of the frozen matrices are made then.
     bool cpu_matmul = false;
+    // Precision of the products (dt_precision, never AUTO once open) and the types the device multiplies
+    // reduced-precision operands in (ggml path: the activation operand is cast to it; F32 if unsupported).
+    int32_t precision = DT_PRECISION_F32;
+    std::string precision_note;
+    std::vector<ggml_backend_buffer_t> probe_buffers;   // what measuring AUTO allocated (freed with the trainer)
+    std::vector<ggml_context *> probe_contexts;
+    dt_gemm_params gemm_one{ 1.0f, DT_PRECISION_F32 }, gemm_scaled{ 1.0f, DT_PRECISION_F32 };
     bool has_grads = false;
+    // Activation checkpointing: the forward keeps each layer's input only and the backward recomputes the
+    // layer (one layer's activations live at a time, for about a third more compute).
+    bool checkpointing = false;
 
     // The last model graph run (its loss or logits are read after the run). Graphs are rebuilt for every
     // run, as llama.cpp does (the scheduler rewrites a graph it allocates, so one cannot be run twice); the
@@ -167,8 +186,9 @@ const char * dt_cpu_matmul_isa();
 int dt_cpu_vector_lanes();   // 16 (AVX-512), 8 (AVX2) or 0: the CPU kernels' vector width
 // trainer_cpu_swiglu.cpp: da = dm ⊙ u ⊙ silu'(a) in one pass (the SwiGLU backward), contiguous F32
 ggml_tensor * dt_cpu_swiglu_back(ggml_context * ctx, ggml_tensor * dm, ggml_tensor * a, ggml_tensor * u);
-ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const float * alpha);
-ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha);
+ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const dt_gemm_params * params);
+ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const dt_gemm_params * params);
+double dt_cpu_time_matmul(int64_t M, int64_t N, int64_t K, int precision, int repeats);
 double dt_cpu_peak_gflops(double seconds);
 
 // trainer_ops.cpp: the products the forward and backward are written in, on the kernel this backend does best.
@@ -178,10 +198,13 @@ struct dt_ops {
     const dt_trainer * t;
     bool out_prod_ok;   // ggml path: the device has OUT_PROD for contiguous F32 (cheaper than two transposes)
 };
-ggml_tensor * dt_mm(const dt_ops & o, ggml_tensor * a, ggml_tensor * b, const float * alpha = nullptr);      // alpha·aᵀb
-ggml_tensor * dt_mm_acc(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha = nullptr); // acc + alpha·aᵀb
+// `scaled`: times the LoRA scale alpha/r. Products run at the trainer's precision.
+ggml_tensor * dt_mm(const dt_ops & o, ggml_tensor * a, ggml_tensor * b, bool scaled = false);               // (s·)aᵀb
+ggml_tensor * dt_mm_acc(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, bool scaled = false); // acc + (s·)aᵀb
 ggml_tensor * dt_mm_weight_t(const dt_ops & o, const dt_matrix & w, ggml_tensor * dy);                       // Wᵀ·dy
-void dt_accumulate_outer(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const float * alpha); // acc += alpha·a·bᵀ
+void dt_accumulate_outer(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, bool scaled); // acc += (s·)a·bᵀ
+// The precision in effect: AUTO measured on the device (trainer_precision.cpp).
+bool dt_choose_precision(dt_trainer * t, int32_t requested);
 
 // trainer_model.cpp
 bool dt_load_model(dt_trainer * t, const char * path, bool compact_transposed);
@@ -215,6 +238,9 @@ int dt_label_bucket(int n_labelled, int n_positions);
 // trainer_forward.cpp: the decoder, W·x + (alpha/r)·B·(A·x) in every adapted matrix. Returns the normalised
 // final hidden state [E, N]; fills `act` when the backward will need it.
 ggml_tensor * dt_forward(ggml_context * ctx, const dt_trainer * t, const dt_inputs & in, int T, int B, dt_activations * act);
+
+// One layer of dt_forward (the backward calls it again from the saved input when checkpointing).
+ggml_tensor * dt_layer_forward(const dt_ops & o, const dt_inputs & in, int l, ggml_tensor * x, int T, int B, dt_saved & s);
 
 // trainer_backward.cpp: from the gradient of the normalised final hidden state, the gradient of every LoRA
 // parameter, added to its accumulator (nodes expanded into gf).

@@ -42,6 +42,7 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
             InstanceMethod("getOptimizer", &NativeTrainer::GetOptimizer),
             InstanceMethod("setOptimizer", &NativeTrainer::SetOptimizer),
             InstanceMethod("setProfile", &NativeTrainer::SetProfile),
+            InstanceMethod("setCheckpointing", &NativeTrainer::SetCheckpointing),
             InstanceMethod("profile", &NativeTrainer::Profile),
             InstanceMethod("dispose", &NativeTrainer::Dispose),
         });
@@ -83,6 +84,9 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
         o.Set("nSplits", i.n_splits);
         o.Set("nFallbacks", i.n_fallbacks);
         o.Set("cpuMatmul", i.cpu_matmul != 0);
+        o.Set("precision", i.precision == DT_PRECISION_BF16 ? "bf16" : i.precision == DT_PRECISION_F16 ? "f16" : "f32");
+        o.Set("precisionNote", i.precision_note);
+        o.Set("checkpointing", i.checkpointing != 0);
         return o;
     }
 
@@ -179,6 +183,13 @@ class NativeTrainer : public Napi::ObjectWrap<NativeTrainer> {
             return env.Undefined();
         }
         dt_trainer_set_optimizer(handle_, m.Data(), v.Data(), (int64_t) info[2].As<Napi::Number>().Int64Value());
+        return env.Undefined();
+    }
+
+    Napi::Value SetCheckpointing(const Napi::CallbackInfo & info) {
+        Napi::Env env = info.Env();
+        if (!Ready(env)) return env.Undefined();
+        dt_trainer_set_checkpointing(handle_, info[0].ToBoolean() ? 1 : 0);
         return env.Undefined();
     }
 
@@ -404,6 +415,12 @@ Napi::Value CreateTrainer(const Napi::CallbackInfo & info) {
     p.n_threads = (int32_t) num("threads", 1);
     p.compact_transposed = o.Has("compactTransposed") && o.Get("compactTransposed").ToBoolean() ? 1 : 0;
     p.ggml_matmul = o.Has("cpuMatmul") && !o.Get("cpuMatmul").ToBoolean() ? 1 : 0;
+    const std::string precision = str("precision");
+    p.precision = precision == "f32" ? DT_PRECISION_F32 : precision == "f16" ? DT_PRECISION_F16 : precision == "bf16" ? DT_PRECISION_BF16 : DT_PRECISION_AUTO;
+    if (!precision.empty() && precision != "auto" && p.precision == DT_PRECISION_AUTO) {
+        Napi::TypeError::New(env, "precision must be auto, f32, f16 or bf16").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
     std::vector<std::string> dirs = StringList(o.Get("backendDirs"));
     if (dirs.empty()) {
         Napi::TypeError::New(env, "createTrainer needs backendDirs (folders with ggml's backend libraries)").ThrowAsJavaScriptException();

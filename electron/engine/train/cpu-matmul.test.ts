@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GgmlType } from '../models/gguf/gguf-types.js';
-import { dequantize, quantize } from '../models/gguf/quantize.js';
+import { dequantize, fromF16, quantize, toF16 } from '../models/gguf/quantize.js';
 import { randomF32, rng } from '../testing/random-model.js';
 import { loadAddon } from './native-addon.js';
 
@@ -24,6 +24,15 @@ interface Case {
   acc?: boolean;
   threads?: number;
   type?: GgmlType;
+  precision?: 'f16' | 'bf16';
+}
+
+/** x rounded to BF16 (to nearest even) or F16, as the product takes its operands at reduced precision. */
+function rounded(p: 'f16' | 'bf16' | undefined, x: Float32Array): Float32Array {
+  if (!p) return x;
+  if (p === 'f16') return x.map((v) => fromF16(toF16(v)));
+  const u = new Uint32Array(Float32Array.from(x).buffer);
+  return new Float32Array(u.map((bits) => ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16).buffer);
 }
 
 /** ref[i + M*(j + N*k)] = alpha·Σ_p A(i, p)·B(p, j) (+ acc), in float64, from A's dequantized values. */
@@ -61,9 +70,9 @@ function run(c: Case, seed: number): { got: Float32Array; want: Float64Array } {
   const acc = c.acc ? randomF32(c.M * c.N * bb, 1, next) : null;
   const { out } = addon.cpuMatmul({
     a: stored ?? values, aType: type, aNe, aTransposed: c.aT, b, bNe: c.bT ? [c.N, c.K, bb] : [c.K, c.N, bb], bTransposed: c.bT,
-    alpha: c.alpha, accumulate: acc ?? undefined, threads: c.threads ?? 1,
+    alpha: c.alpha, accumulate: acc ?? undefined, threads: c.threads ?? 1, precision: c.precision,
   });
-  return { got: out, want: reference(c, a, b, acc) };
+  return { got: out, want: reference(c, rounded(c.precision, a), rounded(c.precision, b), acc) };
 }
 
 function relError(got: Float32Array, want: Float64Array): number {
@@ -107,6 +116,24 @@ describe.skipIf(kernel === 'none')(`CPU matrix product (${kernel})`, () => {
       expect(relError(plain.got, plain.want)).toBeLessThan(1e-6);
       const transposed = run({ M: 512, N: 40, K: 48, type, aT: true, threads: 2 }, 8);
       expect(relError(transposed.got, transposed.want)).toBeLessThan(1e-6);
+    });
+  }
+
+  // Reduced precision: operands rounded to F16/BF16, products accumulated in F32 (BF16 pairs in the
+  // AVX512-BF16 kernel where the CPU has it: an odd K pairs the last row with zero).
+  for (const precision of ['f16', 'bf16'] as const) {
+    const rp: [string, Case][] = [
+      ['odd K', { M: 37, N: 29, K: 33, precision }],
+      ['K across cache blocks, odd remainder', { M: 40, N: 30, K: 301, precision }],
+      ['transposed A, rank-sized M', { M: 16, N: 50, K: 90, aT: true, precision }],
+      ['batched, scaled, accumulated, two threads', { M: 24, N: 20, K: 16, batch: [2, 4], alpha: 0.5, acc: true, threads: 2, precision }],
+      ['Q8_0 weight', { M: 48, N: 40, K: 256, type: GgmlType.Q8_0, precision }],
+    ];
+    rp.forEach(([name, c], i) => {
+      it(`${precision}: ${name} equals the product of the rounded operands`, () => {
+        const { got, want } = run(c, 300 + i);
+        expect(relError(got, want)).toBeLessThan(1e-6);
+      });
     });
   }
 

@@ -48,7 +48,15 @@ export interface TrainerOptions {
    * weights transposed, so no transposed copies are made. false: ggml's mul_mat with transposed copies.
    */
   cpuMatmul?: boolean;
+  /**
+   * Operands of the step's matrix products: F32, or F16/BF16 with the products accumulated in F32 (LoRA
+   * weights, gradients and AdamW state stay F32). auto (default): what measures fastest on the device.
+   */
+  precision?: Precision;
 }
+
+export const PRECISIONS = ['auto', 'f32', 'f16', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface TrainerInfo {
   arch: string;
@@ -71,6 +79,12 @@ export interface TrainerInfo {
   nFallbacks: number;
   /** Matrix products run in DocTune's CPU GEMM (no transposed copies of the weights). */
   cpuMatmul: boolean;
+  /** The precision in effect (auto resolved). */
+  precision: Exclude<Precision, 'auto'>;
+  /** How auto chose, or why a requested precision was emulated or fell back; empty otherwise. */
+  precisionNote: string;
+  /** Activation checkpointing is on (setCheckpointing). */
+  checkpointing: boolean;
 }
 
 /** Device memory in bytes: what is allocated, and what one training step of the planned shape needs. */
@@ -116,6 +130,11 @@ export interface NativeTrainer {
   plan(nTokens: number, nSeq: number, reserve: boolean): MemoryPlan;
   getOptimizer(): { m: Float32Array; v: Float32Array; step: number };
   setOptimizer(m: Float32Array, v: Float32Array, step: number): void;
+  /**
+   * Activation checkpointing: the forward keeps each layer's input only, the backward recomputes the layer
+   * (activations of about one layer, about a third more compute; the same gradients). Plan again after.
+   */
+  setCheckpointing(on: boolean): void;
   /** Times every op of every graph run while on (slower; DOCTUNE_PROFILE=1 turns it on at creation). */
   setProfile(on: boolean): void;
   /** The costliest ops so far, by op and by op with operand types and shapes; `reset` clears the totals. */
@@ -135,7 +154,7 @@ interface Addon {
    * ne order), A the stored `a` of aType (or its transpose), B `b` (or its transpose); adds to `accumulate`.
    */
   cpuMatmul(options: CpuMatmulOptions): { out: Float32Array; seconds: number };
-  /** The kernel the trainer's CPU products use here: "AVX-512", "AVX2", or "none" (ggml's mul_mat). */
+  /** The kernel the trainer's CPU products use here: "AVX-512 (BF16)", "AVX-512", "AVX2", or "none" (ggml's mul_mat). */
   cpuMatmulKernel(): string;
   /** This core's FP32 peak in FLOP/s, measured over about `seconds` (0 where there is no kernel). */
   cpuPeakFlops(seconds?: number): number;
@@ -154,6 +173,8 @@ export interface CpuMatmulOptions {
   accumulate?: Float32Array;
   threads?: number;
   repeats?: number;
+  /** Operands rounded to F16 or BF16 (BF16 in the AVX512-BF16 dot-product kernel where the CPU has it). */
+  precision?: Exclude<Precision, 'auto'>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

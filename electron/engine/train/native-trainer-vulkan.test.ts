@@ -13,7 +13,8 @@ import { GgmlType } from '../models/gguf/gguf-types.js';
 import { quantize } from '../models/gguf/quantize.js';
 import { writeLoraAdapter } from '../models/lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { randomF32, rng, writeQuantizedCopy } from '../testing/random-model.js';
+import { fiftySteps, gradientsAt, precisionTrainer, relativeL2 } from '../testing/precision-runs.js';
+import { randomF32, rng, writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
 import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
 import { adapterFromParams, packBatch } from './train-loop.js';
@@ -36,7 +37,7 @@ if (!found) {
 }
 
 async function trainer(modelPath: string, device: DeviceChoice): Promise<NativeTrainer> {
-  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device, rank: 4, alpha: 8, targets: targetBits(LORA_TARGETS), seed: 7, threads: 1 });
+  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device, rank: 4, alpha: 8, targets: targetBits(LORA_TARGETS), seed: 7, threads: 1, precision: 'f32' });
 }
 
 // Two sequences of different lengths in one batch: the padding and the batch dimension are exercised too.
@@ -133,6 +134,41 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
     const run = JSON.parse(fs.readFileSync(result.run, 'utf8'));
     expect(run.graph).toEqual({ splits: 1, cpu_fallbacks: 0 });
     expect(run.memory_plan.seq).toBeGreaterThan(0);
+  });
+
+  // Reduced precision on the device: the activation operand of every product cast to F16/BF16 (frozen
+  // weights stay in their type), products accumulated in F32, every node still on the device.
+  for (const [name, file] of [
+    ['stories260K', async () => TINY_MODEL],
+    ['random qwen2', async () => (await writeRandomLlama(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5)).path],
+  ] as const) {
+    it(`${name}, f16 and bf16 on ${gpu}: gradients within 5% and 50 steps' losses within 1% of F32, no CPU fallback`, async () => {
+      const model = await file();
+      const f32 = await gradientsAt(model, gpu, 'f32');
+      const ref = await fiftySteps(model, gpu, 'f32');
+      for (const precision of ['f16', 'bf16'] as const) {
+        const low = await gradientsAt(model, gpu, precision);
+        expect(low.used).toBe(precision);
+        const gradError = relativeL2(low.grads, f32.grads);
+        const run = await fiftySteps(model, gpu, precision);
+        const lossError = Math.max(...run.losses.map((l, i) => Math.abs(l - ref.losses[i]!) / ref.losses[i]!));
+        console.log(`${name} ${precision} on ${gpu}: gradients ${(gradError * 100).toFixed(3)}% from F32, losses within ${(lossError * 100).toFixed(3)}% over 50 steps, ${run.fallbacks} CPU fallback(s)`);
+        expect(gradError).toBeGreaterThan(0);
+        expect(gradError).toBeLessThan(0.05);
+        expect(ref.losses.at(-1)!).toBeLessThan(ref.losses[0]! * 0.95);
+        expect(lossError).toBeLessThan(0.01);
+        expect(run.fallbacks).toBe(0);
+      }
+    });
+  }
+
+  it(`auto measures the products on ${gpu} and says what it chose`, async () => {
+    const t = await precisionTrainer(TINY_MODEL, gpu, 'auto');
+    try {
+      expect(t.info().precisionNote).toMatch(/^auto: (f32|f16|bf16) \(products on \S+: f32 [\d.]+ ms, f16 ([\d.]+ ms|n\/a), bf16 ([\d.]+ ms|n\/a)\)$/);
+    } finally {
+      t.dispose();
+    }
   });
 
   it("the device's forward with an adapter equals llama.cpp loading the written adapter", async () => {

@@ -15,8 +15,9 @@ import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type NativeTrainer } 
 
 const ALL = targetBits(LORA_TARGETS);
 
-async function makeTrainer(modelPath: string, rank = 4, alpha = 8, compactTransposed = false): Promise<NativeTrainer> {
-  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device: 'cpu', rank, alpha, targets: ALL, seed: 7, threads: 1, compactTransposed });
+/** On the CPU, in F32; `cpuMatmul: false` takes ggml's mul_mat with transposed weight copies (the GPUs' path). */
+async function makeTrainer(modelPath: string, rank = 4, alpha = 8, compactTransposed = false, cpuMatmul = true): Promise<NativeTrainer> {
+  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device: 'cpu', rank, alpha, targets: ALL, seed: 7, threads: 1, compactTransposed, cpuMatmul, precision: 'f32' });
 }
 
 /** Give B non-zero values too (at init B = 0, so the gradient of A vanishes and the check would be empty). */
@@ -113,11 +114,19 @@ describe('native LoRA trainer (CPU)', () => {
     });
   }
 
-  // The backward multiplies by transposed copies of the frozen weights: Q8_0 by default, or the base's own
-  // type (compact), which rounds a second time.
-  const variants = [...quantized.map((q) => ({ ...q, compact: false })), { name: 'Q4_K', type: GgmlType.Q4_K, compact: true }];
+  // DocTune's CPU GEMM dequantizes the stored weights exactly, forward and backward. ggml's mul_mat (the GPUs'
+  // path, tried here on the CPU) rounds the activations to the weights' type and multiplies the backward by
+  // transposed copies of the frozen weights: Q8_0 by default, or the base's own type (compact), which rounds
+  // a second time.
+  const gemm = loadAddon().cpuMatmulKernel() !== 'none';
+  const variants = [
+    ...quantized.filter(() => gemm).map((q) => ({ ...q, compact: false, cpuMatmul: true })),
+    ...quantized.map((q) => ({ ...q, compact: false, cpuMatmul: false })),
+    { name: 'Q4_K', type: GgmlType.Q4_K, compact: true, cpuMatmul: false },
+  ];
   for (const q of variants) {
-    it(`${q.name} base${q.compact ? ' (compact transposes)' : ''}: gradients agree with the same weights dequantized to F32`, async () => {
+    const how = q.cpuMatmul ? "DocTune's CPU GEMM" : q.compact ? "ggml's mul_mat, compact transposes" : "ggml's mul_mat";
+    it(`${q.name} base (${how}): gradients agree with the same weights dequantized to F32`, async () => {
       const quant = await readGguf(path.join(dir, `${q.name}.gguf`));
       const replaced = new Map<string, Float32Array>();
       const f32Tensors = await Promise.all(
@@ -129,11 +138,11 @@ describe('native LoRA trainer (CPU)', () => {
           return { name: t.name, dims: t.dims, type: GgmlType.F32, data: new Uint8Array(values.buffer) };
         }),
       );
-      const twinPath = path.join(dir, `${q.name}-${q.compact}-dequantized.gguf`);
+      const twinPath = path.join(dir, `${q.name}-${q.compact}-${q.cpuMatmul}-dequantized.gguf`);
       await writeGguf(twinPath, { metadata: quant.metadata, tensors: f32Tensors });
       const grads: Float32Array[] = [];
       for (const file of [quant.path, twinPath]) {
-        const t = await makeTrainer(file, 4, 8, q.compact);
+        const t = await makeTrainer(file, 4, 8, q.compact, q.cpuMatmul);
         try {
           randomiseParams(t, 21);
           await t.loss(new Int32Array([1, 403, 407, 261, 378, 432]), new Int32Array([403, 407, 261, 378, 432, -1]), true);
@@ -148,9 +157,73 @@ describe('native LoRA trainer (CPU)', () => {
         num += (g - grads[1]![i]!) ** 2;
         den += grads[1]![i]! ** 2;
       });
-      expect(Math.sqrt(num / den)).toBeLessThan(q.type === GgmlType.F16 ? 5e-3 : q.compact ? 1e-1 : 4e-2);
+      expect(Math.sqrt(num / den)).toBeLessThan(q.cpuMatmul ? 1e-5 : q.type === GgmlType.F16 ? 5e-3 : q.compact ? 1e-1 : 4e-2);
     });
   }
+
+  it.skipIf(!gemm)("DocTune's CPU GEMM gives ggml's F32 gradients and loss (every model above)", async () => {
+    const packed = packBatch([
+      { tokens: [1, 403, 407, 261, 378, 432, 290], labels: [403, 407, 261, 378, 432, 290, -1] },
+      { tokens: [1, 300, 310, 320], labels: [300, 310, 320, -1] },
+    ], 64);
+    for (const m of models.filter((x) => !/with (F16|BF16|Q8_0|Q4_K) weights/.test(x.name))) {
+      const base = await m.file();
+      const out: { loss: number; grads: Float32Array }[] = [];
+      for (const cpuMatmul of [true, false]) {
+        const t = await makeTrainer(base.path, 4, 8, false, cpuMatmul);
+        try {
+          expect(t.info().cpuMatmul).toBe(cpuMatmul);
+          randomiseParams(t, 13);
+          const loss = await t.loss(packed.tokens, packed.labels, true, 2);
+          out.push({ loss, grads: t.getGrads() });
+        } finally {
+          t.dispose();
+        }
+      }
+      let num = 0;
+      let den = 0;
+      out[0]!.grads.forEach((g, i) => {
+        num += (g - out[1]!.grads[i]!) ** 2;
+        den += out[1]!.grads[i]! ** 2;
+      });
+      expect(den, m.name).toBeGreaterThan(0);
+      expect(Math.sqrt(num / den), m.name).toBeLessThan(1e-4);
+      expect(Math.abs(out[0]!.loss - out[1]!.loss) / out[1]!.loss, m.name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('activation checkpointing gives the same loss and gradients from a smaller step (CPU GEMM and ggml path)', async () => {
+    const packed = packBatch([
+      { tokens: [1, 403, 407, 261, 378, 432, 290, 301, 302, 310], labels: [403, 407, 261, 378, 432, 290, 301, 302, 310, -1] },
+      { tokens: [1, 300, 310, 320], labels: [300, 310, 320, -1] },
+    ], 64);
+    for (const m of models.slice(0, 3)) {
+      for (const cpuMatmul of gemm ? [true, false] : [false]) {
+        const base = await m.file();
+        const t = await makeTrainer(base.path, 4, 8, false, cpuMatmul);
+        try {
+          randomiseParams(t, 17);
+          const runs: { loss: number; grads: Float32Array; compute: number }[] = [];
+          for (const on of [false, true]) {
+            t.setCheckpointing(on);
+            expect(t.info().checkpointing).toBe(on);
+            const compute = t.plan(256, 4, false).compute;
+            const loss = await t.loss(packed.tokens, packed.labels, true, 2);
+            runs.push({ loss, grads: t.getGrads(), compute });
+            await t.adamwStep({ lr: 0 }); // clears the accumulated gradients
+          }
+          const [plain, ck] = runs as [(typeof runs)[0], (typeof runs)[0]];
+          expect(ck.loss, m.name).toBe(plain.loss);
+          let maxDiff = 0;
+          ck.grads.forEach((g, i) => (maxDiff = Math.max(maxDiff, Math.abs(g - plain.grads[i]!))));
+          expect(maxDiff, `${m.name}, ${cpuMatmul ? 'CPU GEMM' : 'ggml'}`).toBe(0);
+          expect(ck.compute, m.name).toBeLessThan(plain.compute);
+        } finally {
+          t.dispose();
+        }
+      }
+    }
+  });
 
   it("the portable backward (only ops every backend has, as on Metal) equals the one with ggml's fused ops", async () => {
     const packed = packBatch([
