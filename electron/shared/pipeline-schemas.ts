@@ -82,6 +82,8 @@ export const PipelineStartArgs = z.object({
   teacher: z.enum(['auto', 'extractive', 'workspace']).default('auto'),
   epochs: z.number().int().min(1).max(50).optional(),
   device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
+  /** Operands of the training step's products (auto: the fastest on the device, measured). */
+  precision: z.enum(['auto', 'f32', 'f16', 'bf16']).default('auto'),
   /** An interrupted run to continue (its folder under the workspace's runs/). */
   resume: z.string().regex(/^pipeline-[\w-]{1,80}$/).optional(),
 }).strict();

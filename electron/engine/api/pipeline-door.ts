@@ -33,7 +33,7 @@ export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progre
   if (q.stage === 'generate') return { ...base, done: q.done, total: q.total, count: q.pairs };
   if (q.stage === 'eval') return { ...base, done: q.done, total: q.total };
   const e = q.event;
-  if (e.type === 'plan') return { ...base, device: `${e.device.backend} ${e.device.description}`.trim() };
+  if (e.type === 'plan') return { ...base, device: `${`${e.device.backend} ${e.device.description}`.trim()}, ${e.precision}${e.checkpointing ? ', checkpointing' : ''}` };
   if (e.type === 'start') return { ...base, done: e.resumedAt, total: e.totalSteps };
   if (e.type === 'step') return { ...base, done: e.step, total: e.totalSteps, loss: e.loss, etaSeconds: e.etaSeconds };
   return null;
@@ -88,7 +88,7 @@ export class PipelineDoor {
       done: setup.then(
         ({ ws, outDir, before, teacherOption, epochs, teacher }) =>
           runPipeline({
-            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, threads: this.threads,
+            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, precision: a.precision, threads: this.threads,
             choices: { teacher: teacherOption, ...(epochs ? { epochs } : {}) },
             ...(epochs ? { train: { epochs } } : {}),
             signal: controller.signal,

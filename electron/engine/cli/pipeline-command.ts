@@ -2,7 +2,7 @@ import { type Command } from 'commander';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
-import { DEVICES, type DeviceChoice } from '../train/native-addon.js';
+import { DEVICES, PRECISIONS, type DeviceChoice, type Precision } from '../train/native-addon.js';
 import { int, num } from './options.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { resolveModelArg } from '../models/model-arg.js';
@@ -16,7 +16,9 @@ function describe(p: PipelineProgress): string | null {
   if (p.stage === 'generate') return p.done % 25 === 0 || p.done === p.total ? `   ${p.done}/${p.total} passages, ${p.pairs} pairs` : null;
   if (p.stage === 'eval') return `   ${p.done}/${p.total} questions`;
   if (p.stage === 'train' && p.event.type === 'step') return `   step ${p.event.step}/${p.event.totalSteps}  loss ${p.event.loss.toFixed(4)}  eta ${Math.round(p.event.etaSeconds)}s`;
-  if (p.stage === 'train' && p.event.type === 'plan') return `   ${p.event.device.backend} ${p.event.device.description}`;
+  if (p.stage === 'train' && p.event.type === 'plan') {
+    return `   ${p.event.device.backend} ${p.event.device.description}, ${p.event.precision}${p.event.checkpointing ? ', activation checkpointing' : ''}`;
+  }
   return null;
 }
 
@@ -33,11 +35,14 @@ export function addPipelineCommand(program: Command): void {
     .option('--lr <x>', 'peak learning rate', num)
     .option('--rank <n>', 'LoRA rank', int)
     .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
+    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16', 'auto')
     .option('--threads <n>', 'CPU threads', int, 1)
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
-    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; threads: number; json?: boolean }) => {
+    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; precision: string; threads: number; json?: boolean }) => {
       const device = o.device.toLowerCase() as DeviceChoice;
       if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${o.device}`);
+      const precision = o.precision.toLowerCase() as Precision;
+      if (!PRECISIONS.includes(precision)) throw new DocTuneError('BAD_ARGUMENT', `unknown --precision ${o.precision} (${PRECISIONS.join(', ')})`);
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       process.once('SIGINT', stop);
@@ -49,7 +54,7 @@ export function addPipelineCommand(program: Command): void {
           shown = pct;
         });
         const r = await runPipeline({
-          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, threads: Math.max(1, o.threads),
+          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, precision, threads: Math.max(1, o.threads),
           train: { epochs: o.epochs, batch: Math.max(1, o.batch), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
           signal: controller.signal,
           onProgress: (p) => {

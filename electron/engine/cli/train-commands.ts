@@ -10,10 +10,10 @@ import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
 import { DocTuneError } from '../errors.js';
-import { DEVICES, LORA_TARGETS, type DeviceChoice, type LoraTarget } from '../train/native-addon.js';
+import { DEVICES, LORA_TARGETS, PRECISIONS, type DeviceChoice, type LoraTarget, type Precision } from '../train/native-addon.js';
 import { probeDevices } from '../train/devices.js';
 import { describePlan, mib } from '../train/memory-plan.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
+import { CHECKPOINTING, DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
 
 const targets = (v: string): LoraTarget[] => {
@@ -25,7 +25,9 @@ const targets = (v: string): LoraTarget[] => {
 function describe(e: TrainProgress): string | null {
   switch (e.type) {
     case 'prepared': return `prepared ${e.examples} training sequences`;
-    case 'plan': return `device: ${e.device.backend} ${e.device.name} (${e.device.description})${e.notes ? ` [${e.notes}]` : ''}\nmemory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.compactTransposed ? ', compact transposed weights' : ''}`;
+    case 'plan': return `device: ${e.device.backend} ${e.device.name} (${e.device.description})${e.notes ? ` [${e.notes}]` : ''}\n` +
+      `precision: ${e.precision}${e.precisionNote ? ` [${e.precisionNote}]` : ''}\n` +
+      `memory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.compactTransposed ? ', compact transposed weights' : ''}${e.checkpointing ? ', activation checkpointing' : ''}`;
     case 'start': return `training ${e.trainableParams.toLocaleString('en')} LoRA parameters on ${e.backend} (${e.arch}): ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps${e.resumedAt ? `, resuming at step ${e.resumedAt}` : ''}`;
     case 'step': return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${Math.round(e.etaSeconds)}s`;
     case 'epoch': return `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}${e.evalLoss === null ? '' : `, eval loss ${e.evalLoss.toFixed(4)}`}`;
@@ -69,11 +71,17 @@ export function addTrainCommands(program: Command): void {
     .option('--threads <n>', 'CPU threads', int, DEFAULT_TRAIN_CONFIG.threads)
     .option('--checkpoint-every <n>', 'steps between checkpoints', int, DEFAULT_TRAIN_CONFIG.checkpointEvery)
     .option('--device <kind>', 'auto (CUDA, then Vulkan or Metal, then CPU) | cpu | cuda | vulkan | metal', DEFAULT_TRAIN_CONFIG.device)
+    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16: operands of the products; accumulation, LoRA weights and optimizer stay F32', DEFAULT_TRAIN_CONFIG.precision)
+    .option('--checkpointing <mode>', 'auto (when the step does not fit otherwise) | on | off: recompute each layer in the backward to save activation memory', DEFAULT_TRAIN_CONFIG.checkpointing)
     .option('--resume <dir>', 'continue the run whose checkpoint is in this folder')
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
     .action(async (o: Record<string, unknown>) => {
       const device = String(o.device).toLowerCase() as DeviceChoice;
       if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${device} (${DEVICES.join(', ')})`);
+      const precision = String(o.precision).toLowerCase() as Precision;
+      if (!PRECISIONS.includes(precision)) throw new DocTuneError('BAD_ARGUMENT', `unknown --precision ${String(o.precision)} (${PRECISIONS.join(', ')})`);
+      const checkpointing = String(o.checkpointing).toLowerCase() as TrainConfig['checkpointing'];
+      if (!CHECKPOINTING.includes(checkpointing)) throw new DocTuneError('BAD_ARGUMENT', `unknown --checkpointing ${String(o.checkpointing)} (${CHECKPOINTING.join(', ')})`);
       if (!o.data === !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE or --workspace DIR (one of them)');
       if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
       const config: TrainConfig = {
@@ -82,7 +90,7 @@ export function addTrainCommands(program: Command): void {
         rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
         lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
         longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
-        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number, device,
+        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number, device, precision, checkpointing,
       };
       if (config.rank < 1) throw new DocTuneError('BAD_ARGUMENT', '--rank must be at least 1');
       const json = Boolean(o.json);

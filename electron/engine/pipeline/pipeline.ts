@@ -15,7 +15,7 @@ import { DocumentParser } from '../ingest/parse-pool.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { acceptedConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
-import type { DeviceChoice } from '../train/native-addon.js';
+import type { DeviceChoice, Precision } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { CHECKPOINT_FILE, type TrainResult } from '../train/train-loop.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
@@ -39,6 +39,8 @@ export interface PipelineOptions {
   choices?: Record<string, unknown>;
   train?: Partial<Omit<TrainConfig, 'modelPath'>>;
   device?: DeviceChoice;
+  /** Like the device, today's choice: a resumed run may take another. */
+  precision?: Precision;
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (p: PipelineProgress) => void;
@@ -68,7 +70,7 @@ interface PipelineState {
   model: string;
   stages: Partial<Record<Stage, { at: string; summary: unknown }>>;
   /** Training options as the first attempt used them: a resumed run keeps them (its checkpoint requires it). */
-  train?: Partial<Omit<TrainConfig, 'modelPath' | 'device' | 'threads'>>;
+  train?: Partial<Omit<TrainConfig, 'modelPath' | 'device' | 'threads' | 'precision'>>;
   /** The training-data snapshot this run wrote, and how many conversations it holds. */
   snapshot?: { conversations: number };
   /** What the caller chose when the run began (the app's wizard: teacher, epochs), kept for resuming. */
@@ -193,13 +195,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 
   const trained = await stage<TrainResult>('train', async () => {
     if (!state.train) {
-      const { device: _d, threads: _t, ...train } = o.train ?? {};
+      const { device: _d, threads: _t, precision: _p, ...train } = o.train ?? {};
       state.train = train;
       await writeState(stateFile, state);
     }
-    // The device is today's choice: a checkpoint resumes on another device (after a driver failure, say).
+    // The device and precision are today's choice: a checkpoint resumes on another device (after a driver
+    // failure, say) and at another precision.
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, ...(o.device ? { device: o.device } : {}), modelPath: path.resolve(o.modelPath),
+      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, ...(o.device ? { device: o.device } : {}),
+      ...(o.precision ? { precision: o.precision } : {}), modelPath: path.resolve(o.modelPath),
     };
     const resume = await exists(path.join(runDir, CHECKPOINT_FILE));
     return runTraining(

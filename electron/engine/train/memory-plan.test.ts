@@ -5,7 +5,7 @@ import { GgmlType } from '../models/gguf/gguf-types.js';
 import { quantize } from '../models/gguf/quantize.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
-import { decideLoad, estimateStaticMemory, proposeSmallerStep, stepFits } from './memory-plan.js';
+import { chooseCheckpointing, decideLoad, estimateStaticMemory, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, LORA_TARGETS, targetBits, type MemoryPlan } from './native-addon.js';
 
 const plan = (compute: number, free: number): MemoryPlan => ({ weights: 0, transposed: 0, lora: 0, optimizer: 0, compute, deviceFree: free, deviceTotal: free });
@@ -52,6 +52,16 @@ describe('memory plan', () => {
     expect(decideLoad(s, 10_000, 'GPU')).toEqual({ compactTransposed: false, needed: 1940 });
     expect(decideLoad(s, 1700, 'GPU').compactTransposed).toBe(true);
     expect(() => decideLoad(s, 1000, 'Vulkan0 (test)')).toThrow(/does not fit on Vulkan0 \(test\).*free/);
+  });
+
+  it('turns activation checkpointing on when, and only when, the step fits with it and not without', () => {
+    const measure = (free: number) => (on: boolean): MemoryPlan => plan(on ? 300 : 1000, free);
+    expect(chooseCheckpointing(measure(2000), 'auto')).toMatchObject({ checkpointing: false, plan: { compute: 1000 } });
+    expect(chooseCheckpointing(measure(600), 'auto')).toMatchObject({ checkpointing: true, plan: { compute: 300 } });
+    // Not even with it: off, and the plain step's numbers for the error message.
+    expect(chooseCheckpointing(measure(100), 'auto')).toMatchObject({ checkpointing: false, plan: { compute: 1000 } });
+    expect(chooseCheckpointing(measure(2000), 'on')).toMatchObject({ checkpointing: true, plan: { compute: 300 } });
+    expect(chooseCheckpointing(measure(600), 'off')).toMatchObject({ checkpointing: false, plan: { compute: 1000 } });
   });
 
   it('proposes the largest batch, then sequence length, that fits', () => {

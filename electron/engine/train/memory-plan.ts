@@ -95,6 +95,18 @@ export function stepFits(plan: MemoryPlan): boolean {
 }
 
 /**
+ * Activation checkpointing for a step: forced on or off, or (auto) on only when the step does not fit
+ * without it and does with it. `measure(on)` measures the step with checkpointing on or off.
+ */
+export function chooseCheckpointing(measure: (on: boolean) => MemoryPlan, mode: 'auto' | 'on' | 'off'): { checkpointing: boolean; plan: MemoryPlan } {
+  if (mode !== 'auto') return { checkpointing: mode === 'on', plan: measure(mode === 'on') };
+  const plain = measure(false);
+  if (stepFits(plain)) return { checkpointing: false, plan: plain };
+  const recomputed = measure(true);
+  return stepFits(recomputed) ? { checkpointing: true, plan: recomputed } : { checkpointing: false, plan: measure(false) };
+}
+
+/**
  * The largest step that fits, trying the configured batch with shorter sequences (never below the longest
  * example), then smaller batches: a step's activations grow with batch × seq (and with seq² in attention).
  */

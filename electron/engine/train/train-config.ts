@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LORA_TARGETS, type DeviceChoice, type LoraTarget } from './native-addon.js';
+import { LORA_TARGETS, type DeviceChoice, type LoraTarget, type Precision } from './native-addon.js';
 
 export interface TrainConfig {
   modelPath: string;
@@ -26,7 +26,16 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** Where the step runs (auto: CUDA, then Vulkan or Metal, then the CPU). */
   device: DeviceChoice;
+  /** Operands of the step's products (auto: the fastest on the device, measured when training starts). */
+  precision: Precision;
+  /**
+   * Activation checkpointing (each layer recomputed in the backward): auto turns it on when the step
+   * would not fit otherwise; on and off force it.
+   */
+  checkpointing: 'auto' | 'on' | 'off';
 }
+
+export const CHECKPOINTING = ['auto', 'on', 'off'] as const;
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   rank: 16,
@@ -46,6 +55,8 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   warmupRatio: 0.1,
   checkpointEvery: 50,
   device: 'auto',
+  precision: 'auto',
+  checkpointing: 'auto',
 };
 
 /** Linear warmup, then cosine decay to a tenth of the peak. */
@@ -82,8 +93,9 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 /** What a resumed run must share with the interrupted one. */
 export function fingerprint(config: TrainConfig, modelSha: string, data: { tokens: number[] }[]): string {
   const h = createHash('sha256');
-  // Where and how fast it runs does not change what is learned: a run may resume on another device.
-  const { checkpointEvery: _c, threads: _t, device: _d, ...rest } = config;
+  // Where and how fast it runs does not change what is learned: a run may resume on another device, at
+  // another precision, with or without checkpointing (the gradients are the same).
+  const { checkpointEvery: _c, threads: _t, device: _d, precision: _p, checkpointing: _k, ...rest } = config;
   h.update(JSON.stringify(rest)).update(modelSha);
   for (const d of data) h.update(Buffer.from(Int32Array.from(d.tokens).buffer));
   return h.digest('hex');

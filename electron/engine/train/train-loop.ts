@@ -6,13 +6,19 @@ import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
 import { writeAdapterExports } from '../models/adapter-export.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
+import { chooseCheckpointing, describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { Conversation, TokenizedExample } from './sft-data.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 
 export type TrainEvent =
-  | { type: 'plan'; device: DeviceInfo; backend: string; notes: string; seq: number; batch: number; compactTransposed: boolean; memory: MemoryPlan }
+  | {
+    type: 'plan'; device: DeviceInfo; backend: string; notes: string; seq: number; batch: number; compactTransposed: boolean; memory: MemoryPlan;
+    /** The products' precision in effect, and how auto chose it (or why a request was emulated). */
+    precision: string; precisionNote: string;
+    /** Activation checkpointing is on (asked for, or turned on because the step did not fit without it). */
+    checkpointing: boolean;
+  }
   | { type: 'start'; arch: string; backend: string; trainableParams: number; trainExamples: number; evalExamples: number; totalSteps: number; resumedAt: number }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number; etaSeconds: number; memoryMb: number }
   | { type: 'epoch'; epoch: number; trainLoss: number; evalLoss: number | null }
@@ -32,6 +38,9 @@ export interface TrainResult {
   /** Scheduler splits of the training step (1: whole on the device) and nodes that fell back to the CPU. */
   splits: number;
   cpu_fallbacks: number;
+  /** The products' precision in effect, and whether layers were recomputed in the backward. */
+  precision: string;
+  checkpointing: boolean;
 }
 
 export interface TrainHooks {
@@ -95,10 +104,11 @@ async function meanLoss(t: NativeTrainer, examples: TokenizedExample[], batch: n
 
 /**
  * Open the trainer on the configured device after checking that the model fits (compact transposed copies
- * if only those fit), then measure the step for the longest batch and reserve it, or refuse with numbers
- * and the largest batch/sequence length that fits.
+ * if only those fit), then measure the step for the longest batch and reserve it. A step that does not fit
+ * is measured again with activation checkpointing (unless it is off); if it still does not fit, training is
+ * refused with the numbers and the largest batch/sequence length that fits.
  */
-async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; compactTransposed: boolean }> {
+async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; compactTransposed: boolean; checkpointing: boolean }> {
   const addon = loadAddon();
   const dirs = backendDirs();
   const { devices } = addon.listDevices(dirs);
@@ -116,20 +126,25 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
     seed: config.seed,
     threads: config.threads,
     compactTransposed: load.compactTransposed,
+    precision: config.precision,
   });
   try {
     const seq = Math.min(config.seq, roundUp(longest, LENGTH_STEP));
-    const plan = t.plan(seq, config.batch, false);
+    const { checkpointing, plan } = chooseCheckpointing((on) => {
+      t.setCheckpointing(on);
+      return t.plan(seq, config.batch, false);
+    }, config.checkpointing);
     if (!stepFits(plan)) {
       const fits = proposeSmallerStep((s, b) => t.plan(s, b, false), seq, config.batch, longest);
       const name = t.info().device.name;
+      const withCheckpointing = config.checkpointing === 'off' ? ' (or --checkpointing on: layers recomputed in the backward, about a third more compute)' : '';
       throw new DocTuneError(
         'OUT_OF_MEMORY',
         `a step of ${config.batch} × ${seq} tokens needs ${mib(plan.compute)} on ${name}, but ${mib(plan.deviceFree)} are free (${describePlan(plan)}). ` +
-          (fits ? `Try --batch ${fits.batch}${fits.seq !== seq ? ` --seq ${fits.seq}` : ''} (with --accum to keep the effective batch).` : 'Even one sequence does not fit: use a smaller model or another --device.'),
+          (fits ? `Try --batch ${fits.batch}${fits.seq !== seq ? ` --seq ${fits.seq}` : ''} (with --accum to keep the effective batch)${withCheckpointing}.` : 'Even one sequence does not fit: use a smaller model or another --device.'),
       );
     }
-    return { t, plan: t.plan(seq, config.batch, true), seq, compactTransposed: load.compactTransposed };
+    return { t, plan: t.plan(seq, config.batch, true), seq, compactTransposed: load.compactTransposed, checkpointing };
   } catch (err) {
     t.dispose();
     throw err;
@@ -161,10 +176,13 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
   await fs.mkdir(outDir, { recursive: true });
   const base = await readGguf(config.modelPath);
   const longest = Math.max(...data.map((d) => d.tokens.length));
-  const { t, plan, seq, compactTransposed } = await openTrainer(config, base, longest);
+  const { t, plan, seq, compactTransposed, checkpointing } = await openTrainer(config, base, longest);
   try {
     const info = t.info();
-    hooks.onEvent({ type: 'plan', device: info.device, backend: info.backend, notes: info.notes, seq, batch: config.batch, compactTransposed, memory: plan });
+    hooks.onEvent({
+      type: 'plan', device: info.device, backend: info.backend, notes: info.notes, seq, batch: config.batch, compactTransposed, memory: plan,
+      precision: info.precision, precisionNote: info.precisionNote, checkpointing,
+    });
     const { train, evaluation } = splitExamples(data, config.evalSplit, config.seed);
     const perStep = config.batch * config.accum;
     const stepsPerEpoch = Math.ceil(train.length / perStep);
@@ -260,6 +278,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       device: { backend: info.device.backend, name: info.device.name, description: info.device.description, memory_free: info.device.memoryFree, memory_total: info.device.memoryTotal },
       splits: t.info().nSplits,
       cpu_fallbacks: t.info().nFallbacks,
+      precision: info.precision,
+      checkpointing,
     };
     const record = {
       base_model: { path: path.resolve(config.modelPath), sha256: hooks.modelSha256, arch: info.arch },
@@ -267,7 +287,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       adapter,
       backend: info.backend,
       device: result.device,
-      memory_plan: { ...plan, seq, batch: config.batch, compact_transposed: compactTransposed },
+      memory_plan: { ...plan, seq, batch: config.batch, compact_transposed: compactTransposed, checkpointing },
+      precision: { used: info.precision, note: info.precisionNote, cpu_matmul: info.cpuMatmul },
       graph: { splits: result.splits, cpu_fallbacks: result.cpu_fallbacks },
       trainable_params: info.nParams,
       examples: { train: train.length, eval: evaluation.length },

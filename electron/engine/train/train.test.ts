@@ -48,6 +48,28 @@ describe('doctune train (supervised child process)', () => {
     expect(fs.readFileSync(result.modelfile, 'utf8')).toContain(`FROM ${TINY_MODEL}\nADAPTER ${result.adapter}\n`);
     expect(fs.readFileSync(result.howto, 'utf8')).toContain(`--lora "${result.adapter}"`);
     expect(run.losses.train).toHaveLength(640);
+    // auto precision: measured on this CPU, recorded with how it was chosen
+    expect(['f32', 'bf16']).toContain(run.precision.used);
+    expect(run.precision.note).toMatch(/^auto: /);
+    expect(result.precision).toBe(run.precision.used);
+  });
+
+  it('with activation checkpointing on, trains the very same adapter (F32), and records it', async () => {
+    const dir = tempDir('checkpointing');
+    const data = writeData(dir);
+    const plans: TrainProgress[] = [];
+    const runs = [];
+    for (const checkpointing of ['off', 'on'] as const) {
+      runs.push(await runTraining({ config: config({ epochs: 3, precision: 'f32', checkpointing }), dataFile: data, outDir: path.join(dir, checkpointing) }, {
+        onEvent: (e) => { if (e.type === 'plan') plans.push(e); },
+      }));
+    }
+    expect(plans.map((p) => p.type === 'plan' && p.checkpointing)).toEqual([false, true]);
+    expect(plans.map((p) => p.type === 'plan' && p.precision)).toEqual(['f32', 'f32']);
+    expect(Buffer.compare(fs.readFileSync(runs[0]!.adapter), fs.readFileSync(runs[1]!.adapter))).toBe(0);
+    const record = JSON.parse(fs.readFileSync(runs[1]!.run, 'utf8'));
+    expect(record.memory_plan.checkpointing).toBe(true);
+    expect(record.precision.used).toBe('f32');
   });
 
   it('resumes after the training process is killed and ends byte-identical to an uninterrupted run', async () => {

@@ -85,7 +85,7 @@ class PipelineStore {
     }
   }
 
-  async start(args: { modelPath: string; teacher: 'auto' | 'extractive' | 'workspace'; epochs?: number; device: 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal'; resume?: string }): Promise<void> {
+  async start(args: { modelPath: string; teacher: 'auto' | 'extractive' | 'workspace'; epochs?: number; device: 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal'; precision: 'auto' | 'f32' | 'f16' | 'bf16'; resume?: string }): Promise<void> {
     if (this.running) return;
     this.phase = 'starting';
     this.stages = waiting();

@@ -4,6 +4,7 @@ export type WizardStep = 'documents' | 'model' | 'training' | 'run';
 export const WIZARD_STEPS: readonly WizardStep[] = ['documents', 'model', 'training', 'run'];
 export type TeacherOption = 'auto' | 'extractive' | 'workspace';
 export type DeviceOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
+export type PrecisionOption = 'auto' | 'f32' | 'f16' | 'bf16';
 
 /** The "New adapter" wizard's choices, kept while other pages are shown. */
 class WizardStore {
@@ -13,6 +14,7 @@ class WizardStore {
   teacher = $state<TeacherOption>('auto');
   epochs = $state(3);
   device = $state<DeviceOption>('auto');
+  precision = $state<PrecisionOption>('auto');
 }
 
 export const wizard = new WizardStore();
