@@ -5,8 +5,10 @@
  *           weights, its real 151,936-token vocabulary) at seq 256;
  *   bases   DocTune on F32 (the peer's weights), Q8_0 and Q4_K (what users have; PyTorch cannot train on
  *           those, so its F32 run is the peer);
- *   columns tokens/s, ratio, MFU (FLOP/s over this core's FP32 peak, measured in the same run) and peak RSS
- *           of each process; and DocTune's 2-thread speed-up over 1 thread.
+ *   precision  DocTune at F32 (the peer's arithmetic) and at its default, auto (measured: BF16 products
+ *           where the CPU has AVX512-BF16); the peer in F32;
+ *   columns tokens/s, ratio, MFU (FLOP/s over this core's peak for the precision, measured in the same run)
+ *           and peak RSS of each process; and DocTune's 2-thread speed-up over 1 thread.
  * The peer must run on an optimised BLAS: with the reference BLAS (Debian's python3-torch alone) no ratio is
  * printed. Equal threads on both sides, BLAS threads included. The table goes to bench/results/train.json.
  * Usage: npm run bench:train [-- --threads 1 --shapes stories260K,stories15M,qwen2.5-0.5b --bases f32,q8_0,q4_k]
@@ -38,7 +40,7 @@ interface Run { seq: number; batch: number; steps: number; warmup: number }
 /** Small shapes take more steps; the 0.5B shape takes one sequence of 256 (a step is seconds on one core). */
 const runOf = (s: Shape): Run => (s.vocab > 100_000 ? { seq: 256, batch: 1, steps: 4, warmup: 1 } : { seq: 128, batch: 4, steps: 12, warmup: 2 });
 
-interface Side { tokens_per_s: number; ms_per_step: number; first_loss: number; last_loss: number; rss_mb: number; kernel?: string }
+interface Side { tokens_per_s: number; ms_per_step: number; first_loss: number; last_loss: number; rss_mb: number; kernel?: string; precision?: string; precision_note?: string }
 
 function die(message: string): never {
   console.error(`bench:train: ${message}`);
@@ -94,8 +96,8 @@ function tokensFile(s: Shape, run: Run): string {
   return file;
 }
 
-function doctune(model: string, tokens: string, run: Run, n: number): Side {
-  const job = { model, tokens, ...run, threads: n, rank: RANK, alpha: ALPHA, lr: 1e-3 };
+function doctune(model: string, tokens: string, run: Run, n: number, precision: 'f32' | 'auto'): Side {
+  const job = { model, tokens, ...run, threads: n, rank: RANK, alpha: ALPHA, lr: 1e-3, precision };
   return runJson(process.execPath, [path.join(here, 'train-doctune.mjs'), JSON.stringify(job)], envFor(n, false));
 }
 
@@ -123,11 +125,12 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(root, 'dist', 'engine', 'train', 'native-addon.js'))) die('the engine is not built: run npm run build:engine');
   fs.mkdirSync(work, { recursive: true });
   const peakPerCore = addon.cpuPeakFlops(1.0);
-  const peak = peakPerCore * threads;
+  const peakBf16PerCore = addon.cpuPeakFlops(1.0, 'bf16');
+  const peakOf = (precision: string | undefined): number => (precision === 'bf16' ? peakBf16PerCore : peakPerCore) * threads;
   const peer = checkPeer(peakPerCore);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`LoRA training benchmark on ${cpu}: rank ${RANK}, all 7 targets, ${threads} thread(s) each side, CPU`);
-  console.log(`FP32 peak of one core, measured: ${(peakPerCore / 1e9).toFixed(0)} GFLOP/s; DocTune's matrix kernel: ${addon.cpuMatmulKernel()}`);
+  console.log(`peak of one core, measured: FP32 ${(peakPerCore / 1e9).toFixed(0)} GFLOP/s, BF16 ${(peakBf16PerCore / 1e9).toFixed(0)} GFLOP/s; DocTune's matrix kernel: ${addon.cpuMatmulKernel()}`);
   if (peer.ok) console.log(`peer: PyTorch on ${(peer.report.libraries as string[]).join(', ') || 'its built-in BLAS'} (sgemm ${f(peer.report.sgemm_gflops as number)} GFLOP/s on one thread)`);
   else console.log(`peer: ${peer.why}`);
 
@@ -142,43 +145,49 @@ async function main(): Promise<void> {
     const theirs = peer.ok ? pytorch(f32, s, tokens, run) : null;
     for (const base of bases) {
       const model = base === 'f32' ? f32 : await benchModel(work, s0, base);
-      const ours = doctune(model.path, tokens, run, threads);
-      const row = {
-        shape: s.key, base, doctune_tok_s: ours.tokens_per_s, peer_tok_s: theirs?.tokens_per_s ?? null,
-        ratio: theirs ? ours.tokens_per_s / theirs.tokens_per_s : null,
-        doctune_mfu: (ours.tokens_per_s * flops) / peak, peer_mfu: theirs ? (theirs.tokens_per_s * flops) / peak : null,
-        doctune_rss_mb: ours.rss_mb, peer_rss_mb: theirs?.rss_mb ?? null,
-      };
-      rows.push(row);
-      console.log(`  ${`${s.key} ${base}`.padEnd(20)} DocTune ${f(ours.tokens_per_s).padStart(6)} tok/s (${f(ours.ms_per_step, 1)} ms/step, loss ${f(ours.first_loss, 3)}→${f(ours.last_loss, 3)}, ${f(ours.rss_mb)} MB)` +
-        (theirs ? `   PyTorch ${f(theirs.tokens_per_s).padStart(6)} tok/s (${f(theirs.ms_per_step, 1)} ms/step, loss ${f(theirs.first_loss, 3)}→${f(theirs.last_loss, 3)}, ${f(theirs.rss_mb)} MB)` : ''));
+      // F32 weights in F32 arithmetic: the same computation as the peer. Then DocTune as users run it (auto),
+      // where that is another precision.
+      for (const precision of base === 'f32' ? (['f32', 'auto'] as const) : (['auto'] as const)) {
+        const ours = doctune(model.path, tokens, run, threads, precision);
+        if (precision === 'auto' && base === 'f32' && ours.precision === 'f32') continue; // the row above
+        const row = {
+          shape: s.key, base, precision: ours.precision ?? precision, doctune_tok_s: ours.tokens_per_s, peer_tok_s: theirs?.tokens_per_s ?? null,
+          ratio: theirs ? ours.tokens_per_s / theirs.tokens_per_s : null,
+          doctune_mfu: (ours.tokens_per_s * flops) / peakOf(ours.precision), peer_mfu: theirs ? (theirs.tokens_per_s * flops) / peakOf('f32') : null,
+          doctune_rss_mb: ours.rss_mb, peer_rss_mb: theirs?.rss_mb ?? null,
+        };
+        rows.push(row);
+        console.log(`  ${`${s.key} ${base} ${row.precision}`.padEnd(24)} DocTune ${f(ours.tokens_per_s).padStart(6)} tok/s (${f(ours.ms_per_step, 1)} ms/step, loss ${f(ours.first_loss, 3)}→${f(ours.last_loss, 3)}, ${f(ours.rss_mb)} MB)` +
+          (theirs ? `   PyTorch ${f(theirs.tokens_per_s).padStart(6)} tok/s (${f(theirs.ms_per_step, 1)} ms/step, loss ${f(theirs.first_loss, 3)}→${f(theirs.last_loss, 3)}, ${f(theirs.rss_mb)} MB)` : ''));
+      }
     }
-    // Thread scaling: the same DocTune run on two threads, where the machine has two cores.
+    // Thread scaling: the first row's DocTune run again on two threads, where the machine has two cores.
     if (threads === 1 && s.key !== 'stories260K' && os.availableParallelism() >= 2) {
-      const one = rows.find((r) => r.shape === s.key && r.base === bases[0])!.doctune_tok_s as number;
-      const two = doctune((bases[0] === 'f32' ? f32 : await benchModel(work, s0, bases[0]!)).path, tokens, run, 2).tokens_per_s;
-      scaling.push({ shape: s.key, base: bases[0], tok_s_1: one, tok_s_2: two, speedup: two / one });
+      const first = rows.find((r) => r.shape === s.key)!;
+      const one = first.doctune_tok_s as number;
+      const two = doctune((bases[0] === 'f32' ? f32 : await benchModel(work, s0, bases[0]!)).path, tokens, run, 2, first.precision === 'f32' ? 'f32' : 'auto').tokens_per_s;
+      scaling.push({ shape: s.key, base: bases[0], precision: first.precision, tok_s_1: one, tok_s_2: two, speedup: two / one });
     }
   }
 
   const results = path.join(root, 'bench', 'results');
   fs.mkdirSync(results, { recursive: true });
   fs.writeFileSync(path.join(results, 'train.json'), `${JSON.stringify({
-    threads, rows, scaling, cpu, peak_flops_per_core: peakPerCore, kernel: addon.cpuMatmulKernel(), rank: RANK,
+    threads, rows, scaling, cpu, peak_flops_per_core: peakPerCore, peak_bf16_flops_per_core: peakBf16PerCore, kernel: addon.cpuMatmulKernel(), rank: RANK,
     runs: Object.fromEntries(shapes.map((s) => [s.key, runOf(s)])), peer: peer.ok ? peer.report : { error: peer.why, ...peer.report },
     date: new Date().toISOString(),
   }, null, 2)}\n`);
 
-  console.log(`\n${'shape'.padEnd(14)}${'base'.padEnd(6)}${'DocTune tok/s'.padStart(14)}${'PyTorch tok/s'.padStart(15)}${'ratio'.padStart(8)}${'MFU DocTune / PyTorch'.padStart(24)}${'RSS MB DocTune / PyTorch'.padStart(27)}${'RSS ratio'.padStart(11)}`);
-  for (const r of rows as { shape: string; base: string; doctune_tok_s: number; peer_tok_s: number | null; ratio: number | null; doctune_mfu: number; peer_mfu: number | null; doctune_rss_mb: number; peer_rss_mb: number | null }[]) {
-    console.log(`${r.shape.padEnd(14)}${r.base.padEnd(6)}${f(r.doctune_tok_s).padStart(14)}${f(r.peer_tok_s).padStart(15)}${(r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`).padStart(8)}` +
+  console.log(`\n${'shape'.padEnd(14)}${'base'.padEnd(6)}${'prec.'.padEnd(6)}${'DocTune tok/s'.padStart(14)}${'PyTorch tok/s'.padStart(15)}${'ratio'.padStart(8)}${'MFU DocTune / PyTorch'.padStart(24)}${'RSS MB DocTune / PyTorch'.padStart(27)}${'RSS ratio'.padStart(11)}`);
+  for (const r of rows as { shape: string; base: string; precision: string; doctune_tok_s: number; peer_tok_s: number | null; ratio: number | null; doctune_mfu: number; peer_mfu: number | null; doctune_rss_mb: number; peer_rss_mb: number | null }[]) {
+    console.log(`${r.shape.padEnd(14)}${r.base.padEnd(6)}${r.precision.padEnd(6)}${f(r.doctune_tok_s).padStart(14)}${f(r.peer_tok_s).padStart(15)}${(r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`).padStart(8)}` +
       `${`${pct(r.doctune_mfu)} / ${pct(r.peer_mfu)}`.padStart(24)}${`${f(r.doctune_rss_mb)} / ${f(r.peer_rss_mb)}`.padStart(27)}` +
       `${(r.peer_rss_mb ? `${(r.doctune_rss_mb / r.peer_rss_mb).toFixed(2)}×` : '—').padStart(11)}`);
   }
-  for (const sc of scaling as { shape: string; base: string; tok_s_1: number; tok_s_2: number; speedup: number }[]) {
-    console.log(`threads: ${sc.shape} ${sc.base} ${f(sc.tok_s_1)} tok/s on 1, ${f(sc.tok_s_2)} on 2: ${sc.speedup.toFixed(2)}×`);
+  for (const sc of scaling as { shape: string; base: string; precision: string; tok_s_1: number; tok_s_2: number; speedup: number }[]) {
+    console.log(`threads: ${sc.shape} ${sc.base} ${sc.precision} ${f(sc.tok_s_1)} tok/s on 1, ${f(sc.tok_s_2)} on 2: ${sc.speedup.toFixed(2)}×`);
   }
-  console.log('goals: F32 ≥ 1.2× PyTorch (stories15M, 0.5B); Q8_0/Q4_K ≥ 1.5× PyTorch F32 at ≤ 0.35× its peak RSS; 2 threads ≥ 1.7× one');
+  console.log('goals: F32 weights in F32 ≥ 1.2× PyTorch (stories15M, 0.5B); Q8_0/Q4_K ≥ 1.5× PyTorch F32 at ≤ 0.35× its peak RSS; 2 threads ≥ 1.7× one');
   console.log(`results: ${path.relative(process.cwd(), path.join(results, 'train.json'))}`);
   if (!peer.ok) process.exit(1);
 }

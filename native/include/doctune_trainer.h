@@ -152,8 +152,9 @@ typedef struct dt_matmul_args {
 int dt_cpu_matmul(const dt_matmul_args * args, float * out, double * seconds, char * error, size_t error_len);
 // Which kernel the trainer's CPU matrix products use here: "AVX-512", "AVX2" or "none" (ggml's mul_mat).
 const char * dt_cpu_matmul_kernel(void);
-// This core's FP32 peak in GFLOP/s (FMA throughput of the widest vector unit, best of runs over `seconds`).
-double dt_cpu_peak_flops(double seconds);
+// This core's peak in GFLOP/s for products at `precision` (F32: FMA throughput of the widest vector unit;
+// BF16: AVX512-BF16 dot products where the CPU has them, else the F32 figure), best of runs over `seconds`.
+double dt_cpu_peak_flops(double seconds, int32_t precision);
 
 #ifdef __cplusplus
 }

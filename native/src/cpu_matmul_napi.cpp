@@ -88,7 +88,8 @@ Napi::Value CpuMatmulKernel(const Napi::CallbackInfo & info) {
 
 Napi::Value CpuPeakFlops(const Napi::CallbackInfo & info) {
     const double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.5;
-    return Napi::Number::New(info.Env(), dt_cpu_peak_flops(seconds) * 1e9);
+    const bool bf16 = info.Length() > 1 && info[1].IsString() && info[1].As<Napi::String>().Utf8Value() == "bf16";
+    return Napi::Number::New(info.Env(), dt_cpu_peak_flops(seconds, bf16 ? DT_PRECISION_BF16 : DT_PRECISION_F32) * 1e9);
 }
 
 } // namespace

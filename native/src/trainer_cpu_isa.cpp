@@ -82,6 +82,20 @@ float fma_avx512(int64_t n) {
     return s;
 }
 
+#ifdef DT_HAVE_BF16_KERNEL
+// BF16 dot products: each instruction does two multiply-adds per F32 lane.
+DT_TARGET("avx512f,avx512bf16")
+float dot_bf16(int64_t n) {
+    __m512 acc[12];
+    for (int j = 0; j < 12; j++) acc[j] = _mm512_set1_ps((float) j);
+    const __m512i x = _mm512_set1_epi32(0x3f803f80), y = _mm512_set1_epi32(0x33d633d6);   // pairs of 1.0, 1e-7
+    for (int64_t i = 0; i < n; i++) for (int j = 0; j < 12; j++) acc[j] = _mm512_dpbf16_ps(acc[j], (__m512bh) x, (__m512bh) y);
+    float s = 0;
+    for (int j = 0; j < 12; j++) s += _mm512_reduce_add_ps(acc[j]);
+    return s;
+}
+#endif
+
 DT_TARGET("avx2,fma")
 float fma_avx2(int64_t n) {
     __m256 acc[12];
@@ -123,17 +137,28 @@ const char * dt_cpu_matmul_isa() {
     }
 }
 
-double dt_cpu_peak_gflops(double seconds) {
+double dt_cpu_peak_gflops(double seconds, bool bf16) {
 #ifdef DT_X86
     const dt_cpu::isa which = dt_cpu::vector_isa();
     if (which == dt_cpu::isa::none) return 0.0;
-    const int lanes = which == dt_cpu::isa::avx512 ? 16 : 8;
+    // BF16 counts where the CPU multiplies BF16 pairs; elsewhere BF16 products run on the F32 units.
+#ifdef DT_HAVE_BF16_KERNEL
+    const bool pairs = bf16 && dt_cpu::has_bf16_dot();
+#else
+    const bool pairs = false;
+    (void) bf16;
+#endif
+    const int lanes = (which == dt_cpu::isa::avx512 ? 16 : 8) * (pairs ? 2 : 1);
     double best = 0.0, sink = 0.0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     int64_t n = 1 << 20;
     // The best of several short runs: a busy neighbour or a frequency ramp only lowers single runs.
     while (std::chrono::steady_clock::now() < deadline) {
         const auto t0 = std::chrono::steady_clock::now();
+#ifdef DT_HAVE_BF16_KERNEL
+        if (pairs) sink += dt_cpu::dot_bf16(n);
+        else
+#endif
         sink += which == dt_cpu::isa::avx512 ? dt_cpu::fma_avx512(n) : dt_cpu::fma_avx2(n);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         best = std::max(best, (double) n * 12 * lanes * 2 / s / 1e9);
@@ -142,6 +167,7 @@ double dt_cpu_peak_gflops(double seconds) {
     return sink == 12345.0 ? 0.0 : best;
 #else
     (void) seconds;
+    (void) bf16;
     return 0.0;
 #endif
 }

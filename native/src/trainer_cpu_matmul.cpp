@@ -228,4 +228,4 @@ extern "C" int dt_cpu_matmul(const dt_matmul_args * p, float * out, double * sec
 
 extern "C" const char * dt_cpu_matmul_kernel(void) { return dt_cpu_matmul_isa(); }
 
-extern "C" double dt_cpu_peak_flops(double seconds) { return dt_cpu_peak_gflops(seconds); }
+extern "C" double dt_cpu_peak_flops(double seconds, int32_t precision) { return dt_cpu_peak_gflops(seconds, precision == DT_PRECISION_BF16); }

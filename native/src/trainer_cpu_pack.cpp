@@ -118,6 +118,24 @@ void scatter_rows(const float * const * rows, int n, int64_t len, int64_t c0, in
     if (j < n) scatter_scalar(rows + j, n - j, len, c0 + j, w, out, 0);
 }
 
+// A panel row of n floats: the full widths inline (a libc memcpy call per 128 bytes cost more than the copy).
+template <int W>
+inline void copy_fixed(float * __restrict d, const float * __restrict s) {
+    for (int i = 0; i < W; i++) d[i] = s[i];
+}
+
+inline void copy_row(float * d, const float * s, int64_t n) {
+    switch (n) {
+        case 32: copy_fixed<32>(d, s); return;
+        case 24: copy_fixed<24>(d, s); return;
+        case 16: copy_fixed<16>(d, s); return;
+        case 12: copy_fixed<12>(d, s); return;
+        case 8: copy_fixed<8>(d, s); return;
+        case 6: copy_fixed<6>(d, s); return;
+        default: memcpy(d, s, n * sizeof(float));
+    }
+}
+
 void dequant(const operand_a & A, const char * row, int64_t first, int64_t n, float * out) {
     // `first` is a multiple of the block size (blocks are whole: rows and packing ranges are aligned to them)
     const int64_t blck = ggml_blck_size(A.type);
@@ -135,7 +153,7 @@ void pack_a(const operand_a & A, int64_t m0, int64_t mc, int64_t k0, int64_t kc,
             const int64_t n = std::min<int64_t>(mr, mc - p * mr);
             float * o = out + p * kc * mr;
             const char * src = A.data + (m0 + p * mr) * A.sm + k0 * A.sk;
-            for (int64_t kk = 0; kk < kc; kk++) memcpy(o + kk * mr, src + kk * A.sk, n * sizeof(float));
+            for (int64_t kk = 0; kk < kc; kk++) copy_row(o + kk * mr, (const float *) (src + kk * A.sk), n);
         }
     } else if (A.mode == operand_a::rows_m) {
         tmp.resize(mc);
@@ -143,7 +161,7 @@ void pack_a(const operand_a & A, int64_t m0, int64_t mc, int64_t k0, int64_t kc,
             dequant(A, A.data + (k0 + kk) * A.row, m0, mc, tmp.data());
             for (int64_t p = 0; p < np; p++) {
                 const int64_t n = std::min<int64_t>(mr, mc - p * mr);
-                memcpy(out + p * kc * mr + kk * mr, tmp.data() + p * mr, n * sizeof(float));
+                copy_row(out + p * kc * mr + kk * mr, tmp.data() + p * mr, n);
             }
         }
     } else {
@@ -180,7 +198,7 @@ void pack_b(const operand_b & B, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
             const int64_t n = std::min<int64_t>(nr, nc - q * nr);
             const char * src = B.data + k0 * B.sk + (n0 + q * nr) * B.sn;
             float * o = out + q * kc * nr;
-            for (int64_t kk = 0; kk < kc; kk++) memcpy(o + kk * nr, src + kk * B.sk, n * sizeof(float));
+            for (int64_t kk = 0; kk < kc; kk++) copy_row(o + kk * nr, (const float *) (src + kk * B.sk), n);
         }
         return;
     }

@@ -189,7 +189,7 @@ ggml_tensor * dt_cpu_swiglu_back(ggml_context * ctx, ggml_tensor * dm, ggml_tens
 ggml_tensor * dt_cpu_mul_mat(ggml_context * ctx, ggml_tensor * a, ggml_tensor * b, const dt_gemm_params * params);
 ggml_tensor * dt_cpu_mul_mat_acc(ggml_context * ctx, ggml_tensor * acc, ggml_tensor * a, ggml_tensor * b, const dt_gemm_params * params);
 double dt_cpu_time_matmul(int64_t M, int64_t N, int64_t K, int precision, int repeats);
-double dt_cpu_peak_gflops(double seconds);
+double dt_cpu_peak_gflops(double seconds, bool bf16);   // FMA throughput, or BF16 pairs' where the CPU has them
 
 // trainer_ops.cpp: the products the forward and backward are written in, on the kernel this backend does best.
 struct dt_ops {

@@ -4,6 +4,7 @@
 #include "trainer_internal.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -82,11 +83,55 @@ static std::unique_ptr<dt_graph> build_update_graph(dt_trainer * t) {
     return out;
 }
 
+// On the CPU the parameters, gradients and moments are host memory: the norm and the update are plain loops
+// there (ggml's graphs would take three nodes, each with a thread barrier, for each of hundreds of small
+// tensors). The update is ggml's OPT_STEP_ADAMW formula, operation for operation.
+static bool host_resident(const dt_trainer * t) {
+    return t->backend == t->cpu && ggml_backend_buffer_is_host(t->buf_p) && ggml_backend_buffer_is_host(t->buf_g) && ggml_backend_buffer_is_host(t->buf_o);
+}
+
+static float host_grad_sq(const dt_trainer * t) {
+    double sq = 0.0;
+    for (const ggml_tensor * g : t->grads) {
+        // sixteen partial sums: a vector's worth, so that the loop vectorises without reordering a single sum
+        const float * x = (const float *) g->data;
+        const int64_t n = ggml_nelements(g);
+        float part[16] = {};
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) for (int j = 0; j < 16; j++) part[j] += x[i + j] * x[i + j];
+        for (; i < n; i++) part[0] += x[i] * x[i];
+        for (float p : part) sq += p;
+    }
+    return (float) sq;
+}
+
+static void host_adamw(dt_trainer * t, float scale, const float hp[7]) {
+    const float alpha = hp[0], beta1 = hp[1], beta2 = hp[2], eps = hp[3], wd = hp[4], beta1h = hp[5], beta2h = hp[6];
+    const float keep = 1.f - alpha * wd;
+    for (size_t k = 0; k < t->params.size(); k++) {
+        float * w = (float *) t->params[k]->data, * m = (float *) t->moments_m[k]->data, * v = (float *) t->moments_v[k]->data;
+        const float * gs = (const float *) t->grads[k]->data;
+        for (int64_t i = 0, n = ggml_nelements(t->params[k]); i < n; i++) {
+            const float g = gs[i] * scale;
+            m[i] = m[i] * beta1 + g * (1.0f - beta1);
+            v[i] = v[i] * beta2 + g * g * (1.0f - beta2);
+            const float mh = m[i] * beta1h;
+            const float vh = sqrtf(v[i] * beta2h) + eps;
+            w[i] = w[i] * keep - alpha * mh / vh;
+        }
+    }
+}
+
 int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float eps, float wd, float clip, int32_t accum, float * out_norm) {
-    std::unique_ptr<dt_graph> N = build_norm_graph(t);
-    if (!dt_compute(t, N->gf, [] {}, false)) return -1;
+    const bool host = host_resident(t);
     float sq = 0.0f;
-    ggml_backend_tensor_get(N->loss, &sq, 0, sizeof(float));
+    if (host) {
+        sq = host_grad_sq(t);
+    } else {
+        std::unique_ptr<dt_graph> N = build_norm_graph(t);
+        if (!dt_compute(t, N->gf, [] {}, false)) return -1;
+        ggml_backend_tensor_get(N->loss, &sq, 0, sizeof(float));
+    }
     const float inv_accum = 1.0f / (float) (accum > 0 ? accum : 1);
     const float norm = std::sqrt(sq) * inv_accum;
     if (out_norm) *out_norm = norm;
@@ -99,6 +144,12 @@ int dt_optimizer_step(dt_trainer * t, float lr, float beta1, float beta2, float 
     t->step += 1;
     const float scale = inv_accum * clip_scale;
     const float hp[7] = { lr, beta1, beta2, eps, wd, 1.0f / (1.0f - std::pow(beta1, (float) t->step)), 1.0f / (1.0f - std::pow(beta2, (float) t->step)) };
+    if (host) {
+        host_adamw(t, scale, hp);
+        ggml_backend_buffer_clear(t->buf_g, 0);
+        t->has_grads = false;
+        return 0;
+    }
     std::unique_ptr<dt_graph> U = build_update_graph(t);
     const bool ok = dt_compute(t, U->gf, [&] {
         ggml_backend_tensor_set(U->in.weights, &scale, 0, sizeof(float));

@@ -156,8 +156,11 @@ interface Addon {
   cpuMatmul(options: CpuMatmulOptions): { out: Float32Array; seconds: number };
   /** The kernel the trainer's CPU products use here: "AVX-512 (BF16)", "AVX-512", "AVX2", or "none" (ggml's mul_mat). */
   cpuMatmulKernel(): string;
-  /** This core's FP32 peak in FLOP/s, measured over about `seconds` (0 where there is no kernel). */
-  cpuPeakFlops(seconds?: number): number;
+  /**
+   * This core's peak in FLOP/s for products at a precision (f32: FMA throughput; bf16: BF16 dot products where
+   * the CPU has them, else the F32 figure), measured over about `seconds` (0 where there is no kernel).
+   */
+  cpuPeakFlops(seconds?: number, precision?: 'f32' | 'bf16'): number;
 }
 
 export interface CpuMatmulOptions {
