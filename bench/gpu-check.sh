@@ -4,10 +4,11 @@
 #   1. builds the native trainer against node-llama-cpp's ggml (its prebuilt CUDA backend is used at run time);
 #   2. correctness: 20 training steps on the CPU and on CUDA with the same data, losses within 2%, and the
 #      step graph's scheduler splits and CPU-fallback nodes on CUDA (goal: 1 split, 0 fallbacks);
-#   3. throughput and peak GPU memory, DocTune vs HF transformers + PEFT (bf16, SDPA) on Qwen2.5-0.5B and
-#      -1.5B shapes (random weights; GGUF F16 and Q4_K written by DocTune), seq 512, rank 16, all 7 targets.
+#   3. throughput, MFU and peak GPU memory, DocTune at each --precision (default auto,f32; auto is what DocTune
+#      measures fastest on the GPU) vs HF transformers + PEFT (bf16, SDPA) on Qwen2.5-0.5B and -1.5B shapes
+#      (random weights; GGUF F16 and Q4_K written by DocTune), seq 512, rank 16, all 7 targets.
 # The table is printed last; the JSON goes to bench/results/. Run from the repository after `npm install`.
-# Options are passed on, e.g. bench/gpu-check.sh --batch 8 --steps 12 --shapes 0.5b
+# Options are passed on, e.g. bench/gpu-check.sh --batch 8 --steps 12 --shapes 0.5b --precision auto,f32,f16,bf16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -120,16 +120,17 @@ export function chatMemory(entry: CatalogEntry, context = CHAT_CONTEXT): ChatMem
 /**
  * A training step's activations (F32; trainer_forward.cpp keeps them all for the backward, no
  * checkpointing): per layer and token the saved inputs and outputs of the norms, projections and FFN
- * (8·E + 3·kv + 4·F values) plus the softmaxed attention scores (heads × seq per token); one layer's worth of
+ * (8·E + 3·kv + 2·F values: the FFN's gate and up; silu and the product are recomputed in the backward) plus
+ * the softmaxed attention scores (heads × seq per token); one layer's worth of
  * backward temporaries (2·(E+F) per token); and the logits of every position (V per token: softmax and its
  * gradient reuse the buffer in place). Against the trainer's plan(512, 4) on random models of Qwen2.5-0.5B's
- * and Llama-3.2-1B's layer shape this gives 267 and 524 MiB per layer where the trainer measures 253 and
- * 492, and one vocabulary-sized buffer per token, as measured: conservative by about 5%.
+ * and Llama-3.2-1B's layer shape this gives 191 and 396 MiB per layer where the trainer measures 177 and
+ * 368 (on the CPU), and one vocabulary-sized buffer per token, as measured: conservative by about 8%.
  */
 export function trainingActivationBytes(s: ModelShape, batch: number, seq: number): number {
   const tokens = batch * seq;
   const kv = (s.nEmbd / s.nHead) * s.nHeadKv;
-  const perLayer = tokens * (8 * s.nEmbd + 3 * kv + 4 * s.nFf) * 4 + batch * s.nHead * seq * seq * 4;
+  const perLayer = tokens * (8 * s.nEmbd + 3 * kv + 2 * s.nFf) * 4 + batch * s.nHead * seq * seq * 4;
   return s.nLayer * perLayer + tokens * 2 * (s.nEmbd + s.nFf) * 4 + tokens * s.nVocab * 4;
 }
 
