@@ -57,6 +57,9 @@ struct operand_b {             // B(k, n), F32
 void pack_a(const operand_a & A, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float * out, std::vector<float> & tmp);
 // Panels of nr columns: out[q][kk*nr + nn] = B(k0 + kk, n0 + q*nr + nn), zero past nc.
 void pack_b(const operand_b & B, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float * out);
+// Vectorised dequantization of the common GGUF types (bit-identical to ggml's to_float), where it has one.
+bool has_fast_dequant(ggml_type type);
+void dequantize(ggml_type type, const void * x, float * y, int64_t k);
 // Rounds n packed values to F16 or BF16 precision in place (the products are then taken in F32).
 void round_to(prec p, float * x, int64_t n);
 // Packed F32 panels (kc rows of w values) as BF16 pairs: out[kp*w + i] holds rows 2kp and 2kp+1 of column i.

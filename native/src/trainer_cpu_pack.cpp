@@ -139,7 +139,9 @@ inline void copy_row(float * d, const float * s, int64_t n) {
 void dequant(const operand_a & A, const char * row, int64_t first, int64_t n, float * out) {
     // `first` is a multiple of the block size (blocks are whole: rows and packing ranges are aligned to them)
     const int64_t blck = ggml_blck_size(A.type);
-    A.to_float(row + (first / blck) * ggml_type_size(A.type), out, n);
+    const char * from = row + (first / blck) * ggml_type_size(A.type);
+    if (has_fast_dequant(A.type)) dequantize(A.type, from, out, n);
+    else A.to_float(from, out, n);
 }
 
 } // namespace

@@ -119,6 +119,29 @@ describe.skipIf(kernel === 'none')(`CPU matrix product (${kernel})`, () => {
     });
   }
 
+  // The stored matrix times the identity is the matrix as the product reads it: the project's own dequantizer
+  // gives exactly the same values for Q8_0 and Q4_K; for the other types of Q4_K_M/Q5_K_M/Q4_0 files the
+  // values come back within their quantization error (a wrong bit layout would not), along rows and along
+  // columns alike.
+  const identity = (n: number): Float32Array => Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+  for (const [type, tolerance] of [[GgmlType.Q8_0, 0], [GgmlType.Q4_K, 0], [GgmlType.Q4_0, 0.12], [GgmlType.Q5_0, 0.06], [GgmlType.Q5_K, 0.05], [GgmlType.Q6_K, 0.02]] as const) {
+    it(`${GgmlType[type]}: dequantizes as stored, along rows and columns`, () => {
+      const K = 256;
+      const M = 48;
+      const values = randomF32(M * K, 1, rng(type));
+      const stored = addon.quantize(type, values, K);
+      const rows = addon.cpuMatmul({ a: stored, aType: type, aNe: [K, M], b: identity(K), bNe: [K, K], threads: 2 }).out;       // [M, K]: A(m, k) at m + M·k
+      const cols = addon.cpuMatmul({ a: stored, aType: type, aNe: [K, M], aTransposed: true, b: identity(M), bNe: [M, M] }).out; // [K, M]: W(k, m) at k + K·m
+      const asStored = Float32Array.from({ length: M * K }, (_, i) => rows[Math.floor(i / K) + M * (i % K)]!);  // back to W's layout
+      expect(Array.from(cols)).toEqual(Array.from(asStored));
+      if (tolerance === 0) {
+        expect(Array.from(asStored)).toEqual(Array.from(dequantize(type, stored, M * K)));
+      } else {
+        expect(relError(asStored, Float64Array.from(values))).toBeLessThan(tolerance);
+      }
+    });
+  }
+
   // Reduced precision: operands rounded to F16/BF16, products accumulated in F32 (BF16 pairs in the
   // AVX512-BF16 kernel where the CPU has it: an odd K pairs the last row with zero).
   for (const precision of ['f16', 'bf16'] as const) {
