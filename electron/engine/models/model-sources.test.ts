@@ -16,9 +16,35 @@ describe('model downloads (a local server with range support)', () => {
   let base = '';
   const ranges: (string | undefined)[] = [];
   let cutNext = false;
+  let corruptCdn = false;
+  /** The Authorization header of each request, by path. */
+  const auth: [string, string | undefined][] = [];
+  let port = 0;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
+      auth.push([req.url ?? '', req.headers.authorization]);
+      // Hugging Face's way: the resolve URL answers 302 with the file's SHA-256 and size, the CDN has the bytes.
+      if (req.url?.startsWith('/redirect/')) {
+        res.writeHead(302, { location: `http://localhost:${port}/cdn/${req.url.slice('/redirect/'.length)}`, 'x-linked-etag': `"${sha}"`, 'x-linked-size': String(bytes.length) });
+        return void res.end();
+      }
+      if (req.url?.startsWith('/cdn/')) {
+        const body = corruptCdn ? Buffer.from(bytes).fill(7, 1000, 1100) : bytes;
+        res.writeHead(200, { 'content-length': String(body.length) });
+        return void res.end(body);
+      }
+      if (req.url?.startsWith('/endless/')) {
+        // No length announced, and no end: the download must stop on its own.
+        res.writeHead(200, { 'x-linked-size': String(bytes.length) });
+        const chunk = Buffer.alloc(1 << 16, 1);
+        const more = (): void => {
+          while (res.write(chunk)) { /* until the socket pushes back */ }
+        };
+        res.on('drain', more);
+        res.on('error', () => undefined);
+        return more();
+      }
       ranges.push(req.headers.range);
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
@@ -33,9 +59,13 @@ describe('model downloads (a local server with range support)', () => {
       res.end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    port = (server.address() as AddressInfo).port;
+    base = `http://127.0.0.1:${port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
 
   it('maps hf: URIs to Hugging Face resolve URLs (HF_ENDPOINT respected)', () => {
     process.env.HF_ENDPOINT = base;
@@ -66,6 +96,61 @@ describe('model downloads (a local server with range support)', () => {
     } finally {
       delete process.env.HF_ENDPOINT;
     }
+  });
+
+  it('writes only inside the models folder: a file name that is a path is refused', async () => {
+    const dir = tempDir('download-path');
+    const outside = path.join(path.dirname(dir), 'a.sh');
+    for (const url of [`${base}/x/..%2f..%2f..%2fa.sh`, `${base}/x/..%2F..%2Fa.sh`, `${base}/x/%2e%2e`, `${base}/x/a%5cb.gguf`, `${base}/x/`]) {
+      await expect(downloadModel(url, { dir }), url).rejects.toThrow(/does not end in a plain file name/);
+    }
+    await expect(downloadModel('hf:test/tiny/../../a.gguf', { dir })).rejects.toThrow(/outside the repository/);
+    expect(fs.existsSync(outside)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses plain http to another machine, and sends the token to the Hugging Face host only', async () => {
+    await expect(downloadModel('http://example.com/model.gguf', { dir: tempDir('download-http') })).rejects.toThrow(/not https/);
+    process.env.HF_ENDPOINT = base;
+    auth.length = 0;
+    try {
+      // Hugging Face (here: its stand-in on this machine) gets the token; the CDN it redirects to does not.
+      await downloadModel('hf:test/tiny/via-cdn.gguf', { dir: tempDir('download-token'), token: 'secret' });
+      const direct = await downloadModel(`${base}/x/direct.gguf`, { dir: tempDir('download-token2'), token: 'secret' });
+      expect(fs.existsSync(direct)).toBe(true);
+      // Another host (the same server under another name) gets nothing.
+      await downloadModel(`http://localhost:${port}/x/other.gguf`, { dir: tempDir('download-token3'), token: 'secret' });
+    } finally {
+      delete process.env.HF_ENDPOINT;
+    }
+    expect(auth).toEqual([
+      ['/test/tiny/resolve/main/via-cdn.gguf', 'Bearer secret'],
+      ['/x/direct.gguf', 'Bearer secret'],
+      ['/x/other.gguf', undefined],
+    ]);
+  });
+
+  it("checks the SHA-256 Hugging Face gives before redirecting, and keeps the token from the redirect's host", async () => {
+    process.env.HF_ENDPOINT = `${base}/redirect`;
+    auth.length = 0;
+    try {
+      const file = await downloadModel('hf:test/tiny/cdn.gguf', { dir: tempDir('download-redirect'), token: 'secret' });
+      expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+      expect(auth).toEqual([['/redirect/test/tiny/resolve/main/cdn.gguf', 'Bearer secret'], ['/cdn/test/tiny/resolve/main/cdn.gguf', undefined]]);
+      corruptCdn = true;
+      const dir = tempDir('download-redirect-bad');
+      await expect(downloadModel('hf:test/tiny/cdn.gguf', { dir })).rejects.toThrow(/checksum mismatch/);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      corruptCdn = false;
+      delete process.env.HF_ENDPOINT;
+    }
+  });
+
+  it('stops a response that sends more than it announced, and leaves nothing behind', async () => {
+    const dir = tempDir('download-endless');
+    await expect(downloadModel(`${base}/endless/model.gguf`, { dir })).rejects.toThrow(/sent more than the \d+ bytes it announced/);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it('rejects a checksum mismatch and removes what it downloaded', async () => {

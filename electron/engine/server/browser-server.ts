@@ -21,6 +21,8 @@ export interface BrowserServerOptions {
 
 export interface BrowserServer {
   url: string;
+  /** http://host:port as a browser names this server. */
+  origin: string;
   port: number;
   token: string;
   close(): Promise<void>;
@@ -45,6 +47,38 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
 };
 
+/** The request target as a URL, or null when it is not one (e.g. "//[" or "http://%"). */
+export function requestTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** `http://host:port` for a host as given to listen (IPv6 addresses in brackets). */
+export function originOf(host: string, port: number): string {
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Whether a browser page from `origin` may use the API: the page DocTune served (under the address it
+ * listens on, or the name the browser used for it: Origin equal to the Host it asked), or any page on a
+ * loopback name (localhost, 127.0.0.1, [::1]) at any port — what an SSH tunnel to a remote DocTune shows.
+ * Requests without an Origin header do not come from a web page. The token is required either way.
+ */
+export function originAllowed(origin: string | undefined, own: string, hostHeader?: string): boolean {
+  if (origin === undefined || origin === own || (hostHeader && origin === `http://${hostHeader}`)) return true;
+  try {
+    const u = new URL(origin);
+    return u.protocol === 'http:' && LOOPBACK_NAMES.has(u.hostname) && u.pathname === '/';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Browser mode: the built renderer and the engine's contract over a WebSocket, on loopback, guarded by a
  * random token that only the printed URL carries (and by an Origin check against cross-site pages).
@@ -67,9 +101,10 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
 
   const server = http.createServer((req, res) => {
     void (async (): Promise<void> => {
-      const url = new URL(req.url ?? '/', origin);
+      const url = requestTarget(req.url);
+      if (!url) return send(res, 400, { error: 'bad request target' });
       if (req.method === 'POST' && url.pathname === '/upload') {
-        if (!authorised(url) || (req.headers.origin && req.headers.origin !== origin)) return send(res, 403, { error: 'forbidden' });
+        if (!authorised(url) || !originAllowed(req.headers.origin, origin, req.headers.host)) return send(res, 403, { error: 'forbidden' });
         try {
           const stored = await receiveUpload(req, options.uploadDir, maxUpload);
           return send(res, 200, { path: stored });
@@ -80,8 +115,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       if (req.method === 'GET' && url.pathname.startsWith('/export/')) {
         // Exported training sets, downloaded to the browser's machine (names only; no paths).
         if (!authorised(url)) return send(res, 403, { error: 'forbidden' });
-        const name = decodeURIComponent(url.pathname.slice('/export/'.length));
-        if (!/^[\w.-]+$/.test(name)) return send(res, 400, { error: 'bad file name' });
+        const name = safeDecode(url.pathname.slice('/export/'.length));
+        if (!name || !/^[\w.-]+$/.test(name)) return send(res, 400, { error: 'bad file name' });
         const file = path.join(await options.engine.dataset.exportsDir(), name);
         const data = await fs.readFile(file).catch(() => null);
         if (!data) return send(res, 404, { error: 'not found' });
@@ -94,14 +129,28 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  // Nothing a client sends may throw here: an exception in an upgrade handler would end the process.
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', origin);
-    if (url.pathname !== '/api' || !authorised(url) || (req.headers.origin && req.headers.origin !== origin)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\n\r\n');
+    socket.on('error', () => undefined);
+    try {
+      const url = requestTarget(req.url);
+      if (!url) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      if (url.pathname !== '/api' || !authorised(url) || !originAllowed(req.headers.origin, origin, req.headers.host)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, options.engine));
+    } catch {
       socket.destroy();
-      return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, options.engine));
+  });
+  // A malformed request line or header: 400 and close, as Node does, without a stack trace.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -109,9 +158,10 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  origin = `http://${host}:${port}`;
+  origin = originOf(host, port);
   return {
     url: `${origin}/?token=${token}`,
+    origin,
     port,
     token,
     close: async () => {
@@ -147,8 +197,17 @@ function serveSocket(ws: WebSocket, engine: Engine): void {
   });
 }
 
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
 async function serveStatic(res: http.ServerResponse, root: string, pathname: string): Promise<void> {
-  const rel = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+  const rel = safeDecode(pathname === '/' ? '/index.html' : pathname);
+  if (rel === null || rel.includes('\0')) return send(res, 400, { error: 'bad path' });
   const file = path.resolve(root, `.${rel}`);
   if (!file.startsWith(root + path.sep)) return send(res, 404, { error: 'not found' });
   const stat = await fs.stat(file).catch(() => null);
@@ -165,7 +224,7 @@ async function serveStatic(res: http.ServerResponse, root: string, pathname: str
 /** Store one uploaded file under the upload folder, at its (sanitised) relative path. */
 async function receiveUpload(req: http.IncomingMessage, uploadDir: string, maxBytes: number): Promise<string> {
   const header = req.headers['x-doctune-path'];
-  const raw = decodeURIComponent(Array.isArray(header) ? (header[0] ?? '') : (header ?? ''));
+  const raw = safeDecode(Array.isArray(header) ? (header[0] ?? '') : (header ?? '')) ?? '';
   const parts = raw.split(/[\\/]+/).filter((p) => p && p !== '.' && p !== '..');
   if (!parts.length) throw new DocTuneError('BAD_ARGUMENT', 'upload needs an X-DocTune-Path header');
   const target = path.join(path.resolve(uploadDir), ...parts);
