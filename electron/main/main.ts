@@ -107,7 +107,6 @@ void app.whenReady().then(async () => {
   const engine = new Engine({
     workspaceDir: path.join(userDataDir(), 'workspaces', 'default'),
     parser: { workerUrl: new URL('./parse-worker.js', import.meta.url) },
-    threads: 1,
     pickPaths,
     warmUp: true,
     capabilities: { nativeDialogs: true, upload: false },

@@ -174,8 +174,8 @@ export const TeacherSettings = z.object({
   localModel: z.string(),
   baseUrl: z.string(),
   model: z.string(),
-  /** Environment variable with the API key; empty: the keychain's key for the base URL, or none. */
-  apiKeyEnv: z.string(),
+  // No key and no environment variable name: a workspace folder can be shared, and a stored variable name
+  // would send that variable to whatever base URL the folder names. The key is the keychain's for the base URL.
   questionsPerChunk: z.number().int().min(1).max(8),
   paraphrases: z.number().int().min(0).max(5),
   concurrency: z.number().int().min(1).max(64),

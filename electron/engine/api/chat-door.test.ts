@@ -116,6 +116,13 @@ describe('chat window and evaluation through the contract', () => {
     await engine.invoke('chat.save', { conversation });
     expect(await engine.invoke('chat.history', {})).toEqual([conversation]);
     await expect(engine.invoke('chat.save', { conversation: { ...conversation, id: '../escape' } })).rejects.toThrow();
+    // A record that is not a conversation (no updatedAt, broken JSON, the wrong shape) is skipped; the rest load.
+    const chats = path.join(dir, 'ws', 'chats');
+    fs.writeFileSync(path.join(chats, 'no-date.json'), JSON.stringify({ id: 'no-date', title: 'x', messages: [] }));
+    fs.writeFileSync(path.join(chats, 'broken.json'), '{"id": "broken", ');
+    fs.writeFileSync(path.join(chats, 'wrong.json'), JSON.stringify([1, 2, 3]));
+    expect(await engine.invoke('chat.history', {})).toEqual([conversation]);
+    for (const f of ['no-date.json', 'broken.json', 'wrong.json']) fs.rmSync(path.join(chats, f));
     expect(await engine.invoke('chat.delete', { id: 'c1' })).toEqual({ deleted: true });
     expect(await engine.invoke('chat.history', {})).toEqual([]);
   });

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CHAT_SETTINGS, type ChatSide, type Citation, type Conversation, type EventName, type EventOf, type ResultOf } from '../../shared/contract.js';
+import { Conversation as ConversationRecord, DEFAULT_CHAT_SETTINGS, type ChatSide, type Citation, type Conversation, type EventName, type EventOf, type ResultOf } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { historyFor } from '../chat/history.js';
 import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
@@ -16,6 +16,7 @@ import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runEval } from '../eval/run-eval.js';
 import type { Embedder } from '../models/embedder.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import { searchWorkspace } from '../store/search.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
 
@@ -49,7 +50,7 @@ export class ChatDoor {
     private readonly ws: () => Promise<Workspace>,
     private readonly embedder: (ws: Workspace) => Promise<Embedder | null>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
-    private readonly threads: number,
+    private readonly threads: number | undefined,
     /** The workspace's teacher as a judge of evaluation answers. */
     private readonly openJudge: () => Promise<{ teacher: Teacher; name: string }>,
   ) {}
@@ -95,7 +96,7 @@ export class ChatDoor {
         void old.then((x) => x.close()).catch(() => undefined);
       }
     }
-    const h = ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath } : {}), scale, threads: this.threads, parallel: 1 });
+    const h = ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath } : {}), scale, ...(this.threads ? { threads: this.threads } : {}), parallel: 1 });
     this.hosts.set(key, h);
     h.catch(() => this.hosts.delete(key));
     return h;
@@ -160,15 +161,19 @@ export class ChatDoor {
     return path.join((await this.ws()).dir, 'chats');
   }
 
+  /** The saved conversations, newest first. A file that is not one (damaged, hand-edited) is skipped and named. */
   async history(): Promise<Conversation[]> {
     const dir = await this.chatsDir();
     const out: Conversation[] = [];
     for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
       if (!f.endsWith('.json')) continue;
+      const file = path.join(dir, f);
       try {
-        out.push(JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as Conversation);
-      } catch {
-        // a damaged file is skipped, not fatal
+        const parsed = ConversationRecord.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+        if (parsed.success) out.push(parsed.data);
+        else console.warn(`doctune: skipped the conversation ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ')}`);
+      } catch (err) {
+        console.warn(`doctune: skipped the conversation ${file}: ${(err as Error).message}`);
       }
     }
     return out.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
@@ -180,12 +185,9 @@ export class ChatDoor {
       const dir = await this.chatsDir();
       await fs.mkdir(dir, { recursive: true });
       const file = path.join(dir, `${c.id}.json`);
-      const tmp = `${file}.${randomUUID()}.tmp`;
       try {
-        await fs.writeFile(tmp, JSON.stringify(c));
-        await fs.rename(tmp, file);
+        await writeFileAtomic(file, JSON.stringify(c));
       } catch (err) {
-        await fs.rm(tmp, { force: true });
         throw new DocTuneError('WORKSPACE', `cannot save the conversation: ${(err as Error).message}`, { path: file, cause: err });
       }
       return { saved: true };
@@ -221,7 +223,7 @@ export class ChatDoor {
       done: setup.then(
         ({ s, ws }) =>
           runEval({
-            modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, threads: this.threads, signal: controller.signal,
+            modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, ...(this.threads ? { threads: this.threads } : {}), signal: controller.signal,
             ...(judge ? { judge } : {}),
             onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
           }).then(

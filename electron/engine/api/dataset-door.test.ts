@@ -1,9 +1,12 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '../../shared/contract.js';
 import { readConversations } from '../train/sft-data.js';
 import { tempDir } from '../testing/corpus.js';
+import { Workspace } from '../store/workspace.js';
 import { locateEvidence } from './dataset-door.js';
 import { Engine } from './engine.js';
 
@@ -37,6 +40,40 @@ describe('dataset through the contract: generate, review, edit, accept, export',
     await expect(engine.invoke('teacher.set', { kind: 'api', baseUrl: 'not a url' })).rejects.toThrow(/base URL/);
     await expect(engine.invoke('teacher.set', { kind: 'local' })).rejects.toThrow(/local GGUF/);
     expect(await engine.invoke('teacher.set', { kind: 'extractive', questionsPerChunk: 3 })).toMatchObject({ kind: 'extractive', questionsPerChunk: 3 });
+  });
+
+  it("never sends an environment variable that a shared workspace names: the API key is the keychain's", async () => {
+    await expect(engine.invoke('teacher.set', { apiKeyEnv: 'HOME' } as never)).rejects.toThrow(/apiKeyEnv/);
+    // A folder from elsewhere (or from an older DocTune) whose settings name a variable and an endpoint.
+    const seen: (string | undefined)[] = [];
+    const api = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'no key' } }));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const shared = path.join(dir, 'shared-ws');
+    const ws = await Workspace.open(shared);
+    await ws.updateSettings({ teacher: { kind: 'api', localModel: '', baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}/v1`, model: 'm', apiKeyEnv: 'DOCTUNE_TEST_SECRET', questionsPerChunk: 1, paraphrases: 0, concurrency: 1 } as never });
+    await ws.close();
+    process.env.DOCTUNE_TEST_SECRET = 'leaked-secret';
+    const other = new Engine({ workspaceDir: shared, threads: 1 });
+    try {
+      expect(await other.invoke('teacher.get', {})).not.toHaveProperty('apiKeyEnv');
+      const doc = path.join(dir, 'exits.md');
+      fs.writeFileSync(doc, '# Exits\n\nExit route means a continuous and unobstructed path of exit travel.');
+      const ingested = new Promise((resolve) => other.on('ingest.done', resolve));
+      await other.invoke('ingest.start', { paths: [doc] });
+      await ingested;
+      const ended = new Promise((resolve) => { other.on('generate.failed', resolve); other.on('generate.done', resolve); });
+      await other.invoke('dataset.generate', {});
+      await ended;
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((a) => !a?.includes('leaked-secret'))).toBe(true);
+    } finally {
+      delete process.env.DOCTUNE_TEST_SECRET;
+      await other.close();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    }
   });
 
   it('generates in the background with progress, then lists, filters, searches and shows the passage', async () => {

@@ -16,7 +16,7 @@ import type { QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
 
 export const DEFAULT_TEACHER: StoredTeacherSettings = {
-  kind: 'extractive', localModel: '', baseUrl: '', model: '', apiKeyEnv: '', questionsPerChunk: 4, paraphrases: 0, concurrency: 4,
+  kind: 'extractive', localModel: '', baseUrl: '', model: '', questionsPerChunk: 4, paraphrases: 0, concurrency: 4,
 };
 
 /** Where `evidence` stands in `text`, ignoring differences in spacing and case; null if it does not. */
@@ -48,7 +48,7 @@ export class DatasetDoor {
   constructor(
     private readonly ws: () => Promise<Workspace>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
-    private readonly threads: number,
+    private readonly threads: number | undefined,
     /** Why another job holds the workspace's QA pairs (the New adapter pipeline), or null. */
     private readonly otherWork: () => string | null = () => null,
   ) {}
@@ -126,8 +126,9 @@ export class DatasetDoor {
 
   private choice(t: StoredTeacherSettings): TeacherChoice {
     if (t.kind === 'extractive') return 'extractive';
-    if (t.kind === 'local') return { local: t.localModel, parallel: t.concurrency, threads: this.threads };
-    const apiKey = resolveApiKey(t.baseUrl, t.apiKeyEnv || undefined);
+    if (t.kind === 'local') return { local: t.localModel, parallel: t.concurrency, ...(this.threads ? { threads: this.threads } : {}) };
+    // The keychain's key for this base URL, or none: an environment variable is the CLI's, per command.
+    const apiKey = resolveApiKey(t.baseUrl);
     return { api: { baseUrl: t.baseUrl, model: t.model, concurrency: t.concurrency, ...(apiKey ? { apiKey } : {}) } };
   }
 

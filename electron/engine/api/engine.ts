@@ -22,7 +22,7 @@ import { userDataDir } from '../store/paths.js';
 export interface EngineOptions {
   workspaceDir: string;
   parser?: ParserOptions;
-  /** llama.cpp threads for the embedding model. */
+  /** CPU threads for llama.cpp and training (default: the physical cores free when a model loads). */
   threads?: number;
   /** Load the PDF engine in the parsing threads at start (interactive doors), not on the first import. */
   warmUp?: boolean;
@@ -67,12 +67,12 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
     // The pipeline and the Training set page's generation both write QA pairs: one at a time.
-    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads ?? 1,
+    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads,
       () => (this.pipeline.running ? 'an adapter is being made (New adapter), and it writes QA pairs too: wait for it or stop it' : null));
-    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads ?? 1, () => this.dataset.openJudge());
-    this.serve = new ServeDoor(() => this.chat.settings(), options.threads ?? 1);
+    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads, () => this.dataset.openJudge());
+    this.serve = new ServeDoor(() => this.chat.settings(), options.threads);
     this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p));
-    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads ?? 1,
+    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads,
       () => this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it'
         // Passages still being imported would get no QA pairs.
         : this.jobs.size > 0 ? 'documents are still being imported: wait for them to finish' : null);
@@ -91,7 +91,7 @@ export class Engine {
     if (!model) return null;
     if (this.embedder?.modelPath === model) return this.embedder;
     await this.embedder?.dispose();
-    this.embedder = await Embedder.load(model, { threads: this.options.threads ?? 1 });
+    this.embedder = await Embedder.load(model, { threads: this.options.threads });
     return this.embedder;
   }
 
@@ -223,7 +223,7 @@ export class Engine {
       return { dimensions: null, chunks: chunks.length };
     }
     await this.embedder?.dispose();
-    this.embedder = await Embedder.load(modelPath, { threads: this.options.threads ?? 1 });
+    this.embedder = await Embedder.load(modelPath, { threads: this.options.threads });
     for (const c of chunks) c.vector = await this.embedder.embed(c.heading.length ? `${c.heading.join(' > ')}\n${c.text}` : c.text);
     await ws.rewriteChunks(chunks, this.embedder.dimensions);
     await ws.updateSettings({ embeddingModel: this.embedder.modelPath, embeddingDim: this.embedder.dimensions });

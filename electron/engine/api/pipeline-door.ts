@@ -46,7 +46,7 @@ export class PipelineDoor {
     private readonly ws: () => Promise<Workspace>,
     private readonly teacher: () => Promise<TeacherChoice>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
-    private readonly threads: number,
+    private readonly threads: number | undefined,
     /** Why another job holds the workspace's QA pairs (generation on the Training set page), or null. */
     private readonly otherWork: () => string | null = () => null,
   ) {}
@@ -88,7 +88,7 @@ export class PipelineDoor {
       done: setup.then(
         ({ ws, outDir, before, teacherOption, epochs, teacher }) =>
           runPipeline({
-            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, precision: a.precision, threads: this.threads,
+            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, precision: a.precision, ...(this.threads ? { threads: this.threads } : {}),
             choices: { teacher: teacherOption, ...(epochs ? { epochs } : {}) },
             ...(epochs ? { train: { epochs } } : {}),
             signal: controller.signal,

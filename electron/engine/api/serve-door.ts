@@ -14,7 +14,7 @@ export class ServeDoor {
   /** A start in progress: a second request while the model loads gets the same server, not a second one. */
   private starting: Promise<ServeStatus> | null = null;
 
-  constructor(private readonly settings: () => Promise<StoredChatSettings>, private readonly threads: number) {}
+  constructor(private readonly settings: () => Promise<StoredChatSettings>, private readonly threads: number | undefined) {}
 
   status(): ServeStatus {
     return this.running ? { running: true, url: this.running.server.url, model: this.running.model } : { running: false, url: null, model: null };
@@ -32,7 +32,7 @@ export class ServeDoor {
     const s = await this.settings();
     if (!s.modelPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model in the chat settings first');
     if (o.host !== '127.0.0.1' && !o.apiKey) throw new DocTuneError('BAD_ARGUMENT', 'serving beyond this machine needs an API key');
-    const host = await ChatHost.open({ modelPath: s.modelPath, ...(s.adapterPath ? { adapterPath: s.adapterPath } : {}), scale: s.scale, threads: this.threads, parallel: 2 });
+    const host = await ChatHost.open({ modelPath: s.modelPath, ...(s.adapterPath ? { adapterPath: s.adapterPath } : {}), scale: s.scale, ...(this.threads ? { threads: this.threads } : {}), parallel: 2 });
     const model = path.basename(s.adapterPath || s.modelPath).replace(/\.gguf$/i, '');
     try {
       const server = await startOpenAiServer({ host, modelName: model, port: o.port, hostname: o.host, ...(o.apiKey ? { apiKey: o.apiKey } : {}) });

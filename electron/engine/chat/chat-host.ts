@@ -4,11 +4,13 @@
  * anyway, the requests in flight fail with the reason, and the next request starts a new worker. Requests
  * beyond the worker's parallel slots wait in a bounded queue; beyond that, `busy` says to come back later.
  */
+import path from 'node:path';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
 import { launchWorker, type WorkerHandle } from '../train/worker-launcher.js';
 import type { Conversation } from '../train/sft-data.js';
+import { defaultThreads } from '../threads.js';
 import type { ChatWorkerIn, ChatWorkerOut, GenerateRequest, LoadRequest } from './chat-worker.js';
 
 export interface ChatHostOptions extends Omit<LoadRequest, 'parallel' | 'contextSize' | 'scale' | 'threads'> {
@@ -81,6 +83,8 @@ export class ChatHost {
   lastCrash: string | null = null;
   /** Tokens one conversation may fill (prompt and answer), known once the model is loaded. */
   contextSize = 0;
+  /** The threads the model runs on (as asked, or the cores that were free when it loaded). */
+  threads = 0;
 
   private constructor(private readonly o: ChatHostOptions & { parallel: number; maxQueue: number }) {}
 
@@ -123,7 +127,7 @@ export class ChatHost {
         this.counting.delete(m.id);
         return;
       }
-      if (m.type === 'failed' && m.id === null) return failed(new DocTuneError(m.error.code as ErrorCode, m.error.message));
+      if (m.type === 'failed' && m.id === null) return failed(new DocTuneError(m.error.code as ErrorCode, m.error.message, { path: this.o.modelPath }));
       const p = m.type === 'failed' || m.type === 'token' || m.type === 'done' ? this.pending.get(m.id!) : undefined;
       if (!p) return;
       if (m.type === 'token') p.onToken?.(m.text);
@@ -137,21 +141,25 @@ export class ChatHost {
     });
     handle.onExit((code, signal) => {
       const last = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
-      const why = `the model process stopped (${signal ?? `exit ${code}`})${last ? `: ${last}` : ''}`;
+      const why = `the model process stopped (${signal ?? `exit ${code}`}) on ${path.basename(this.o.modelPath)}${this.o.adapterPath ? ` with ${path.basename(this.o.adapterPath)}` : ''}${last ? `: ${last}` : ''}`;
       this.lastCrash = why;
       if (this.worker?.handle === handle) this.worker = null;
-      failed(new DocTuneError('MODEL', why));
+      failed(new DocTuneError('MODEL', why, { path: this.o.modelPath }));
       for (const [id, p] of [...this.pending, ...this.counting]) {
         this.pending.delete(id);
         this.counting.delete(id);
-        p.reject(new DocTuneError('MODEL', `${why}; it is restarted for the next request`));
+        p.reject(new DocTuneError('MODEL', `${why}; it is restarted for the next request`, { path: this.o.modelPath }));
       }
     });
-    const load: LoadRequest = {
-      modelPath: this.o.modelPath, ...(this.o.adapterPath ? { adapterPath: this.o.adapterPath } : {}), scale: this.o.scale ?? 1,
-      threads: this.o.threads ?? 1, parallel: this.o.parallel, contextSize: this.o.contextSize ?? 4096,
-    };
-    handle.send({ type: 'load', load } satisfies ChatWorkerIn);
+    // Threads: as asked, else the cores free now (measured when the model loads, so a restart re-measures).
+    void (this.o.threads ? Promise.resolve(this.o.threads) : defaultThreads()).then((threads) => {
+      this.threads = threads;
+      const load: LoadRequest = {
+        modelPath: this.o.modelPath, ...(this.o.adapterPath ? { adapterPath: this.o.adapterPath } : {}), scale: this.o.scale ?? 1,
+        threads, parallel: this.o.parallel, contextSize: this.o.contextSize ?? 4096,
+      };
+      if (!handle.exited()) handle.send({ type: 'load', load } satisfies ChatWorkerIn);
+    });
     this.worker = { handle, ready };
     ready.catch(() => {
       if (this.worker?.handle === handle) {
@@ -162,13 +170,27 @@ export class ChatHost {
     return ready;
   }
 
-  private async slot(): Promise<void> {
+  /** A generation slot; false when the signal aborts first (a waiting request leaves the queue then). */
+  private async slot(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
     if (this.running < this.o.parallel) {
       this.running++;
-      return;
+      return true;
     }
     if (this.queue.length >= this.o.maxQueue) throw new BusyError();
-    await new Promise<void>((resolve) => this.queue.push(resolve));
+    return new Promise<boolean>((resolve) => {
+      const onAbort = (): void => {
+        const i = this.queue.indexOf(take);
+        if (i >= 0) this.queue.splice(i, 1);
+        resolve(false);
+      };
+      const take = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(take);
+    });
   }
 
   private release(): void {
@@ -177,11 +199,17 @@ export class ChatHost {
     else this.running--;
   }
 
-  /** One answer to a conversation, formatted with the model's own chat template (as training did). */
+  /**
+   * One answer to a conversation, formatted with the model's own chat template (as training did). Stopped
+   * (the signal) while it waits for a slot or for the model to load, it ends there with no text; stopped while
+   * it generates, with the text so far.
+   */
   async generate(messages: Conversation, o: GenerateOptions = {}): Promise<Generation> {
-    await this.slot();
+    const stopped: Generation = { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0 };
+    if (!(await this.slot(o.signal))) return stopped;
     try {
       await this.start();
+      if (o.signal?.aborted) return stopped;
       const id = this.nextId++;
       const request: GenerateRequest = {
         id, messages, maxTokens: o.maxTokens ?? 256, temperature: o.temperature ?? 0.7, topP: o.topP ?? 0.9, ...(o.seed !== undefined ? { seed: o.seed } : {}),

@@ -4,6 +4,7 @@ import { DocTuneError } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
 import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
+import { defaultThreads } from '../threads.js';
 
 export interface ChatOnceOptions {
   modelPath: string;
@@ -31,7 +32,7 @@ export async function chatOnce(o: ChatOnceOptions): Promise<string> {
     let context;
     try {
       context = await model.createContext({
-        threads: o.threads ?? 1,
+        threads: o.threads ?? (await defaultThreads()),
         contextSize: Math.min(4096, model.trainContextSize),
         ...(o.adapterPath ? { lora: { adapters: [{ filePath: path.resolve(o.adapterPath), scale: o.scale ?? 1 }] } } : {}),
       });

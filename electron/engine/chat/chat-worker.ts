@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
-import { toWireError } from '../errors.js';
+import { DocTuneError, toWireError } from '../errors.js';
+import { llamaErrors, llamaLogger } from '../models/llama-log.js';
 import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
 
 export interface LoadRequest {
@@ -53,8 +54,13 @@ const waiting: ((c: LlamaChat) => void)[] = [];
 const aborts = new Map<number, AbortController>();
 
 async function load(l: LoadRequest): Promise<void> {
-  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
-  model = await llama.loadModel({ modelPath: path.resolve(l.modelPath), gpuLayers: 0 });
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: llamaLogger });
+  const file = path.resolve(l.modelPath);
+  try {
+    model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+  } catch (err) {
+    throw new DocTuneError('MODEL', `llama.cpp cannot load ${path.basename(file)}: ${llamaErrors() || (err as Error).message}`, { path: file });
+  }
   context = await model.createContext({
     sequences: l.parallel, threads: l.threads, contextSize: Math.min(l.contextSize, model.trainContextSize),
     ...(l.adapterPath ? { lora: { adapters: [{ filePath: path.resolve(l.adapterPath), scale: l.scale }] } } : {}),

@@ -27,11 +27,11 @@ export function addChatCommands(program: Command): void {
     .option('--temperature <x>', 'sampling temperature', Number, 0.7)
     .option('--top-p <x>', 'nucleus sampling', Number, 0.9)
     .option('--max-tokens <n>', 'longest answer', int, 256)
-    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'print {"answer", "base_answer"?, "citations"?} as JSON')
     .action(async (o: {
       model: string; adapter?: string; scale: number; prompt: string; compare?: boolean; rag?: boolean; workspace?: string; greedy?: boolean;
-      temperature: number; topP: number; maxTokens: number; threads: number; json?: boolean;
+      temperature: number; topP: number; maxTokens: number; threads?: number; json?: boolean;
     }) => {
       if (o.compare && !o.adapter) throw new DocTuneError('BAD_ARGUMENT', '--compare needs an --adapter to compare with the base model');
       if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', '--rag needs a --workspace to retrieve from');
@@ -48,7 +48,7 @@ export function addChatCommands(program: Command): void {
       let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
       const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
       const ask = async (adapterPath?: string): Promise<string> => {
-        const host = await ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, threads: Math.max(1, o.threads), parallel: 1 });
+        const host = await ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath: path.resolve(adapterPath) } : {}), scale: o.scale, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), parallel: 1 });
         try {
           // The passages that fit the model's context beside the question and the answer, and only those cited.
           const { messages, used } = await withPassages(host, [{ role: 'user', content: o.prompt }], hits, o.maxTokens);
@@ -80,9 +80,9 @@ export function addChatCommands(program: Command): void {
     .option('--judge <teacher>', 'also grade each answer 1–5 against the reference with a model: local:PATH.gguf | openai:BASE_URL#MODEL')
     .option('--api-key-env <var>', "for an API judge: environment variable holding the key (else the OS keychain's key for the URL)")
     .option('--max <n>', 'most questions', int, 200)
-    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'print the scores as JSON')
-    .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; judge?: string; apiKeyEnv?: string; max: number; threads: number; json?: boolean }) => {
+    .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; judge?: string; apiKeyEnv?: string; max: number; threads?: number; json?: boolean }) => {
       const judgeChoice = o.judge ? teacherChoiceOf(o.judge, { concurrency: 1, threads: o.threads, apiKeyEnv: o.apiKeyEnv }) : null;
       if (judgeChoice === 'extractive') throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
       const ws = o.workspace ? await Workspace.open(o.workspace) : null;
@@ -90,7 +90,7 @@ export function addChatCommands(program: Command): void {
       try {
         const r = await runEval({
           modelPath: await resolveModelArg(o.model), adapterPath: path.resolve(o.adapter), workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
-          threads: Math.max(1, o.threads), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
+          ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
           ...(judge && judgeChoice ? { judge: { teacher: judge, name: teacherSource(judgeChoice).teacher ?? judge.kind } } : {}),
           onProgress: (done, total) => {
             if (!o.json) process.stderr.write(`[${done}/${total}]\n`);

@@ -117,10 +117,10 @@ export function buildCli(): Command {
     .option('--embedding-model <gguf>', 'GGUF embedding model for vector search ("none" to turn it off); re-embeds existing chunks')
     .option('--chunk-tokens <n>', 'target chunk size in tokens for future imports', positiveInt)
     .option('--chunk-overlap <n>', 'overlap in tokens for future imports', positiveInt)
-    .option('--threads <n>', 'CPU threads for the embedding model', positiveInt, 1)
+    .option('--threads <n>', 'CPU threads for the embedding model (default: the physical cores free when it loads)', positiveInt)
     .option('--json', 'print as JSON')
-    .action(async (opts: { workspace: string; embeddingModel?: string; chunkTokens?: number; chunkOverlap?: number; threads: number; json?: boolean }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads });
+    .action(async (opts: { workspace: string; embeddingModel?: string; chunkTokens?: number; chunkOverlap?: number; threads?: number; json?: boolean }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}) });
       try {
         const ws = await engine.ws();
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
@@ -142,9 +142,9 @@ export function buildCli(): Command {
     .addOption(workspaceOption())
     .option('-p, --port <n>', 'port (0 picks a free one)', positiveInt, 0)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--threads <n>', 'CPU threads for models', positiveInt, 1)
-    .action(async (opts: { workspace: string; port: number; host: string; threads: number }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace, threads: opts.threads, warmUp: true, capabilities: { nativeDialogs: false, upload: true } });
+    .option('--threads <n>', 'CPU threads for models and training (default: the physical cores free when each starts)', positiveInt)
+    .action(async (opts: { workspace: string; port: number; host: string; threads?: number }) => {
+      const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}), warmUp: true, capabilities: { nativeDialogs: false, upload: true } });
       await engine.ws();
       const server = await startBrowserServer({
         engine,

@@ -7,7 +7,7 @@ import { int, num } from './options.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { resolveModelArg } from '../models/model-arg.js';
 
-function teacherOf(spec: string, threads: number): TeacherChoice | 'auto' {
+function teacherOf(spec: string, threads: number | undefined): TeacherChoice | 'auto' {
   return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, threads });
 }
 
@@ -36,9 +36,9 @@ export function addPipelineCommand(program: Command): void {
     .option('--rank <n>', 'LoRA rank', int)
     .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
     .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16', 'auto')
-    .option('--threads <n>', 'CPU threads', int, 1)
+    .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
-    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; precision: string; threads: number; json?: boolean }) => {
+    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; precision: string; threads?: number; json?: boolean }) => {
       const device = o.device.toLowerCase() as DeviceChoice;
       if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${o.device}`);
       const precision = o.precision.toLowerCase() as Precision;
@@ -54,7 +54,7 @@ export function addPipelineCommand(program: Command): void {
           shown = pct;
         });
         const r = await runPipeline({
-          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, precision, threads: Math.max(1, o.threads),
+          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, precision, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
           train: { epochs: o.epochs, batch: Math.max(1, o.batch), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
           signal: controller.signal,
           onProgress: (p) => {

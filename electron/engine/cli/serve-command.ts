@@ -4,7 +4,7 @@ import { resolveModelArg } from '../models/model-arg.js';
 import { int } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
-import { startOpenAiServer } from '../server/openai-server.js';
+import { isLoopbackName, startOpenAiServer } from '../server/openai-server.js';
 
 
 export function addServeCommand(program: Command): void {
@@ -16,25 +16,38 @@ export function addServeCommand(program: Command): void {
     .option('--scale <x>', 'adapter scale', Number, 1)
     .option('--port <n>', 'port (0: any free one)', int, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--api-key-env <var>', 'require the key in this environment variable (Authorization: Bearer …)')
+    .option('--api-key-env <var>', 'require the key in this environment variable (Authorization: Bearer …); needed beyond this machine')
+    .option('--insecure-no-key', 'serve a network address without an API key: anyone who reaches the port can use the model')
+    .option('--allow-origin <origin>', 'let web pages from this origin call the API (CORS); repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--name <id>', 'model name clients use (default: the adapter or model file name)')
     .option('--parallel <n>', 'requests generated at once', int, 2)
     .option('--queue <n>', 'requests allowed to wait; more get 429', int, 16)
-    .option('--threads <n>', 'CPU threads', int, 4)
+    .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'print {"url"} as JSON once listening')
-    .action(async (o: { model: string; adapter?: string; scale: number; port: number; host: string; apiKeyEnv?: string; name?: string; parallel: number; queue: number; threads: number; json?: boolean }) => {
+    .action(async (o: { model: string; adapter?: string; scale: number; port: number; host: string; apiKeyEnv?: string; name?: string; parallel: number; queue: number; threads?: number; json?: boolean; insecureNoKey?: boolean; allowOrigin: string[] }) => {
       let apiKey: string | undefined;
       if (o.apiKeyEnv) {
         apiKey = process.env[o.apiKeyEnv];
         if (!apiKey) throw new DocTuneError('BAD_ARGUMENT', `the environment variable ${o.apiKeyEnv} (--api-key-env) is not set`);
       }
+      // As the app does: a network address needs a key, unless that is asked for by name.
+      if (!apiKey && !isLoopbackName(o.host)) {
+        if (!o.insecureNoKey) {
+          throw new DocTuneError('BAD_ARGUMENT', `--host ${o.host} serves other machines: give an API key with --api-key-env VAR (or, to serve everyone who can reach the port, --insecure-no-key)`);
+        }
+        process.stderr.write(`warning: serving ${o.host} without an API key (--insecure-no-key): anyone who can reach the port can use the model\n`);
+      }
+      for (const origin of o.allowOrigin) {
+        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new DocTuneError('BAD_ARGUMENT', `--allow-origin ${origin} is not an origin (scheme://host[:port])`);
+      }
       const host = await ChatHost.open({
         modelPath: await resolveModelArg(o.model), ...(o.adapter ? { adapterPath: path.resolve(o.adapter) } : {}), scale: o.scale,
-        parallel: Math.max(1, o.parallel), maxQueue: o.queue, threads: Math.max(1, o.threads),
+        parallel: Math.max(1, o.parallel), maxQueue: o.queue, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
       });
       const modelName = o.name ?? path.basename(o.adapter ?? o.model).replace(/\.gguf$/i, '');
-      const server = await startOpenAiServer({ host, modelName, port: o.port, hostname: o.host, ...(apiKey ? { apiKey } : {}) });
-      process.stdout.write(o.json ? `${JSON.stringify({ url: server.url, model: modelName })}\n` : `serving ${modelName} at ${server.url} (Ctrl-C stops)\n`);
+      const server = await startOpenAiServer({ host, modelName, port: o.port, hostname: o.host, ...(apiKey ? { apiKey } : {}), allowOrigins: o.allowOrigin });
+      process.stdout.write(o.json ? `${JSON.stringify({ url: server.url, model: modelName, threads: host.threads })}\n`
+        : `serving ${modelName} at ${server.url} on ${host.threads} thread(s) (Ctrl-C stops)\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -20,7 +20,7 @@ export interface TeacherSpecOptions {
 export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): TeacherChoice {
   const concurrency = Math.max(1, o.concurrency ?? 4);
   if (spec === 'extractive') return 'extractive';
-  if (spec.startsWith('local:')) return { local: path.resolve(spec.slice('local:'.length)), parallel: concurrency, threads: Math.max(1, o.threads ?? 1) };
+  if (spec.startsWith('local:')) return { local: path.resolve(spec.slice('local:'.length)), parallel: concurrency, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}) };
   if (spec.startsWith('openai:')) {
     let endpoint: { baseUrl: string; model: string };
     try {

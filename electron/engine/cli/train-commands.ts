@@ -68,7 +68,7 @@ export function addTrainCommands(program: Command): void {
     .option('--long-sequences <mode>', 'refuse | split sequences longer than --seq', DEFAULT_TRAIN_CONFIG.longSequences)
     .option('--eval-split <x>', 'share of examples held out for evaluation', num, DEFAULT_TRAIN_CONFIG.evalSplit)
     .option('--seed <n>', 'seed for initialisation and data order', int, DEFAULT_TRAIN_CONFIG.seed)
-    .option('--threads <n>', 'CPU threads', int, DEFAULT_TRAIN_CONFIG.threads)
+    .option('--threads <n>', 'CPU threads (default: the physical cores free when training starts)', int)
     .option('--checkpoint-every <n>', 'steps between checkpoints', int, DEFAULT_TRAIN_CONFIG.checkpointEvery)
     .option('--device <kind>', 'auto (CUDA, then Vulkan or Metal, then CPU) | cpu | cuda | vulkan | metal', DEFAULT_TRAIN_CONFIG.device)
     .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16: operands of the products; accumulation, LoRA weights and optimizer stay F32', DEFAULT_TRAIN_CONFIG.precision)
@@ -90,7 +90,7 @@ export function addTrainCommands(program: Command): void {
         rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
         lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
         longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
-        threads: Math.max(1, o.threads as number), checkpointEvery: o.checkpointEvery as number, device, precision, checkpointing,
+        threads: o.threads ? Math.max(1, o.threads as number) : 0, checkpointEvery: o.checkpointEvery as number, device, precision, checkpointing,
       };
       if (config.rank < 1) throw new DocTuneError('BAD_ARGUMENT', '--rank must be at least 1');
       const json = Boolean(o.json);
@@ -170,7 +170,7 @@ export function addTrainCommands(program: Command): void {
       timeout: number; priceIn?: number; priceOut?: number; json?: boolean;
     }) => {
       const teacher = teacherChoiceOf(o.teacher, {
-        concurrency: o.concurrency, threads: 1, apiKeyEnv: o.apiKeyEnv, timeoutSeconds: o.timeout,
+        concurrency: o.concurrency, apiKeyEnv: o.apiKeyEnv, timeoutSeconds: o.timeout,
         price: o.priceIn !== undefined || o.priceOut !== undefined ? { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } : undefined,
       });
       const ws = await Workspace.open(o.workspace);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { QaPairRow } from '../store/schema.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 export type ExportFormat = 'alpaca' | 'sharegpt' | 'messages';
 
@@ -23,8 +24,7 @@ export async function exportPairs(pairs: QaPairRow[], format: ExportFormat, file
       break;
   }
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await fs.writeFile(`${file}.tmp`, body);
-  await fs.rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, body);
   const name = path.basename(file);
   const info =
     format === 'alpaca'

@@ -93,8 +93,8 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const pairs = (await heldOutPairs(runPath)).slice(0, o.maxQuestions ?? 200);
   if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'retrieval (--rag) needs a workspace (--workspace DIR)');
   if (o.signal?.aborted) throw new DocTuneError('CANCELLED', 'the evaluation was cancelled');
-  const base = await ChatHost.open({ modelPath: o.modelPath, threads: o.threads ?? 1, parallel: 1 });
-  const adapted = await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, threads: o.threads ?? 1, parallel: 1 }).catch(async (err: unknown) => {
+  const base = await ChatHost.open({ modelPath: o.modelPath, ...(o.threads ? { threads: o.threads } : {}), parallel: 1 });
+  const adapted = await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, ...(o.threads ? { threads: o.threads } : {}), parallel: 1 }).catch(async (err: unknown) => {
     await base.close();
     throw err;
   });

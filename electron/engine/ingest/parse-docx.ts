@@ -3,7 +3,7 @@ import mammoth from 'mammoth';
 import { DocTuneError } from '../errors.js';
 import { parseHtml } from './parse-html.js';
 import type { ParsedDocument } from './types.js';
-import { assertNotZipBomb } from './zip-guard.js';
+import { assertInflatesWithin, assertNotZipBomb } from './zip-guard.js';
 
 /** DOCX → semantic HTML (mammoth keeps headings, lists and tables) → the same block walk as HTML. */
 export async function parseDocx(buf: Buffer, file: string, fallbackTitle: string): Promise<ParsedDocument> {
@@ -11,6 +11,7 @@ export async function parseDocx(buf: Buffer, file: string, fallbackTitle: string
   if (!entries.some((e) => e.name === 'word/document.xml')) {
     throw new DocTuneError('PARSE_FAILED', 'not a Word document (no word/document.xml in the package)', { path: file });
   }
+  await assertInflatesWithin(buf, file, entries);
   let html: string;
   let zip: JSZip;
   try {

@@ -39,6 +39,22 @@ describe('DocumentParser (parsing threads)', () => {
     expect((await relaxed.parse(small, chunking)).chunks).toHaveLength(1);
   });
 
+  it('a package whose directory declares 1 MB but inflates to 1 GB is refused from the bytes it inflates, in little memory', async () => {
+    const liar = path.join(dir, 'liar-1g.docx');
+    fs.writeFileSync(liar, docxZipBomb(1024, { lie: true }));
+    const parser = make({ threads: 1 });
+    const before = process.memoryUsage().rss;
+    const started = Date.now();
+    const err = (await parser.parse(liar, chunking).catch((e: unknown) => e)) as DocTuneError;
+    expect(err).toBeInstanceOf(DocTuneError);
+    expect(err.path).toBe(liar);
+    expect(err.message).toMatch(/refusing a zip bomb: word\/document\.xml inflates to more than 256 MB/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // Counted as it inflated, nothing kept: the process grew by far less than the gigabyte the package holds
+    // (what it grows by is inflated chunks not yet collected).
+    expect(process.memoryUsage().rss - before).toBeLessThan(512 * 1024 * 1024);
+  });
+
   it('a zip bomb that lies about its size is refused and the thread recovers', async () => {
     const bomb = path.join(dir, 'liar.docx');
     fs.writeFileSync(bomb, docxZipBomb(300, { lie: true }));
@@ -47,7 +63,7 @@ describe('DocumentParser (parsing threads)', () => {
     expect(err).toBeInstanceOf(DocTuneError);
     // Either the inflater notices the lie or the thread hits its heap cap; both name the file and the cause.
     expect(err.path).toBe(bomb);
-    expect(err.message).toMatch(/size mismatch|more than 96 MB of memory/);
+    expect(err.message).toMatch(/size mismatch|more than 96 MB of memory|inflates to more than/);
     // The pool replaced the dead thread.
     const ok = path.join(dir, 'ok.txt');
     fs.writeFileSync(ok, 'Still working after the bomb.\n');

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import { DocTuneError } from '../errors.js';
 
 export const ZIP_LIMITS = {
@@ -12,12 +13,15 @@ export interface ZipEntryInfo {
   name: string;
   compressed: number;
   uncompressed: number;
+  /** 0 stored, 8 deflated (others are not found in Office packages). */
+  method: number;
+  /** Offset of the entry's local header. */
+  offset: number;
 }
 
 /**
- * Read a ZIP's central directory (no decompression) so an Office package that would expand to gigabytes
- * is refused before any parser inflates it. Parsing additionally runs under a memory cap, for archives whose
- * directory lies about sizes.
+ * Read a ZIP's central directory (no decompression) so an Office package that says it would expand to
+ * gigabytes is refused at once; assertInflatesWithin then counts what each entry really inflates to.
  */
 export function readZipDirectory(buf: Buffer, file: string): ZipEntryInfo[] {
   const min = Math.max(0, buf.length - 65_557);
@@ -41,13 +45,15 @@ export function readZipDirectory(buf: Buffer, file: string): ZipEntryInfo[] {
     if (p + 46 > buf.length || buf.readUInt32LE(p) !== 0x02014b50) {
       throw new DocTuneError('PARSE_FAILED', 'corrupt ZIP package (bad central directory entry)', { path: file });
     }
+    const method = buf.readUInt16LE(p + 10);
     const compressed = buf.readUInt32LE(p + 20);
     const uncompressed = buf.readUInt32LE(p + 24);
+    const offset = buf.readUInt32LE(p + 42);
     const nameLen = buf.readUInt16LE(p + 28);
     const extraLen = buf.readUInt16LE(p + 30);
     const commentLen = buf.readUInt16LE(p + 32);
     const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
-    entries.push({ name, compressed, uncompressed });
+    entries.push({ name, compressed, uncompressed, method, offset });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
@@ -75,6 +81,53 @@ export function assertNotZipBomb(buf: Buffer, file: string): ZipEntryInfo[] {
     );
   }
   return entries;
+}
+
+/** Bytes a deflated stream inflates to, counted as it inflates (nothing kept) and stopped past `limit`. */
+function inflatedBytes(data: Buffer, limit: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const inflater = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+    let n = 0;
+    inflater.on('data', (chunk: Buffer) => {
+      n += chunk.length;
+      if (n > limit) {
+        inflater.destroy();
+        resolve(n);
+      }
+    });
+    inflater.on('end', () => resolve(n));
+    inflater.on('error', reject);
+    inflater.end(data);
+  });
+}
+
+/**
+ * What the directory says can be a lie: every entry is inflated once, counting the bytes it really gives
+ * and stopping at the limit, whatever its header declares, before a parser holds any of it in memory.
+ */
+export async function assertInflatesWithin(buf: Buffer, file: string, entries: ZipEntryInfo[]): Promise<void> {
+  let total = 0;
+  for (const e of entries) {
+    if (e.offset + 30 > buf.length || buf.readUInt32LE(e.offset) !== 0x04034b50) {
+      throw new DocTuneError('PARSE_FAILED', `corrupt ZIP package (bad local header for ${e.name})`, { path: file });
+    }
+    const start = e.offset + 30 + buf.readUInt16LE(e.offset + 26) + buf.readUInt16LE(e.offset + 28);
+    const data = buf.subarray(start, Math.min(buf.length, start + e.compressed));
+    const left = ZIP_LIMITS.maxTotalBytes - total;
+    let size: number;
+    if (e.method === 0) size = data.length;
+    else if (e.method === 8) size = await inflatedBytes(data, left).catch((err: Error) => {
+      throw new DocTuneError('PARSE_FAILED', `corrupt ZIP package (${e.name}: ${err.message})`, { path: file, cause: err });
+    });
+    else throw new DocTuneError('UNSUPPORTED_FORMAT', `ZIP entry ${e.name} uses compression method ${e.method}`, { path: file });
+    total += size;
+    if (total > ZIP_LIMITS.maxTotalBytes) {
+      throw new DocTuneError('TOO_LARGE', `refusing a zip bomb: ${e.name} inflates to more than ${mb(ZIP_LIMITS.maxTotalBytes)} MB (its header says ${mb(e.uncompressed)} MB)`, { path: file });
+    }
+    if (size > 10 * 1024 * 1024 && size / Math.max(1, e.compressed) > ZIP_LIMITS.maxRatio) {
+      throw new DocTuneError('TOO_LARGE', `refusing a likely zip bomb: ${e.name} expands ${Math.round(size / Math.max(1, e.compressed))}× to ${mb(size)} MB`, { path: file });
+    }
+  }
 }
 
 function mb(n: number): number {

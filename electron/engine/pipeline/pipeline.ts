@@ -19,6 +19,7 @@ import type { DeviceChoice, Precision } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { CHECKPOINT_FILE, type TrainResult } from '../train/train-loop.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 export const STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -93,14 +94,13 @@ async function readState(file: string, model: string): Promise<PipelineState> {
 const exists = (file: string): Promise<boolean> => fs.access(file).then(() => true, () => false);
 
 async function writeState(file: string, s: PipelineState): Promise<void> {
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(s, null, 2));
-  await fs.rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, JSON.stringify(s, null, 2));
 }
 
 /** The model teaches itself only if it is an instruct model: a base model would write nonsense. */
-export async function defaultTeacher(modelPath: string, threads: number): Promise<TeacherChoice> {
+export async function defaultTeacher(modelPath: string, threads: number | undefined): Promise<TeacherChoice> {
   const model = await readGguf(modelPath);
-  return metaString(model, 'tokenizer.chat_template') ? { local: modelPath, parallel: 4, threads } : 'extractive';
+  return metaString(model, 'tokenizer.chat_template') ? { local: modelPath, parallel: 4, ...(threads ? { threads } : {}) } : 'extractive';
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
@@ -108,7 +108,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   await fs.mkdir(out, { recursive: true });
   const stateFile = path.join(out, 'pipeline.json');
   const state = await readState(stateFile, path.resolve(o.modelPath));
-  const threads = o.threads ?? 1;
+  // Unset: each model and the trainer take the physical cores free when they start.
+  const threads = o.threads;
   // The pairs this run writes carry its name, so that it accepts exactly those.
   const batch = path.basename(out).startsWith('pipeline-') ? path.basename(out) : `pipeline-${path.basename(out)}`;
   const progress = (p: PipelineProgress): void => o.onProgress?.(p);
@@ -183,8 +184,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
           ? `no accepted QA pairs to train on, and ${waiting} await review: accept them on the Training set page (or doctune dataset accept), then run again`
           : 'no QA pairs to train on (the documents gave none that passed the quality checks)');
       }
-      await fs.writeFile(`${dataFile}.tmp`, `${conversations.map((messages) => JSON.stringify({ messages })).join('\n')}\n`);
-      await fs.rename(`${dataFile}.tmp`, dataFile);
+      await writeFileAtomic(dataFile, `${conversations.map((messages) => JSON.stringify({ messages })).join('\n')}\n`);
       state.snapshot = { conversations: conversations.length };
       await writeState(stateFile, state);
     }
@@ -202,7 +202,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // The device and precision are today's choice: a checkpoint resumes on another device (after a driver
     // failure, say) and at another precision.
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads, ...state.train, ...(o.device ? { device: o.device } : {}),
+      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads: threads ?? 0, ...state.train, ...(o.device ? { device: o.device } : {}),
       ...(o.precision ? { precision: o.precision } : {}), modelPath: path.resolve(o.modelPath),
     };
     const resume = await exists(path.join(runDir, CHECKPOINT_FILE));
@@ -217,7 +217,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     try {
       // Retrieved passages are fitted to the model's context, so even a small model is scored with them.
       const { items: _items, ...r } = await runEval({
-        modelPath: o.modelPath, adapterPath: trained.adapter, runPath: trained.run, workspace: w.ws, rag: true, threads,
+        modelPath: o.modelPath, adapterPath: trained.adapter, runPath: trained.run, workspace: w.ws, rag: true, ...(threads ? { threads } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         onProgress: (done, total) => progress({ stage: 'eval', status: 'progress', done, total }),
       });

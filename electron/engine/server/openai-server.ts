@@ -3,6 +3,10 @@
  * /v1/chat/completions, streaming (server-sent events) or not — so any OpenAI client can use it. An API key
  * can be required (401 without it); a full queue answers 429 with Retry-After; a crashed model process
  * answers 503 and is restarted for the next request.
+ *
+ * Web pages: without an API key only requests addressed to this machine by a loopback name are served
+ * (the Host header, against DNS rebinding), and no browser page may call it (a request with an Origin
+ * header is refused) unless its origin is allowed (`allowOrigins`, then with CORS headers for it).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +24,8 @@ export interface OpenAiServerOptions {
   apiKey?: string;
   /** Largest request body. */
   maxBodyBytes?: number;
+  /** Web page origins (e.g. http://localhost:3000) allowed to call the API from a browser. */
+  allowOrigins?: string[];
 }
 
 export interface OpenAiServer {
@@ -41,6 +47,9 @@ const ChatRequest = z.object({
   top_p: z.number().gt(0).max(1).optional(),
   seed: z.number().int().optional(),
 }).passthrough();
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+export const isLoopbackName = (host: string): boolean => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 function error(res: http.ServerResponse, status: number, message: string, type: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error: { message, type, code: null } }));
@@ -113,9 +122,37 @@ export async function startOpenAiServer(o: OpenAiServerOptions): Promise<OpenAiS
     }
   };
 
+  const allowOrigins = new Set(o.allowOrigins ?? []);
+  // Without a key, a request must name this machine by a loopback name: a rebound DNS name is refused.
+  const hostAllowed = (req: http.IncomingMessage): boolean => {
+    if (o.apiKey || !isLoopbackName(o.hostname ?? '127.0.0.1')) return true;
+    const host = req.headers.host;
+    if (!host) return false;
+    try {
+      return LOOPBACK.has(new URL(`http://${host}`).hostname);
+    } catch {
+      return false;
+    }
+  };
+
   const server = http.createServer((req, res) => {
     void (async (): Promise<void> => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        return error(res, 400, 'bad request target', 'invalid_request_error');
+      }
+      if (!hostAllowed(req)) return error(res, 403, `Host ${req.headers.host ?? '(none)'} is not this server's: use 127.0.0.1 or localhost`, 'invalid_request_error');
+      const origin = req.headers.origin;
+      if (origin !== undefined) {
+        if (!allowOrigins.has(origin)) return error(res, 403, `requests from web pages (${origin}) are not allowed; start the server with --allow-origin ${origin}`, 'invalid_request_error');
+        res.setHeader('access-control-allow-origin', origin);
+        res.setHeader('vary', 'origin');
+        if (req.method === 'OPTIONS') {
+          return void res.writeHead(204, { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' }).end();
+        }
+      }
       if (!authorised(req)) return error(res, 401, 'invalid or missing API key', 'invalid_request_error');
       if (req.method === 'GET' && url.pathname === '/v1/models') {
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: o.modelName, object: 'model', created, owned_by: 'doctune' }] }));
@@ -125,6 +162,10 @@ export async function startOpenAiServer(o: OpenAiServerOptions): Promise<OpenAiS
     })().catch((err: unknown) => {
       if (!res.headersSent) error(res, 500, toWireError(err).message, 'server_error');
     });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -45,7 +45,6 @@ export interface StoredTeacherSettings {
   localModel: string;
   baseUrl: string;
   model: string;
-  apiKeyEnv: string;
   questionsPerChunk: number;
   paraphrases: number;
   concurrency: number;
@@ -277,6 +276,11 @@ async function readSettings(table: lancedb.Table): Promise<WorkspaceSettings> {
     } catch {
       // A damaged value falls back to its default.
     }
+  }
+  // Older workspaces stored the name of an environment variable holding the API key: never used again.
+  if (settings.teacher && typeof settings.teacher === 'object' && 'apiKeyEnv' in settings.teacher) {
+    const { apiKeyEnv: _dropped, ...teacher } = settings.teacher as Record<string, unknown>;
+    settings.teacher = teacher;
   }
   return settings as unknown as WorkspaceSettings;
 }

@@ -101,3 +101,13 @@ export async function writeQuantizedCopy(path: string, base: GgufFile, type: Ggm
   await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });
   return readGguf(path);
 }
+
+/** A copy of a model with some metadata replaced: for files DocTune's reader accepts and llama.cpp may not. */
+export async function writeWithMetadata(path: string, base: GgufFile, overrides: Record<string, GgufValue>): Promise<GgufFile> {
+  const metadata = new Map(base.metadata);
+  for (const [k, v] of Object.entries(overrides)) metadata.set(k, v);
+  const tensors: GgufTensorInput[] = [];
+  for (const t of base.tensors) tensors.push({ name: t.name, dims: t.dims, type: t.type, data: await readTensorData(base, t.name) });
+  await writeGguf(path, { metadata, tensors, alignment: base.alignment });
+  return readGguf(path);
+}

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { DocTuneError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 /** "DTCKPT" + version: a checkpoint from another format is refused, never misread. */
 const MAGIC = Buffer.from('DTCKPT\0\0', 'latin1');
@@ -31,15 +31,7 @@ export async function writeCheckpoint(file: string, s: CheckpointState): Promise
   fixed.writeUInt32LE(CHECKPOINT_VERSION, 0);
   fixed.writeUInt32LE(header.length, 4);
   const f32 = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(Buffer.concat([MAGIC, fixed, header, f32(s.params), f32(s.m), f32(s.v)]));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, Buffer.concat([MAGIC, fixed, header, f32(s.params), f32(s.m), f32(s.v)]));
 }
 
 export async function readCheckpoint(file: string): Promise<CheckpointState> {

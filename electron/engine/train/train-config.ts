@@ -18,6 +18,7 @@ export interface TrainConfig {
   longSequences: 'refuse' | 'split';
   evalSplit: number;
   seed: number;
+  /** CPU threads; 0: the physical cores free when training starts. */
   threads: number;
   weightDecay: number;
   clip: number;
@@ -49,7 +50,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   longSequences: 'refuse',
   evalSplit: 0.1,
   seed: 42,
-  threads: 1,
+  threads: 0,
   weightDecay: 0,
   clip: 1,
   warmupRatio: 0.1,

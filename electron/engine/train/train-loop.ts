@@ -10,6 +10,8 @@ import { chooseCheckpointing, describePlan, decideLoad, estimateStaticMemory, mi
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { Conversation, TokenizedExample } from './sft-data.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
+import { defaultThreads } from '../threads.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 export type TrainEvent =
   | {
@@ -124,7 +126,7 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
     alpha: config.alpha,
     targets: targetBits(config.targets),
     seed: config.seed,
-    threads: config.threads,
+    threads: config.threads > 0 ? config.threads : await defaultThreads(),
     compactTransposed: load.compactTransposed,
     precision: config.precision,
   });
@@ -297,8 +299,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       timings: { seconds: elapsed, tokens_per_s: result.tokens_per_s },
       finished_at: new Date().toISOString(),
     };
-    await fs.writeFile(`${result.run}.tmp`, JSON.stringify(record, null, 2));
-    await fs.rename(`${result.run}.tmp`, result.run);
+    await writeFileAtomic(result.run, JSON.stringify(record, null, 2));
     return result;
   } finally {
     t.dispose();

@@ -22,13 +22,20 @@ export type WorkerLauncher = (file: string, execArgv: string[], env: NodeJS.Proc
 
 export const forkLauncher: WorkerLauncher = (file, execArgv, env) => {
   const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+  // A worker that failed to start, or died just before a message to it: its exit is the report (the exit
+  // listener fails what was in flight); without a listener the 'error' would end this process.
+  child.on('error', () => undefined);
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     pid: child.pid,
-    send: (m) => void child.send(m as object),
+    send: (m) => {
+      if (exited() || !child.connected) return;
+      child.send(m as object, (err) => void err);
+    },
     onMessage: (l) => void child.on('message', l),
     onExit: (l) => void child.on('exit', (code, signal) => l(code, signal)),
     onStderr: (l) => void child.stderr?.on('data', (d: Buffer) => l(d.toString())),
-    exited: () => child.exitCode !== null || child.signalCode !== null,
+    exited,
     kill: () => void child.kill(),
   };
 };
