@@ -41,6 +41,19 @@ describe('hostile models: llama.cpp dies in a worker, never here', () => {
     });
   }
 
+  it("a model llama.cpp refuses to load says why, in llama.cpp's words, not just that it failed", async () => {
+    // Every tensor but one: DocTune's reader accepts the file, llama.cpp counts the tensors and refuses.
+    const base = await readGguf(TINY_MODEL);
+    const file = path.join(dir, 'stories-missing-tensor.gguf');
+    await writeWithMetadata(file, { ...base, tensors: base.tensors.filter((t) => t.name !== 'blk.0.ffn_up.weight') }, {});
+    for (const open of [() => ChatHost.open({ modelPath: file, threads: 1 }), () => LocalTeacher.load(file, { parallel: 1, threads: 1 })]) {
+      const err = await open().then(() => null, (e: unknown) => e);
+      expectNamed(err, file);
+      expect((err as Error).message).toMatch(/llama\.cpp cannot load stories-missing-tensor\.gguf: /);
+      expect((err as Error).message).toMatch(/blk\.0\.ffn_up\.weight/);
+    }
+  });
+
   it('the judge (the workspace teacher grading answers) fails the same way', async () => {
     const file = path.join(dir, 'stories-judge.gguf');
     await writeWithMetadata(file, await readGguf(TINY_MODEL), { 'llama.attention.head_count': gguf.u32(0) });
