@@ -27,6 +27,8 @@ export default defineConfig({
         'train-worker': path.resolve(import.meta.dirname, 'electron/engine/train/train-worker.ts'),
         // llama.cpp chat and serving, supervised (chat-host's workerEntry).
         'chat-worker': path.resolve(import.meta.dirname, 'electron/engine/chat/chat-worker.ts'),
+        // llama.cpp for the local teacher, the judge and the embedding model, supervised (llama-host's workerEntry).
+        'llama-worker': path.resolve(import.meta.dirname, 'electron/engine/models/llama-worker.ts'),
       },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,

@@ -8,6 +8,26 @@ namespace dt_cpu {
 namespace {
 
 #ifdef DT_X86
+// C (+)= alpha·tile, the rows past mv and columns past nv left alone (masked).
+template <int MV, int NR>
+DT_TARGET("avx512f")
+inline void store_tile512(const __m512 (&cr)[MV][NR], float * c, int64_t ldc, float alpha, bool acc, int mv, int nv) {
+    __mmask16 mask[MV];
+    for (int i = 0; i < MV; i++) {
+        const int rows = mv - 16 * i;
+        mask[i] = rows >= 16 ? (__mmask16) 0xffff : rows > 0 ? (__mmask16) ((1u << rows) - 1) : (__mmask16) 0;
+    }
+    const __m512 va = _mm512_set1_ps(alpha);
+    for (int j = 0; j < nv; j++) {
+        float * cj = c + j * ldc;
+        for (int i = 0; i < MV; i++) {
+            __m512 r = _mm512_mul_ps(cr[i][j], va);
+            if (acc) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[i], cj + 16 * i));
+            _mm512_mask_storeu_ps(cj + 16 * i, mask[i], r);
+        }
+    }
+}
+
 template <int MV, int NR>
 DT_TARGET("avx512f")
 void kernel_avx512(int64_t kc, const float * __restrict a, const float * __restrict b, float * c, int64_t ldc, float alpha, bool acc, int mv, int nv) {
@@ -23,20 +43,7 @@ void kernel_avx512(int64_t kc, const float * __restrict a, const float * __restr
         a += 16 * MV;
         b += NR;
     }
-    __mmask16 mask[MV];
-    for (int i = 0; i < MV; i++) {
-        const int rows = mv - 16 * i;
-        mask[i] = rows >= 16 ? (__mmask16) 0xffff : rows > 0 ? (__mmask16) ((1u << rows) - 1) : (__mmask16) 0;
-    }
-    const __m512 va = _mm512_set1_ps(alpha);
-    for (int j = 0; j < nv; j++) {
-        float * cj = c + j * ldc;
-        for (int i = 0; i < MV; i++) {
-            __m512 r = _mm512_mul_ps(cr[i][j], va);
-            if (acc) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[i], cj + 16 * i));
-            _mm512_mask_storeu_ps(cj + 16 * i, mask[i], r);
-        }
-    }
+    store_tile512<MV, NR>(cr, c, ldc, alpha, acc, mv, nv);
 }
 
 template <int MV, int NR>
@@ -87,20 +94,7 @@ void kernel_bf16(int64_t kp_n, const uint32_t * __restrict a, const uint32_t * _
         a += 16 * MV;
         b += NR;
     }
-    __mmask16 mask[MV];
-    for (int i = 0; i < MV; i++) {
-        const int rows = mv - 16 * i;
-        mask[i] = rows >= 16 ? (__mmask16) 0xffff : rows > 0 ? (__mmask16) ((1u << rows) - 1) : (__mmask16) 0;
-    }
-    const __m512 va = _mm512_set1_ps(alpha);
-    for (int j = 0; j < nv; j++) {
-        float * cj = c + j * ldc;
-        for (int i = 0; i < MV; i++) {
-            __m512 r = _mm512_mul_ps(cr[i][j], va);
-            if (acc) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[i], cj + 16 * i));
-            _mm512_mask_storeu_ps(cj + 16 * i, mask[i], r);
-        }
-    }
+    store_tile512<MV, NR>(cr, c, ldc, alpha, acc, mv, nv);
 }
 #endif
 

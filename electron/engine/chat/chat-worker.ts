@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { DocTuneError, toWireError } from '../errors.js';
+import { onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaErrors, llamaLogger } from '../models/llama-log.js';
 import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
 
@@ -40,12 +41,7 @@ export type ChatWorkerOut =
   | { type: 'done'; id: number; text: string; finishReason: 'stop' | 'length'; promptTokens: number; completionTokens: number }
   | { type: 'failed'; id: number | null; error: { code: string; message: string } };
 
-interface ParentPort { postMessage(m: unknown): void; on(e: 'message', l: (ev: { data: unknown }) => void): void }
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-const send = (m: ChatWorkerOut): void => {
-  if (parentPort) parentPort.postMessage(m);
-  else process.send?.(m);
-};
+const send = (m: ChatWorkerOut): void => sendToParent(m);
 
 let model: LlamaModel | null = null;
 let context: LlamaContext | null = null;
@@ -106,5 +102,4 @@ function onMessage(m: ChatWorkerIn): void {
   } else aborts.get(m.id)?.abort();
 }
 
-if (parentPort) parentPort.on('message', (e) => onMessage(e.data as ChatWorkerIn));
-else process.on('message', (m) => onMessage(m as ChatWorkerIn));
+onParentMessage((m) => onMessage(m as ChatWorkerIn));

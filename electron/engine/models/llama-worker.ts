@@ -8,6 +8,7 @@ import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { ANSWER_SCHEMA, JUDGE_SCHEMA, PARAPHRASE_SCHEMA, QUESTIONS_SCHEMA } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import { onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaLogger, llamaErrors } from './llama-log.js';
 
 export const SCHEMAS = { questions: QUESTIONS_SCHEMA, answer: ANSWER_SCHEMA, paraphrase: PARAPHRASE_SCHEMA, judge: JUDGE_SCHEMA } as const;
@@ -32,12 +33,7 @@ export type LlamaWorkerOut =
   | { type: 'result'; id: number; value: unknown }
   | { type: 'failed'; id: number | null; error: { code: string; message: string } };
 
-interface ParentPort { postMessage(m: unknown): void; on(e: 'message', l: (ev: { data: unknown }) => void): void }
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-const send = (m: LlamaWorkerOut): void => {
-  if (parentPort) parentPort.postMessage(m);
-  else process.send?.(m);
-};
+const send = (m: LlamaWorkerOut): void => sendToParent(m);
 
 
 let llama: Llama | null = null;
@@ -114,5 +110,4 @@ function onMessage(m: LlamaWorkerIn): void {
   void work.then((value) => send({ type: 'result', id: m.id, value }), (err: unknown) => send({ type: 'failed', id: m.id, error: toWireError(err) }));
 }
 
-if (parentPort) parentPort.on('message', (e) => onMessage(e.data as LlamaWorkerIn));
-else process.on('message', (m) => onMessage(m as LlamaWorkerIn));
+onParentMessage((m) => onMessage(m as LlamaWorkerIn));

@@ -174,6 +174,9 @@ describe.skipIf(kernel === 'none')(`CPU matrix product (${kernel})`, () => {
     const { seconds } = addon.cpuMatmul({ a: randomF32(c.M * c.K, 1, next), aType: 0, aNe: [c.K, c.M], b: randomF32(c.K * c.N, 1, next), bNe: [c.K, c.N], repeats: 3 });
     const achieved = (2 * c.M * c.N * c.K) / seconds;
     expect(peak).toBeGreaterThan(1e9);
-    expect(achieved).toBeLessThan(peak * 1.05);
+    // Both are timed on a machine other tests share: a margin for their noise, far below what a wrong count
+    // of lanes or FMA units would give.
+    expect(achieved).toBeLessThan(peak * 1.5);
+    expect(achieved).toBeGreaterThan(peak * 0.05);
   });
 });
