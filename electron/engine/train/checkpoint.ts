@@ -20,11 +20,13 @@ export interface CheckpointState {
   m: Float32Array;
   v: Float32Array;
   optimizerStep: number;
+  /** The products' precision the run trained at (f32, f16, bf16); absent in checkpoints from before it was kept. */
+  precision?: string;
 }
 
 export async function writeCheckpoint(file: string, s: CheckpointState): Promise<void> {
   const header = Buffer.from(
-    JSON.stringify({ step: s.step, epoch: s.epoch, index: s.index, fingerprint: s.fingerprint, trainLosses: s.trainLosses, evalLosses: s.evalLosses, optimizerStep: s.optimizerStep, n: s.params.length }),
+    JSON.stringify({ step: s.step, epoch: s.epoch, index: s.index, fingerprint: s.fingerprint, trainLosses: s.trainLosses, evalLosses: s.evalLosses, optimizerStep: s.optimizerStep, precision: s.precision, n: s.params.length }),
     'utf8',
   );
   const fixed = Buffer.alloc(8);
@@ -49,5 +51,8 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
   const start = 16 + headerLen;
   if (buf.length !== start + 12 * h.n) throw new DocTuneError('BAD_ARGUMENT', 'checkpoint is truncated', { path: file });
   const arr = (k: number): Float32Array => new Float32Array(buf.buffer.slice(buf.byteOffset + start + k * 4 * h.n, buf.byteOffset + start + (k + 1) * 4 * h.n));
-  return { step: h.step, epoch: h.epoch, index: h.index, fingerprint: h.fingerprint, trainLosses: h.trainLosses, evalLosses: h.evalLosses, optimizerStep: h.optimizerStep, params: arr(0), m: arr(1), v: arr(2) };
+  return {
+    step: h.step, epoch: h.epoch, index: h.index, fingerprint: h.fingerprint, trainLosses: h.trainLosses, evalLosses: h.evalLosses, optimizerStep: h.optimizerStep,
+    params: arr(0), m: arr(1), v: arr(2), ...(typeof h.precision === 'string' ? { precision: h.precision } : {}),
+  };
 }

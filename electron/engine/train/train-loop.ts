@@ -178,7 +178,11 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
   await fs.mkdir(outDir, { recursive: true });
   const base = await readGguf(config.modelPath);
   const longest = Math.max(...data.map((d) => d.tokens.length));
-  const { t, plan, seq, compactTransposed, checkpointing } = await openTrainer(config, base, longest);
+  // A resumed run continues at the precision it trained at when left to choose (auto): the same run, the
+  // same arithmetic, whatever a new measurement on a busy machine would say.
+  const resumed = hooks.resumeFrom ? await readCheckpoint(path.join(hooks.resumeFrom, CHECKPOINT_FILE)) : null;
+  const precision = config.precision === 'auto' && resumed?.precision ? (resumed.precision as TrainConfig['precision']) : config.precision;
+  const { t, plan, seq, compactTransposed, checkpointing } = await openTrainer({ ...config, precision }, base, longest);
   try {
     const info = t.info();
     hooks.onEvent({
@@ -195,8 +199,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
     let index = 0;
     let trainLosses: number[] = [];
     let evalLosses: number[] = [];
-    if (hooks.resumeFrom) {
-      const ck = await readCheckpoint(path.join(hooks.resumeFrom, CHECKPOINT_FILE));
+    if (hooks.resumeFrom && resumed) {
+      const ck = resumed;
       if (ck.fingerprint !== print) {
         throw new DocTuneError('BAD_ARGUMENT', 'the checkpoint belongs to a different model, data set or settings; resume with the same ones', { path: hooks.resumeFrom });
       }
@@ -209,7 +213,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
     const saveCheckpoint = async (): Promise<void> => {
       const opt = t.getOptimizer();
       const file = path.join(outDir, CHECKPOINT_FILE);
-      await writeCheckpoint(file, { step, epoch, index, fingerprint: print, trainLosses, evalLosses, params: t.getParams(), m: opt.m, v: opt.v, optimizerStep: opt.step });
+      await writeCheckpoint(file, { step, epoch, index, fingerprint: print, trainLosses, evalLosses, params: t.getParams(), m: opt.m, v: opt.v, optimizerStep: opt.step, precision: info.precision });
       hooks.onEvent({ type: 'checkpoint', step, path: file });
     };
 

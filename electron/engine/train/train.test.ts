@@ -75,7 +75,9 @@ describe('doctune train (supervised child process)', () => {
   it('resumes after the training process is killed and ends byte-identical to an uninterrupted run', async () => {
     const dir = tempDir('resume');
     const data = writeData(dir);
-    const c = config({ epochs: 6, checkpointEvery: 10 });
+    // One precision for both runs (auto measures the machine, which a busy neighbour may sway); the resume
+    // below is left to choose and continues at the checkpoint's.
+    const c = config({ epochs: 6, checkpointEvery: 10, precision: 'bf16' });
     const straight = await runTraining({ config: c, dataFile: data, outDir: path.join(dir, 'straight') });
 
     const out = path.join(dir, 'killed');
@@ -86,7 +88,8 @@ describe('doctune train (supervised child process)', () => {
     }).catch((e: unknown) => e);
     expect(killed).toBeInstanceOf(DocTuneError);
     expect((killed as Error).message).toMatch(/training process stopped \(SIGKILL\)/);
-    const resumed = await runTraining({ config: c, dataFile: data, outDir: out, resumeFrom: out });
+    const resumed = await runTraining({ config: { ...c, precision: 'auto' }, dataFile: data, outDir: out, resumeFrom: out });
+    expect(resumed.precision).toBe('bf16');
     expect(resumed.steps).toBe(straight.steps);
     expect(resumed.adapter).not.toBe(straight.adapter);
     expect(Buffer.compare(fs.readFileSync(resumed.adapter), fs.readFileSync(straight.adapter))).toBe(0);
