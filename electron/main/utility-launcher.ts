@@ -23,5 +23,7 @@ export const utilityLauncher: WorkerLauncher = (file, _execArgv, env) => {
     onStderr: (l) => void child.stderr?.on('data', (d: Buffer) => l(d.toString())),
     exited: () => ended,
     kill: () => void child.kill(),
+    // Electron's kill() ends the process outright: there is no gentler signal to send it.
+    killNow: () => void child.kill(),
   };
 };

@@ -104,6 +104,12 @@ export const PipelineProgressEvent = z.object({
   count: z.number().nullable(),
   /** The training device, as the trainer names it. */
   device: z.string().nullable(),
+  /** Training: how the data was fitted to the sequence length (long answers split, or dropped). */
+  fit: z.object({
+    seq: z.number().int(), conversations: z.number().int(), examples: z.number().int(), split: z.number().int(), parts: z.number().int(), dropped: z.number().int(),
+  }).nullable(),
+  /** Training: the step a resumed run continues from (its checkpoint), 0 for a fresh start. */
+  resumedAt: z.number().int().nullable(),
 });
 export type PipelineProgressEvent = z.infer<typeof PipelineProgressEvent>;
 

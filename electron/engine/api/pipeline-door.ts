@@ -18,7 +18,7 @@ type StartArgs = z.infer<typeof PipelineStartArgs>;
 
 /** The progress line the UI shows for one pipeline event (null: nothing worth sending). */
 export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progress'>, 'jobId' | 'run'> | null {
-  const base = { stage: p.stage, status: p.status, done: null, total: null, loss: null, etaSeconds: null, count: null, device: null };
+  const base = { stage: p.stage, status: p.status, done: null, total: null, loss: null, etaSeconds: null, count: null, device: null, fit: null, resumedAt: null };
   if (p.status === 'start' || p.status === 'skipped') return base;
   if (p.status === 'done') {
     const s = p.summary as Record<string, unknown>;
@@ -34,7 +34,11 @@ export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progre
   if (q.stage === 'eval') return { ...base, done: q.done, total: q.total };
   const e = q.event;
   if (e.type === 'plan') return { ...base, device: `${`${e.device.backend} ${e.device.description}`.trim()}, ${e.precision}${e.checkpointing ? ', checkpointing' : ''}` };
-  if (e.type === 'start') return { ...base, done: e.resumedAt, total: e.totalSteps };
+  if (e.type === 'prepared') {
+    const { seq, conversations, examples, split, parts, dropped } = e.fit;
+    return { ...base, fit: { seq, conversations, examples, split, parts, dropped } };
+  }
+  if (e.type === 'start') return { ...base, done: e.resumedAt, total: e.totalSteps, resumedAt: e.resumedAt };
   if (e.type === 'step') return { ...base, done: e.step, total: e.totalSteps, loss: e.loss, etaSeconds: e.etaSeconds };
   return null;
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { DocTuneError, toWireError } from '../errors.js';
-import { onParentMessage, sendToParent } from '../worker-port.js';
+import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaErrors, llamaLogger } from '../models/llama-log.js';
 import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
 
@@ -102,4 +102,5 @@ function onMessage(m: ChatWorkerIn): void {
   } else aborts.get(m.id)?.abort();
 }
 
+onParentGone(() => process.exit(0));
 onParentMessage((m) => onMessage(m as ChatWorkerIn));

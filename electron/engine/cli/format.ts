@@ -1,4 +1,5 @@
 import type { DocumentSummary, IngestSummary, SearchHit } from '../../shared/contract.js';
+import type { FitSummary } from '../train/prepare-examples.js';
 
 export function formatIngestSummary(s: IngestSummary): string {
   const lines = [`Imported ${s.documents} document(s), ${s.chunks} chunk(s); ${s.unchanged} unchanged.`];
@@ -27,4 +28,13 @@ export function formatHits(hits: SearchHit[]): string {
       return `${i + 1}. ${h.title}${where ? ` — ${where}` : ''}  (score ${h.score})\n   ${h.path}\n   ${excerpt.replace(/\n/g, '\n   ')}`;
     })
     .join('\n\n');
+}
+
+/** What fitting the training data to the sequence length did, in one line. */
+export function formatFit(examples: number, f: FitSummary): string {
+  const what = [
+    f.split ? `${f.split} long answer(s) split at sentences into ${f.parts} parts` : null,
+    f.dropped ? `${f.dropped} dropped (the question alone fills a sequence)` : null,
+  ].filter(Boolean);
+  return `prepared ${examples} training sequences of at most ${f.seq} tokens from ${f.conversations} conversations${what.length ? `: ${what.join(', ')}` : ''}`;
 }

@@ -12,8 +12,10 @@ import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
+import { UsageError } from './options.js';
+import { EXIT_INTERRUPTED } from './interrupt.js';
 
-/** Exit codes: 0 success, 1 the work failed, 2 bad arguments. */
+/** Exit codes: 0 success, 1 the work failed, 2 bad arguments, 130 stopped by Ctrl-C. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
@@ -180,8 +182,12 @@ export async function runCli(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return EXIT_USAGE;
     }
+    if (err instanceof UsageError) {
+      process.stderr.write(`doctune: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
     const wire = toWireError(err);
     process.stderr.write(`doctune: ${wire.path ? `${wire.path}: ` : ''}${wire.message}\n`);
-    return err instanceof DocTuneError && err.code === 'BAD_ARGUMENT' ? EXIT_USAGE : EXIT_FAILED;
+    return err instanceof DocTuneError && err.code === 'CANCELLED' ? EXIT_INTERRUPTED : EXIT_FAILED;
   }
 }

@@ -1,9 +1,11 @@
-import { type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { TeacherChoice } from '../dataset/generate.js';
-import { DocTuneError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
 import { DEVICES, PRECISIONS, type DeviceChoice, type Precision } from '../train/native-addon.js';
-import { int, num } from './options.js';
+import { int, num, oneOf, seqLength, UsageError } from './options.js';
+import { formatFit } from './format.js';
+import { interruptible } from './interrupt.js';
+import { LONG_SEQUENCES, type LongSequences } from '../train/prepare-examples.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { resolveModelArg } from '../models/model-arg.js';
 
@@ -16,6 +18,10 @@ function describe(p: PipelineProgress): string | null {
   if (p.stage === 'generate') return p.done % 25 === 0 || p.done === p.total ? `   ${p.done}/${p.total} passages, ${p.pairs} pairs` : null;
   if (p.stage === 'eval') return `   ${p.done}/${p.total} questions`;
   if (p.stage === 'train' && p.event.type === 'step') return `   step ${p.event.step}/${p.event.totalSteps}  loss ${p.event.loss.toFixed(4)}  eta ${Math.round(p.event.etaSeconds)}s`;
+  if (p.stage === 'train' && p.event.type === 'prepared') return `   ${formatFit(p.event.examples, p.event.fit)}`;
+  if (p.stage === 'train' && p.event.type === 'start' && p.event.resumedAt > 0) {
+    return `   resuming at step ${p.event.resumedAt} of ${p.event.totalSteps}, from the checkpoint an earlier run saved`;
+  }
   if (p.stage === 'train' && p.event.type === 'plan') {
     return `   ${p.event.device.backend} ${p.event.device.description}, ${p.event.precision}${p.event.checkpointing ? ', activation checkpointing' : ''}`;
   }
@@ -34,18 +40,18 @@ export function addPipelineCommand(program: Command): void {
     .option('--batch <n>', 'sequences per micro-batch', int, 4)
     .option('--lr <x>', 'peak learning rate', num)
     .option('--rank <n>', 'LoRA rank', int)
+    .addOption(new Option('--seq <n>', "longest training sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(0, 'auto'))
+    .option('--long-sequences <mode>', 'longer conversations: fit (answers split at sentences, the question repeated) | split (cut into windows) | refuse', oneOf(LONG_SEQUENCES), 'fit')
     .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
     .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16', 'auto')
     .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
-    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; device: string; precision: string; threads?: number; json?: boolean }) => {
+    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; seq: number; longSequences: LongSequences; device: string; precision: string; threads?: number; json?: boolean }) => {
       const device = o.device.toLowerCase() as DeviceChoice;
-      if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${o.device}`);
+      if (!DEVICES.includes(device)) throw new UsageError(`unknown --device ${o.device}`);
       const precision = o.precision.toLowerCase() as Precision;
-      if (!PRECISIONS.includes(precision)) throw new DocTuneError('BAD_ARGUMENT', `unknown --precision ${o.precision} (${PRECISIONS.join(', ')})`);
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
+      if (!PRECISIONS.includes(precision)) throw new UsageError(`unknown --precision ${o.precision} (${PRECISIONS.join(', ')})`);
+      const interrupt = interruptible('stopping: training saves a checkpoint at the end of its step; run the same command again to continue');
       try {
         let shown = -1;
         const modelPath = await resolveModelArg(o.model, (received, total) => {
@@ -55,8 +61,8 @@ export function addPipelineCommand(program: Command): void {
         });
         const r = await runPipeline({
           inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, precision, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
-          train: { epochs: o.epochs, batch: Math.max(1, o.batch), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
-          signal: controller.signal,
+          train: { epochs: o.epochs, batch: Math.max(1, o.batch), seq: o.seq, longSequences: o.longSequences, ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
+          signal: interrupt.signal,
           onProgress: (p) => {
             const line = o.json ? JSON.stringify(p) : describe(p);
             if (line) process.stderr.write(`${line}\n`);
@@ -65,7 +71,7 @@ export function addPipelineCommand(program: Command): void {
         process.stdout.write(o.json ? `${JSON.stringify(r)}\n`
           : `adapter: ${r.adapter}\nModelfile: ${r.modelfile}\nreport: ${r.report}\n${r.scores.n} held-out questions: base F1 ${(100 * r.scores.base.f1).toFixed(1)}%, adapted F1 ${(100 * r.scores.adapted.f1).toFixed(1)}%\n`);
       } finally {
-        process.off('SIGINT', stop);
+        interrupt.dispose();
       }
     });
 }

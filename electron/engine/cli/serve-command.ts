@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
-import { int } from './options.js';
+import { int, UsageError } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
-import { DocTuneError } from '../errors.js';
 import { isLoopbackName, startOpenAiServer } from '../server/openai-server.js';
 
 
@@ -28,17 +27,17 @@ export function addServeCommand(program: Command): void {
       let apiKey: string | undefined;
       if (o.apiKeyEnv) {
         apiKey = process.env[o.apiKeyEnv];
-        if (!apiKey) throw new DocTuneError('BAD_ARGUMENT', `the environment variable ${o.apiKeyEnv} (--api-key-env) is not set`);
+        if (!apiKey) throw new UsageError(`the environment variable ${o.apiKeyEnv} (--api-key-env) is not set`);
       }
       // As the app does: a network address needs a key, unless that is asked for by name.
       if (!apiKey && !isLoopbackName(o.host)) {
         if (!o.insecureNoKey) {
-          throw new DocTuneError('BAD_ARGUMENT', `--host ${o.host} serves other machines: give an API key with --api-key-env VAR (or, to serve everyone who can reach the port, --insecure-no-key)`);
+          throw new UsageError(`--host ${o.host} serves other machines: give an API key with --api-key-env VAR (or, to serve everyone who can reach the port, --insecure-no-key)`);
         }
         process.stderr.write(`warning: serving ${o.host} without an API key (--insecure-no-key): anyone who can reach the port can use the model\n`);
       }
       for (const origin of o.allowOrigin) {
-        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new DocTuneError('BAD_ARGUMENT', `--allow-origin ${origin} is not an origin (scheme://host[:port])`);
+        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--allow-origin ${origin} is not an origin (scheme://host[:port])`);
       }
       const host = await ChatHost.open({
         modelPath: await resolveModelArg(o.model), ...(o.adapter ? { adapterPath: path.resolve(o.adapter) } : {}), scale: o.scale,

@@ -1,3 +1,4 @@
+import { UsageError } from './options.js';
 /**
  * A --teacher / --judge argument as the commands take it: `extractive`, `local:PATH.gguf` or
  * `openai:BASE_URL#MODEL` (the key from --api-key-env, else the OS keychain's key for that URL).
@@ -6,7 +7,6 @@ import path from 'node:path';
 import { resolveApiKey } from '../dataset/api-key.js';
 import { parseApiTeacher } from '../dataset/api-teacher.js';
 import type { TeacherChoice } from '../dataset/generate.js';
-import { DocTuneError } from '../errors.js';
 
 export interface TeacherSpecOptions {
   /** Passages (local model) or requests (API) in flight. */
@@ -26,7 +26,7 @@ export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): Teach
     try {
       endpoint = parseApiTeacher(spec);
     } catch (err) {
-      throw new DocTuneError('BAD_ARGUMENT', (err as Error).message);
+      throw new UsageError((err as Error).message);
     }
     const apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
     return {
@@ -37,5 +37,5 @@ export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): Teach
       },
     };
   }
-  throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${spec}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
+  throw new UsageError(`unknown teacher "${spec}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
 }

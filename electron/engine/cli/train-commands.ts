@@ -1,7 +1,10 @@
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
-import { int, num } from './options.js';
+import { int, num, oneOf, seqLength, UsageError } from './options.js';
+import { formatFit } from './format.js';
+import { interruptible } from './interrupt.js';
+import { LONG_SEQUENCES, type LongSequences } from '../train/prepare-examples.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { exportPairs, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs } from '../dataset/generate.js';
@@ -9,7 +12,6 @@ import { keychainDelete, keychainSet } from '../dataset/api-key.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../train/sft-data.js';
-import { DocTuneError } from '../errors.js';
 import { DEVICES, LORA_TARGETS, PRECISIONS, type DeviceChoice, type LoraTarget, type Precision } from '../train/native-addon.js';
 import { probeDevices } from '../train/devices.js';
 import { describePlan, mib } from '../train/memory-plan.js';
@@ -24,10 +26,10 @@ const targets = (v: string): LoraTarget[] => {
 
 function describe(e: TrainProgress): string | null {
   switch (e.type) {
-    case 'prepared': return `prepared ${e.examples} training sequences`;
+    case 'prepared': return formatFit(e.examples, e.fit);
     case 'plan': return `device: ${e.device.backend} ${e.device.name} (${e.device.description})${e.notes ? ` [${e.notes}]` : ''}\n` +
       `precision: ${e.precision}${e.precisionNote ? ` [${e.precisionNote}]` : ''}\n` +
-      `memory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.compactTransposed ? ', compact transposed weights' : ''}${e.checkpointing ? ', activation checkpointing' : ''}`;
+      `memory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.perUpdate > e.batch ? ` (${e.perUpdate} per update, accumulated)` : ''}${e.compactTransposed ? ', compact transposed weights' : ''}${e.checkpointing ? ', activation checkpointing' : ''}`;
     case 'start': return `training ${e.trainableParams.toLocaleString('en')} LoRA parameters on ${e.backend} (${e.arch}): ${e.trainExamples} train / ${e.evalExamples} eval examples, ${e.totalSteps} steps${e.resumedAt ? `, resuming at step ${e.resumedAt}` : ''}`;
     case 'step': return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${Math.round(e.tokensPerSecond)} tok/s  eta ${Math.round(e.etaSeconds)}s`;
     case 'epoch': return `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}${e.evalLoss === null ? '' : `, eval loss ${e.evalLoss.toFixed(4)}`}`;
@@ -64,8 +66,8 @@ export function addTrainCommands(program: Command): void {
     .option('--lr <x>', 'peak learning rate', num, DEFAULT_TRAIN_CONFIG.lr)
     .option('--batch <n>', 'sequences per gradient', int, DEFAULT_TRAIN_CONFIG.batch)
     .option('--accum <n>', 'gradients accumulated per update', int, DEFAULT_TRAIN_CONFIG.accum)
-    .option('--seq <n>', 'longest sequence in tokens', int, DEFAULT_TRAIN_CONFIG.seq)
-    .option('--long-sequences <mode>', 'refuse | split sequences longer than --seq', DEFAULT_TRAIN_CONFIG.longSequences)
+    .addOption(new Option('--seq <n>', "longest sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(DEFAULT_TRAIN_CONFIG.seq, 'auto'))
+    .option('--long-sequences <mode>', 'longer conversations: refuse | fit (answers split at sentences, the question repeated) | split (cut into windows)', oneOf(LONG_SEQUENCES), DEFAULT_TRAIN_CONFIG.longSequences)
     .option('--eval-split <x>', 'share of examples held out for evaluation', num, DEFAULT_TRAIN_CONFIG.evalSplit)
     .option('--seed <n>', 'seed for initialisation and data order', int, DEFAULT_TRAIN_CONFIG.seed)
     .option('--threads <n>', 'CPU threads (default: the physical cores free when training starts)', int)
@@ -77,26 +79,23 @@ export function addTrainCommands(program: Command): void {
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
     .action(async (o: Record<string, unknown>) => {
       const device = String(o.device).toLowerCase() as DeviceChoice;
-      if (!DEVICES.includes(device)) throw new DocTuneError('BAD_ARGUMENT', `unknown --device ${device} (${DEVICES.join(', ')})`);
+      if (!DEVICES.includes(device)) throw new UsageError(`unknown --device ${device} (${DEVICES.join(', ')})`);
       const precision = String(o.precision).toLowerCase() as Precision;
-      if (!PRECISIONS.includes(precision)) throw new DocTuneError('BAD_ARGUMENT', `unknown --precision ${String(o.precision)} (${PRECISIONS.join(', ')})`);
+      if (!PRECISIONS.includes(precision)) throw new UsageError(`unknown --precision ${String(o.precision)} (${PRECISIONS.join(', ')})`);
       const checkpointing = String(o.checkpointing).toLowerCase() as TrainConfig['checkpointing'];
-      if (!CHECKPOINTING.includes(checkpointing)) throw new DocTuneError('BAD_ARGUMENT', `unknown --checkpointing ${String(o.checkpointing)} (${CHECKPOINTING.join(', ')})`);
-      if (!o.data === !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'give the training data with --data FILE or --workspace DIR (one of them)');
-      if (o.longSequences !== 'refuse' && o.longSequences !== 'split') throw new DocTuneError('BAD_ARGUMENT', '--long-sequences is refuse or split');
+      if (!CHECKPOINTING.includes(checkpointing)) throw new UsageError(`unknown --checkpointing ${String(o.checkpointing)} (${CHECKPOINTING.join(', ')})`);
+      if (!o.data === !o.workspace) throw new UsageError('give the training data with --data FILE or --workspace DIR (one of them)');
       const config: TrainConfig = {
         ...DEFAULT_TRAIN_CONFIG,
         modelPath: await resolveModelArg(String(o.model)),
         rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
         lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
-        longSequences: o.longSequences as 'refuse' | 'split', evalSplit: o.evalSplit as number, seed: o.seed as number,
+        longSequences: o.longSequences as LongSequences, evalSplit: o.evalSplit as number, seed: o.seed as number,
         threads: o.threads ? Math.max(1, o.threads as number) : 0, checkpointEvery: o.checkpointEvery as number, device, precision, checkpointing,
       };
-      if (config.rank < 1) throw new DocTuneError('BAD_ARGUMENT', '--rank must be at least 1');
+      if (config.rank < 1) throw new UsageError('--rank must be at least 1');
       const json = Boolean(o.json);
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
+      const interrupt = interruptible('stopping after the current step, with a checkpoint');
       try {
         const result = await runTraining(
           {
@@ -106,7 +105,7 @@ export function addTrainCommands(program: Command): void {
             ...(o.resume ? { resumeFrom: path.resolve(String(o.resume)) } : {}),
           },
           {
-            signal: controller.signal,
+            signal: interrupt.signal,
             onEvent: (e) => {
               const line = json ? JSON.stringify(e) : describe(e);
               if (line) process.stderr.write(`${line}\n`);
@@ -115,7 +114,7 @@ export function addTrainCommands(program: Command): void {
         );
         process.stdout.write(json ? `${JSON.stringify(result)}\n` : `adapter: ${result.adapter}\nsteps: ${result.steps}, train loss ${result.train_loss.toFixed(4)}${result.eval_loss === null ? '' : `, eval loss ${result.eval_loss.toFixed(4)}`}, ${result.tokens_per_s} tokens/s\n`);
       } finally {
-        process.off('SIGINT', stop);
+        interrupt.dispose();
       }
     });
 
@@ -127,7 +126,7 @@ export function addTrainCommands(program: Command): void {
     .option('--status <s>', 'accepted | pending', 'accepted')
     .option('--json', 'print as JSON')
     .action(async (file: string, o: { workspace: string; status: string; json?: boolean }) => {
-      if (o.status !== 'accepted' && o.status !== 'pending') throw new DocTuneError('BAD_ARGUMENT', '--status is accepted or pending');
+      if (o.status !== 'accepted' && o.status !== 'pending') throw new UsageError('--status is accepted or pending');
       const ws = await Workspace.open(o.workspace);
       try {
         const added = await addQaPairs(ws, pairsFromConversations(await readConversations(path.resolve(file)), o.status));
@@ -142,7 +141,7 @@ export function addTrainCommands(program: Command): void {
     .option('--all', 'accept every pending pair')
     .option('--json', 'print as JSON')
     .action(async (o: { workspace: string; all?: boolean; json?: boolean }) => {
-      if (!o.all) throw new DocTuneError('BAD_ARGUMENT', 'say which pairs: --all');
+      if (!o.all) throw new UsageError('say which pairs: --all');
       const ws = await Workspace.open(o.workspace);
       try {
         const accepted = await acceptAllPending(ws);
@@ -174,15 +173,13 @@ export function addTrainCommands(program: Command): void {
         price: o.priceIn !== undefined || o.priceOut !== undefined ? { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } : undefined,
       });
       const ws = await Workspace.open(o.workspace);
-      const controller = new AbortController();
-      const stop = (): void => controller.abort();
-      process.once('SIGINT', stop);
+      const interrupt = interruptible('stopping: the pairs written so far are kept, and a rerun skips their passages');
       try {
         const summary = await generatePairs(ws, {
           teacher,
           questionsPerChunk: Math.max(1, o.questionsPerChunk),
           paraphrases: o.paraphrases,
-          signal: controller.signal,
+          signal: interrupt.signal,
           onProgress: (p) => {
             if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
             else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
@@ -192,7 +189,7 @@ export function addTrainCommands(program: Command): void {
         const tokens = summary.outputs?.promptTokens !== undefined ? `; ${summary.outputs.requests} requests (${summary.outputs.retries} retried), ${summary.outputs.promptTokens} + ${summary.outputs.completionTokens} tokens${cost}` : '';
         process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.paraphrases} paraphrases, ${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected, ${summary.failed} failed)${tokens}\n`);
       } finally {
-        process.off('SIGINT', stop);
+        interrupt.dispose();
         ws.close();
       }
     });
@@ -205,7 +202,7 @@ export function addTrainCommands(program: Command): void {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
       const key = Buffer.concat(chunks).toString('utf8').trim();
-      if (!key) throw new DocTuneError('BAD_ARGUMENT', 'no key on standard input');
+      if (!key) throw new UsageError('no key on standard input');
       keychainSet(baseUrl, key);
       process.stdout.write(`stored the key for ${baseUrl} in the keychain\n`);
     });
@@ -223,8 +220,8 @@ export function addTrainCommands(program: Command): void {
     .requiredOption('--out <file>', 'output file')
     .option('--status <s>', 'accepted | all', 'accepted')
     .action(async (o: { workspace: string; format: string; out: string; status: string }) => {
-      if (!['alpaca', 'sharegpt', 'messages'].includes(o.format)) throw new DocTuneError('BAD_ARGUMENT', '--format is alpaca, sharegpt or messages');
-      if (o.status !== 'accepted' && o.status !== 'all') throw new DocTuneError('BAD_ARGUMENT', '--status is accepted or all');
+      if (!['alpaca', 'sharegpt', 'messages'].includes(o.format)) throw new UsageError('--format is alpaca, sharegpt or messages');
+      if (o.status !== 'accepted' && o.status !== 'all') throw new UsageError('--status is accepted or all');
       const ws = await Workspace.open(o.workspace);
       try {
         const pairs = o.status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { ANSWER_SCHEMA, JUDGE_SCHEMA, PARAPHRASE_SCHEMA, QUESTIONS_SCHEMA } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
-import { onParentMessage, sendToParent } from '../worker-port.js';
+import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaLogger, llamaErrors } from './llama-log.js';
 
 export const SCHEMAS = { questions: QUESTIONS_SCHEMA, answer: ANSWER_SCHEMA, paraphrase: PARAPHRASE_SCHEMA, judge: JUDGE_SCHEMA } as const;
@@ -110,4 +110,5 @@ function onMessage(m: LlamaWorkerIn): void {
   void work.then((value) => send({ type: 'result', id: m.id, value }), (err: unknown) => send({ type: 'failed', id: m.id, error: toWireError(err) }));
 }
 
+onParentGone(() => process.exit(0));
 onParentMessage((m) => onMessage(m as LlamaWorkerIn));

@@ -142,7 +142,13 @@ export interface TrainingMemory {
   totalCompact: number;
 }
 
-export function trainingMemory(entry: CatalogEntry, batch: number = DEFAULT_TRAIN_CONFIG.batch, seq: number = DEFAULT_TRAIN_CONFIG.seq): TrainingMemory {
+/**
+ * The step length a model is planned for. Each step is padded only to its own longest sequence, and most QA
+ * pairs are well under this; a longer step runs in smaller micro-batches when it does not fit (train-loop).
+ */
+export const PLAN_SEQ = 512;
+
+export function trainingMemory(entry: CatalogEntry, batch: number = DEFAULT_TRAIN_CONFIG.batch, seq: number = PLAN_SEQ): TrainingMemory {
   const st = estimateStaticMemory(syntheticGguf(entry.shape, entry.quant, entry.id), DEFAULT_TRAIN_CONFIG.rank, DEFAULT_TRAIN_CONFIG.targets);
   const activations = trainingActivationBytes(entry.shape, batch, seq);
   const fixed = st.weights + st.lora + st.optimizer + activations;
@@ -219,7 +225,8 @@ export function fitOnHardware(entry: CatalogEntry, hw: Hardware): ModelFit {
     ? { runsOn: chatPlace.runsOn, device: chatPlace.label, needed: chatNeed, available: chatPlace.usable, reason: `chat fits on ${where(chatPlace)}: ${gib(chatNeed)} of ${gib(chatPlace.usable)} usable` }
     : { runsOn: 'none', device: null, ...noRoom(chatNeed, all, `chat (${CHAT_CONTEXT}-token context)`) };
 
-  const { batch: defaultBatch, seq } = DEFAULT_TRAIN_CONFIG;
+  const { batch: defaultBatch } = DEFAULT_TRAIN_CONFIG;
+  const seq = PLAN_SEQ;
   const batches: number[] = [];
   for (let b = defaultBatch; b >= 1; b = b > 1 ? Math.floor(b / 2) : 0) batches.push(b);
   // A GPU at a smaller batch beats the CPU at the default one: places first, then batches.

@@ -201,15 +201,39 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     // The device and precision are today's choice: a checkpoint resumes on another device (after a driver
     // failure, say) and at another precision.
+    // Long answers are fitted to the sequence length (split at sentences, the question repeated) rather than
+    // refused: the pipeline runs unattended, on whatever documents it is given.
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, threads: threads ?? 0, ...state.train, ...(o.device ? { device: o.device } : {}),
+      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, longSequences: 'fit', threads: threads ?? 0, ...state.train, ...(o.device ? { device: o.device } : {}),
       ...(o.precision ? { precision: o.precision } : {}), modelPath: path.resolve(o.modelPath),
     };
     const resume = await exists(path.join(runDir, CHECKPOINT_FILE));
-    return runTraining(
-      { config, dataFile, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },
-      { ...(o.signal ? { signal: o.signal } : {}), onEvent: (event) => progress({ stage: 'train', status: 'progress', event }) },
-    );
+    let saved: { step: number; of: number } | null = null;
+    let total = 0;
+    try {
+      return await runTraining(
+        { config, dataFile, outDir: runDir, ...(resume ? { resumeFrom: runDir } : {}) },
+        {
+          ...(o.signal ? { signal: o.signal } : {}),
+          onEvent: (event) => {
+            if (event.type === 'start') total = event.totalSteps;
+            if (event.type === 'checkpoint') saved = { step: event.step, of: total };
+            progress({ stage: 'train', status: 'progress', event });
+          },
+        },
+      );
+    } catch (err) {
+      // The trainer's own advice names `train --resume`; here the same command continues, from the checkpoint.
+      const at = saved as { step: number; of: number } | null;
+      if (err instanceof DocTuneError && err.code === 'CANCELLED') {
+        throw new DocTuneError('CANCELLED', `stopped${at ? ` at step ${at.step} of ${at.of}, saved` : ' before the first step'}; run the same command again to continue from there`);
+      }
+      if (err instanceof DocTuneError && err.code === 'INTERNAL' && /training process stopped/.test(err.message)) {
+        throw new DocTuneError('INTERNAL', `${err.message.replace(/; resume from the last checkpoint with --resume$/, '')}; ` +
+          `${at ? `the checkpoint at step ${at.step} of ${at.of} is kept` : 'no checkpoint was written yet'}: run the same command again to continue`);
+      }
+      throw err;
+    }
   });
 
   const evaluated = await stage('eval', async () => {

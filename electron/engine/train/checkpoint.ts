@@ -41,7 +41,10 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
   try {
     buf = await fs.readFile(file);
   } catch (err) {
-    throw new DocTuneError('NOT_FOUND', `no checkpoint to resume from: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: file });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DocTuneError('NOT_FOUND', code === 'ENOENT'
+      ? 'no checkpoint to resume from here: a run saves one every --checkpoint-every steps and when it is stopped (Ctrl-C); give the folder of the run to continue'
+      : `cannot read the checkpoint: ${code ?? (err as Error).message}`, { path: file });
   }
   if (buf.length < 16 || !buf.subarray(0, 8).equals(MAGIC)) throw new DocTuneError('BAD_ARGUMENT', 'not a DocTune checkpoint', { path: file });
   const version = buf.readUInt32LE(8);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { LongSequences } from './prepare-examples.js';
 import { LORA_TARGETS, type DeviceChoice, type LoraTarget, type Precision } from './native-addon.js';
 
 export interface TrainConfig {
@@ -12,10 +13,10 @@ export interface TrainConfig {
   batch: number;
   /** Batches accumulated before each AdamW update. */
   accum: number;
-  /** Longest sequence in tokens. */
+  /** Longest sequence in tokens; 0: auto (the model's context, at most AUTO_SEQ_CAP). */
   seq: number;
-  /** What to do with a longer one. */
-  longSequences: 'refuse' | 'split';
+  /** What to do with a longer conversation. */
+  longSequences: LongSequences;
   evalSplit: number;
   seed: number;
   /** CPU threads; 0: the physical cores free when training starts. */
@@ -46,7 +47,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   lr: 2e-4,
   batch: 4,
   accum: 1,
-  seq: 512,
+  seq: 0,
   longSequences: 'refuse',
   evalSplit: 0.1,
   seed: 42,

@@ -9,13 +9,16 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { chooseCheckpointing, describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { Conversation, TokenizedExample } from './sft-data.js';
+import type { FitSummary } from './prepare-examples.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 import { defaultThreads } from '../threads.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 
 export type TrainEvent =
   | {
-    type: 'plan'; device: DeviceInfo; backend: string; notes: string; seq: number; batch: number; compactTransposed: boolean; memory: MemoryPlan;
+    type: 'plan'; device: DeviceInfo; backend: string; notes: string; seq: number; compactTransposed: boolean; memory: MemoryPlan;
+    /** Sequences per micro-batch (fewer than asked when the step did not fit), and per optimizer update. */
+    batch: number; perUpdate: number;
     /** The products' precision in effect, and how auto chose it (or why a request was emulated). */
     precision: string; precisionNote: string;
     /** Activation checkpointing is on (asked for, or turned on because the step did not fit without it). */
@@ -54,6 +57,8 @@ export interface TrainHooks {
   modelSha256: string;
   /** The conversations the examples came from: the held-out ones are recorded in run.json for `doctune eval`. */
   conversations?: Conversation[];
+  /** What preparing the data did to fit it to the sequence length (recorded in run.json). */
+  fit?: FitSummary;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.bin';
@@ -110,7 +115,7 @@ async function meanLoss(t: NativeTrainer, examples: TokenizedExample[], batch: n
  * is measured again with activation checkpointing (unless it is off); if it still does not fit, training is
  * refused with the numbers and the largest batch/sequence length that fits.
  */
-async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; compactTransposed: boolean; checkpointing: boolean }> {
+async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; batch: number; compactTransposed: boolean; checkpointing: boolean }> {
   const addon = loadAddon();
   const dirs = backendDirs();
   const { devices } = addon.listDevices(dirs);
@@ -136,7 +141,15 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
       t.setCheckpointing(on);
       return t.plan(seq, config.batch, false);
     }, config.checkpointing);
-    if (!stepFits(plan)) {
+    // A step that does not fit runs as smaller micro-batches, accumulated to the same effective batch (the
+    // same data per update, so a resumed run is unaffected); only a single sequence too long is refused.
+    let batch = config.batch;
+    let measured = plan;
+    while (!stepFits(measured) && batch > 1) {
+      batch = Math.floor(batch / 2);
+      measured = t.plan(seq, batch, false);
+    }
+    if (!stepFits(measured)) {
       const fits = proposeSmallerStep((s, b) => t.plan(s, b, false), seq, config.batch, longest);
       const name = t.info().device.name;
       const withCheckpointing = config.checkpointing === 'off' ? ' (or --checkpointing on: layers recomputed in the backward, about a third more compute)' : '';
@@ -146,7 +159,7 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
           (fits ? `Try --batch ${fits.batch}${fits.seq !== seq ? ` --seq ${fits.seq}` : ''} (with --accum to keep the effective batch)${withCheckpointing}.` : 'Even one sequence does not fit: use a smaller model or another --device.'),
       );
     }
-    return { t, plan: t.plan(seq, config.batch, true), seq, compactTransposed: load.compactTransposed, checkpointing };
+    return { t, plan: t.plan(seq, batch, true), seq, batch, compactTransposed: load.compactTransposed, checkpointing };
   } catch (err) {
     t.dispose();
     throw err;
@@ -182,11 +195,11 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
   // same arithmetic, whatever a new measurement on a busy machine would say.
   const resumed = hooks.resumeFrom ? await readCheckpoint(path.join(hooks.resumeFrom, CHECKPOINT_FILE)) : null;
   const precision = config.precision === 'auto' && resumed?.precision ? (resumed.precision as TrainConfig['precision']) : config.precision;
-  const { t, plan, seq, compactTransposed, checkpointing } = await openTrainer({ ...config, precision }, base, longest);
+  const { t, plan, seq, batch: microBatch, compactTransposed, checkpointing } = await openTrainer({ ...config, precision }, base, longest);
   try {
     const info = t.info();
     hooks.onEvent({
-      type: 'plan', device: info.device, backend: info.backend, notes: info.notes, seq, batch: config.batch, compactTransposed, memory: plan,
+      type: 'plan', device: info.device, backend: info.backend, notes: info.notes, seq, batch: microBatch, perUpdate: config.batch * config.accum, compactTransposed, memory: plan,
       precision: info.precision, precisionNote: info.precisionNote, checkpointing,
     });
     const { train, evaluation } = splitExamples(data, config.evalSplit, config.seed);
@@ -232,8 +245,8 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
         const group = order.slice(index, index + perStep);
         let lossSum = 0;
         let micro = 0;
-        for (let i = 0; i < group.length; i += config.batch) {
-          const mb = group.slice(i, i + config.batch);
+        for (let i = 0; i < group.length; i += microBatch) {
+          const mb = group.slice(i, i + microBatch);
           const { tokens, labels } = packBatch(mb, seq);
           lossSum += await t.loss(tokens, labels, true, mb.length);
           micro++;
@@ -257,7 +270,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
         });
         if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < totalSteps) await saveCheckpoint();
       }
-      const evalLoss = await meanLoss(t, evaluation, config.batch, seq);
+      const evalLoss = await meanLoss(t, evaluation, microBatch, seq);
       if (evalLoss !== null) evalLosses.push(evalLoss);
       hooks.onEvent({ type: 'epoch', epoch: epoch + 1, trainLoss: epochLossCount ? epochLossSum / epochLossCount : NaN, evalLoss });
       epochLossSum = 0;
@@ -293,11 +306,12 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       adapter,
       backend: info.backend,
       device: result.device,
-      memory_plan: { ...plan, seq, batch: config.batch, compact_transposed: compactTransposed, checkpointing },
+      memory_plan: { ...plan, seq, batch: microBatch, compact_transposed: compactTransposed, checkpointing },
       precision: { used: info.precision, note: info.precisionNote, cpu_matmul: info.cpuMatmul },
       graph: { splits: result.splits, cpu_fallbacks: result.cpu_fallbacks },
       trainable_params: info.nParams,
       examples: { train: train.length, eval: evaluation.length },
+      ...(hooks.fit ? { data_fit: hooks.fit } : {}),
       held_out: heldOut(hooks.conversations, train, evaluation),
       losses: { train: trainLosses, eval: evalLosses },
       timings: { seconds: elapsed, tokens_per_s: result.tokens_per_s },

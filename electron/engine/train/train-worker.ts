@@ -5,12 +5,14 @@
 import { DocTuneError, toWireError } from '../errors.js';
 import { acceptedConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
-import { prepareExamples } from './prepare-examples.js';
+import { autoSeq, prepareExamples, type FitSummary } from './prepare-examples.js';
+import { metaNumber, metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { readConversations, type Conversation } from './sft-data.js';
 import type { TrainConfig } from './train-config.js';
 import { sha256File } from '../hash-file.js';
 import { trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';
 import { backendDirs, loadAddon, type DeviceInfo } from './native-addon.js';
+import { onParentGone, onParentMessage, sendLastToParent, sendToParent } from '../worker-port.js';
 
 export interface TrainRequest {
   config: TrainConfig;
@@ -22,30 +24,17 @@ export interface TrainRequest {
 }
 
 export type WorkerMessage =
-  | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number } }
+  | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number; fit: FitSummary } }
   | { type: 'devices'; devices: DeviceInfo[]; notes: string; cpuKernel: string }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; error: { code: string; message: string; path?: string } };
 
 let cancelled = false;
-/** In the desktop app this runs as an Electron utility process, which talks through process.parentPort. */
-interface ParentPort {
-  postMessage(message: unknown): void;
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
-}
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-
-const send = (m: WorkerMessage): void => {
-  if (parentPort) parentPort.postMessage(m);
-  else process.send?.(m);
-};
-/**
- * Send the last message, then let the parent go: a forked process disconnects once the message is flushed
- * (disconnecting earlier would lose it); a utility process is ended by its parent.
- */
+let finished = false;
+const send = (m: WorkerMessage): void => sendToParent(m);
 const sendLast = (m: WorkerMessage): void => {
-  if (parentPort) parentPort.postMessage(m);
-  else process.send?.(m, () => process.disconnect?.());
+  finished = true;
+  sendLastToParent(m);
 };
 
 type Request = { type: 'start'; request: TrainRequest } | { type: 'cancel' } | { type: 'devices' };
@@ -68,8 +57,11 @@ function onRequest(msg: Request): void {
     .catch((err: unknown) => sendLast({ type: 'error', error: toWireError(err) }));
 }
 
-if (parentPort) parentPort.on('message', (e) => onRequest(e.data as Request));
-else process.on('message', (m) => onRequest(m as Request));
+onParentMessage((m) => onRequest(m as Request));
+// The parent died: stop at the next step boundary with a checkpoint (the run resumes from it), then end.
+onParentGone(() => {
+  if (!finished) cancelled = true;
+});
 
 async function workspaceConversations(dir: string): Promise<Conversation[]> {
   const ws = await Workspace.open(dir);
@@ -86,9 +78,13 @@ async function workspaceConversations(dir: string): Promise<Conversation[]> {
 
 async function run(req: TrainRequest): Promise<TrainResult> {
   const conversations = req.workspace ? await workspaceConversations(req.workspace) : await readConversations(req.dataFile!);
-  const examples = await prepareExamples(req.config.modelPath, conversations, req.config.seq, req.config.longSequences);
-  send({ type: 'event', event: { type: 'prepared', examples: examples.length } });
-  return trainAdapter(req.config, examples, req.outDir, {
+  // seq 0 (auto) resolves the same way on every resume: the model's context, capped.
+  const model = await readGguf(req.config.modelPath);
+  const seq = req.config.seq > 0 ? req.config.seq : autoSeq(metaNumber(model, `${metaString(model, 'general.architecture') ?? 'llama'}.context_length`));
+  const { examples, fit } = await prepareExamples(req.config.modelPath, conversations, seq, req.config.longSequences);
+  send({ type: 'event', event: { type: 'prepared', examples: examples.length, fit } });
+  return trainAdapter({ ...req.config, seq }, examples, req.outDir, {
+    fit,
     onEvent: (event) => send({ type: 'event', event }),
     cancelled: () => cancelled,
     modelSha256: await sha256File(req.config.modelPath),

@@ -132,7 +132,7 @@ describe('doctune train (supervised child process)', () => {
     const empty = path.join(dir, 'empty.jsonl');
     fs.writeFileSync(empty, '');
     expect(String(await run({}, empty))).toMatch(/training data is empty/);
-    expect(String(await run({ seq: 8 }))).toMatch(/example 1 is \d+ tokens, longer than --seq 8/);
+    expect(String(await run({ seq: 8 }))).toMatch(/8 of 8 examples are longer than --seq 8 tokens \(examples 1, 2, .*\): raise --seq to \d+/);
 
     let pid = 0;
     const aborted = await runTraining({ config: config({ epochs: 50 }), dataFile: data, outDir: out }, {
