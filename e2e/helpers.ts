@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../electron/engine/testing/corpus.js';
+import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
+import { targetShape, writeLoraAdapter } from '../electron/engine/models/lora-adapter.js';
+import { REPO_ROOT, TINY_MODEL } from '../electron/engine/testing/corpus.js';
+import { randomF32, rng } from '../electron/engine/testing/random-model.js';
 
 export const OUTPUT = path.join(REPO_ROOT, 'e2e', 'output');
 fs.mkdirSync(OUTPUT, { recursive: true });
@@ -69,4 +72,35 @@ export async function startUi(workspace: string, env: Record<string, string> = {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * A training run's output as the chat page and the evaluation find it: a random LoRA adapter for the tiny
+ * model in `runDir`, and run.json naming its base model, the held-out conversations and the example counts.
+ */
+export async function writeAdapterRun(
+  runDir: string,
+  heldOut: [question: string, answer: string][],
+  examples = { train: 3, eval: 1 },
+): Promise<string> {
+  const base = await readGguf(TINY_MODEL);
+  const next = rng(11);
+  const pairs = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight'].map((target) => {
+    const { nIn, nOut } = targetShape(base, target);
+    return { target, a: randomF32(nIn * 8, 0.3, next), b: randomF32(8 * nOut, 0.3, next) };
+  });
+  fs.mkdirSync(runDir, { recursive: true });
+  const adapter = path.join(runDir, `adapter-${path.basename(runDir)}.gguf`);
+  await writeLoraAdapter(adapter, base, { rank: 8, alpha: 16, pairs });
+  fs.writeFileSync(
+    path.join(runDir, 'run.json'),
+    JSON.stringify({
+      adapter,
+      base_model: { path: TINY_MODEL },
+      finished_at: new Date().toISOString(),
+      examples,
+      held_out: heldOut.map(([q, a]) => [{ role: 'user', content: q }, { role: 'assistant', content: a }]),
+    }),
+  );
+  return adapter;
 }

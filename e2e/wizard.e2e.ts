@@ -89,6 +89,12 @@ describe('browser mode: first run and the New adapter wizard', () => {
   });
 
   it('opens each stage for review: the chat with the adapter, the report, the training set', async () => {
+    // The chat takes the wizard's model and its new adapter, however it is reached.
+    await page.getByTestId('nav-chat').click();
+    await page.getByTestId('chat-page').waitFor();
+    await expect.poll(async () => page.getByTestId('chat-model').inputValue()).toBe(TINY_MODEL);
+    expect(await page.getByTestId('chat-adapter').inputValue()).toMatch(/pipeline-.*adapter.*\.gguf$/);
+    await page.getByTestId('nav-wizard').click();
     await page.getByTestId('pipeline-open-chat').click();
     await page.getByTestId('chat-page').waitFor();
     await expect.poll(async () => page.getByTestId('chat-model').inputValue()).toBe(TINY_MODEL);

@@ -87,13 +87,14 @@ function hardenWebContents(): void {
   });
 }
 
-async function pickPaths(kind: 'files' | 'folder' | 'model'): Promise<string[]> {
+async function pickPaths(kind: 'files' | 'folder' | 'model' | 'adapter'): Promise<string[]> {
+  const single = kind === 'model' || kind === 'adapter';
   const options: Electron.OpenDialogOptions = {
-    properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : kind === 'model' ? ['openFile'] : ['openFile', 'multiSelections'],
+    properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : single ? ['openFile'] : ['openFile', 'multiSelections'],
     filters:
       kind === 'files'
         ? [{ name: 'Documents', extensions: ['pdf', 'docx', 'html', 'htm', 'md', 'markdown', 'txt'] }]
-        : kind === 'model' ? [{ name: 'GGUF models', extensions: ['gguf'] }] : [],
+        : kind === 'model' ? [{ name: 'GGUF models', extensions: ['gguf'] }] : kind === 'adapter' ? [{ name: 'LoRA adapters (GGUF)', extensions: ['gguf'] }] : [],
   };
   const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
   return result.canceled ? [] : result.filePaths;

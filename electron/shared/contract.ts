@@ -4,8 +4,10 @@
  * validated against these schemas on the receiving side.
  */
 import { z } from 'zod';
+import { EvalExamples, EvalReliability } from './eval-reliability.js';
 import { ModelInfo, ModelsOverview, PipelineProgressEvent, PipelineResultView, PipelineRunInfo, PipelineStartArgs } from './pipeline-schemas.js';
 
+export * from './eval-reliability.js';
 export * from './pipeline-schemas.js';
 
 export const DocumentStatus = z.enum(['ready', 'error']);
@@ -261,8 +263,15 @@ export const EvalSummary = z.object({
   failures: z.array(z.string()),
   /** File name of the HTML report in the workspace's reports folder. */
   report: z.string(),
+  /** How far the scores can be read from the number of questions (fewer than 20: indicative; under 5: no measure). */
+  reliability: EvalReliability,
+  /** The training run's examples, trained on and held out (null: not recorded); questions are fewer (see eval). */
+  examples: EvalExamples.nullable(),
 });
 export type EvalSummary = z.infer<typeof EvalSummary>;
+
+/** The languages the evaluation report is written in (those of the UI). */
+export const ReportLanguage = z.enum(['en', 'zh-CN']);
 
 export const ServeStatus = z.object({
   running: z.boolean(),
@@ -273,6 +282,10 @@ export const ServeStatus = z.object({
 export type ServeStatus = z.infer<typeof ServeStatus>;
 
 const Empty = z.object({}).strict();
+
+/** An adapter the chat can use: from a training run of the workspace, or a file the user added. */
+export const AdapterInfo = z.object({ adapterPath: z.string(), modelPath: z.string(), finishedAt: z.string(), added: z.boolean().optional() });
+export type AdapterInfo = z.infer<typeof AdapterInfo>;
 const Job = z.object({ jobId: z.string() }).strict();
 
 /** Request channels: name → argument and result schemas. */
@@ -323,8 +336,15 @@ export const channels = {
   },
   'chat.settings.get': { args: Empty, result: ChatSettings },
   'chat.settings.set': { args: ChatSettings.partial().strict(), result: ChatSettings },
-  /** Adapters found in the workspace's training runs, with the base model each was trained on. */
-  'chat.adapters': { args: Empty, result: z.array(z.object({ adapterPath: z.string(), modelPath: z.string(), finishedAt: z.string() })) },
+  /**
+   * Adapters found in the workspace's training runs, with the base model each was trained on, then the adapter
+   * files the user added from elsewhere (`added`; modelPath empty when no run.json beside it names one).
+   */
+  'chat.adapters': { args: Empty, result: z.array(AdapterInfo) },
+  /** Remember an adapter file from outside the workspace (checked as a LoRA adapter GGUF first); returns the list and its entry. */
+  'chat.adapters.add': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.object({ adapters: z.array(AdapterInfo), added: AdapterInfo }) },
+  /** Forget an added adapter file (the file itself stays); returns the list. */
+  'chat.adapters.forget': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(AdapterInfo) },
   /**
    * Answers the conversation's last user message with the settings' model and adapter (and the base model
    * too in side-by-side mode); tokens, citations and the end arrive as chat.* events.
@@ -342,8 +362,14 @@ export const channels = {
   },
   'eval.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
   'eval.reports': { args: Empty, result: z.array(z.object({ fileName: z.string(), createdAt: z.string() })) },
-  /** The report's self-contained HTML (shown in a sandboxed frame). */
-  'eval.report': { args: z.object({ fileName: z.string().regex(/^eval-[\w.-]+\.html$/) }).strict(), result: z.object({ html: z.string() }) },
+  /**
+   * The report's self-contained HTML (shown in a sandboxed frame), in `lang`; `embedded` leaves out the score
+   * table, which the panel shows from `summary` (null for a report with no data beside it).
+   */
+  'eval.report': {
+    args: z.object({ fileName: z.string().regex(/^eval-[\w.-]+\.html$/), lang: ReportLanguage.optional(), embedded: z.boolean().optional() }).strict(),
+    result: z.object({ html: z.string(), summary: EvalSummary.nullable().optional() }),
+  },
   /** The chat settings' model and adapter behind the OpenAI API on this machine (doctune serve). */
   'serve.start': {
     args: z.object({ port: z.number().int().min(0).max(65_535).default(8080), host: z.enum(['127.0.0.1', '0.0.0.0']).default('127.0.0.1'), apiKey: z.string().max(200).optional() }).strict(),
@@ -366,8 +392,8 @@ export const channels = {
   /** Pipeline runs of the workspace, newest first, and the one in progress. */
   'pipeline.runs': { args: Empty, result: z.object({ runs: z.array(PipelineRunInfo), active: z.object({ jobId: z.string(), run: z.string() }).nullable() }) },
   'dialog.pickPaths': {
-    /** files/folder: documents to import; model: one GGUF file. */
-    args: z.object({ kind: z.enum(['files', 'folder', 'model']) }).strict(),
+    /** files/folder: documents to import; model, adapter: one GGUF file. */
+    args: z.object({ kind: z.enum(['files', 'folder', 'model', 'adapter']) }).strict(),
     result: z.object({ paths: z.array(z.string()) }),
   },
 } as const;

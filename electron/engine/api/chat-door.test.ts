@@ -150,8 +150,34 @@ describe('chat window and evaluation through the contract', () => {
     expect(summary.adapted_rag.judge).toBeNull();
     expect(summary.report).toMatch(/^eval-.*\.html$/);
     expect((await engine.invoke('eval.reports', {}))[0]!.fileName).toBe(summary.report);
+    expect(summary.reliability).toBe('insufficient');
     const { html } = await engine.invoke('eval.report', { fileName: summary.report });
     expect(html).toContain('<svg');
+    // In the app: in the UI's language, without the score table the panel shows from the summary.
+    const shown = await engine.invoke('eval.report', { fileName: summary.report, lang: 'zh-CN', embedded: true });
+    expect(shown.html).toContain('<html lang="zh-CN">');
+    expect(shown.html).not.toContain('<th>变体</th>');
+    expect(shown.summary).toMatchObject({ n: 1, rag: true, report: summary.report, reliability: 'insufficient', adapted_rag: summary.adapted_rag });
     await expect(engine.invoke('eval.report', { fileName: '../../etc/passwd' })).rejects.toThrow();
+  });
+
+  it('remembers adapter files added from outside the workspace, after its runs, and forgets them on request', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    fs.mkdirSync(elsewhere, { recursive: true });
+    const outside = path.join(elsewhere, 'adapter-out.gguf');
+    fs.copyFileSync(adapter, outside);
+    fs.writeFileSync(path.join(elsewhere, 'run.json'), JSON.stringify({ adapter: outside, base_model: { path: TINY_MODEL }, finished_at: '2026-01-01T00:00:00.000Z' }));
+    await expect(engine.invoke('chat.adapters.add', { path: TINY_MODEL })).rejects.toThrow(/a model, not a LoRA adapter/);
+    await expect(engine.invoke('chat.adapters.add', { path: path.join(dir, 'story.md') })).rejects.toThrow(/not a usable LoRA adapter/);
+    const entry = { adapterPath: outside, modelPath: TINY_MODEL, finishedAt: '2026-01-01T00:00:00.000Z', added: true };
+    const { adapters: added, added: one } = await engine.invoke('chat.adapters.add', { path: outside });
+    expect(added).toEqual([expect.objectContaining({ adapterPath: adapter }), entry]);
+    expect(one).toEqual(entry);
+    // Added twice, listed once; the workspace's own adapter is not added again.
+    expect((await engine.invoke('chat.adapters.add', { path: outside })).adapters).toEqual(added);
+    expect(await engine.invoke('chat.adapters.add', { path: adapter })).toEqual({ adapters: added, added: added[0] });
+    expect(await engine.invoke('chat.adapters', {})).toEqual(added);
+    expect(await engine.invoke('chat.adapters.forget', { path: outside })).toEqual([added[0]]);
+    expect(fs.existsSync(outside)).toBe(true);
   });
 });

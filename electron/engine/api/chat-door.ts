@@ -14,8 +14,12 @@ import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
 import type { Conversation as ModelConversation } from '../train/sft-data.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import { evalReliability } from '../../shared/eval-reliability.js';
+import { readEvalReport } from '../eval/report-html.js';
+import type { ReportLanguage } from '../eval/report-text.js';
 import { runEval } from '../eval/run-eval.js';
 import type { Embedder } from '../models/embedder.js';
+import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import { searchWorkspace } from '../store/search.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
@@ -37,6 +41,18 @@ class Serial {
     this.tail = next.catch(() => undefined);
     return next;
   }
+}
+
+/** An added adapter file, with the base model and time of the run.json beside it when that run made it. */
+async function describeAdapter(file: string): Promise<{ adapterPath: string; modelPath: string; finishedAt: string }> {
+  try {
+    const run = JSON.parse(await fs.readFile(path.join(path.dirname(file), 'run.json'), 'utf8')) as { adapter?: string; base_model?: { path?: string }; finished_at?: string };
+    if (run.adapter && path.resolve(path.dirname(file), run.adapter) === file) return { adapterPath: file, modelPath: run.base_model?.path ?? '', finishedAt: run.finished_at ?? '' };
+  } catch {
+    // no run record beside it
+  }
+  const stat = await fs.stat(file).catch(() => null);
+  return { adapterPath: file, modelPath: '', finishedAt: stat ? stat.mtime.toISOString() : '' };
 }
 
 export class ChatDoor {
@@ -69,7 +85,10 @@ export class ChatDoor {
     });
   }
 
-  /** Adapters under the workspace's runs folder, newest first, each with the base model its run.json names. */
+  /**
+   * Adapters under the workspace's runs folder, newest first, each with the base model its run.json names;
+   * then the adapter files the user added from elsewhere, in the order they were added.
+   */
   async adapters(): Promise<ResultOf<'chat.adapters'>> {
     const root = path.join((await this.ws()).dir, 'runs');
     const out: ResultOf<'chat.adapters'> = [];
@@ -81,7 +100,54 @@ export class ChatDoor {
         // not a finished run
       }
     }
-    return out.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
+    out.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
+    const listed = new Set(out.map((a) => a.adapterPath));
+    for (const file of await this.addedAdapters()) if (!listed.has(file)) out.push({ ...(await describeAdapter(file)), added: true });
+    return out;
+  }
+
+  private async addedFile(): Promise<string> {
+    return path.join((await this.ws()).dir, 'adapters.json');
+  }
+
+  /** Adapter files the user added (kept in the workspace, beside its settings). */
+  private async addedAdapters(): Promise<string[]> {
+    try {
+      const { adapters } = JSON.parse(await fs.readFile(await this.addedFile(), 'utf8')) as { adapters?: unknown };
+      return Array.isArray(adapters) ? adapters.filter((a): a is string => typeof a === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Checks the file is a LoRA adapter GGUF, then remembers it (trained with `doctune train --out …`, or elsewhere). */
+  async addAdapter(file: string): Promise<ResultOf<'chat.adapters.add'>> {
+    const full = path.resolve(file);
+    let g;
+    try {
+      g = await readGguf(full);
+    } catch (err) {
+      throw new DocTuneError('MODEL', `not a usable LoRA adapter: ${(err as Error).message}`, { path: full, cause: err });
+    }
+    if (metaString(g, 'general.type') !== 'adapter') throw new DocTuneError('MODEL', 'this GGUF file is a model, not a LoRA adapter', { path: full });
+    const listed = await this.adapters();
+    const already = listed.find((a) => a.adapterPath === full);
+    if (already) return { adapters: listed, added: already };
+    await this.fileWrites.run(async () => {
+      const known = await this.addedAdapters();
+      if (!known.includes(full)) await writeFileAtomic(await this.addedFile(), JSON.stringify({ adapters: [...known, full] }));
+    });
+    const adapters = await this.adapters();
+    return { adapters, added: adapters.find((a) => a.adapterPath === full)! };
+  }
+
+  async forgetAdapter(file: string): Promise<ResultOf<'chat.adapters'>> {
+    const full = path.resolve(file);
+    await this.fileWrites.run(async () => {
+      const known = await this.addedAdapters();
+      if (known.includes(full)) await writeFileAtomic(await this.addedFile(), JSON.stringify({ adapters: known.filter((a) => a !== full) }));
+    });
+    return this.adapters();
   }
 
   private host(modelPath: string, adapterPath: string | null, scale: number): Promise<ChatHost> {
@@ -260,9 +326,12 @@ export class ChatDoor {
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
-  async report(fileName: string): Promise<{ html: string }> {
-    const file = path.join((await this.ws()).dir, 'reports', path.basename(fileName));
-    return { html: await fs.readFile(file, 'utf8').catch(() => { throw new DocTuneError('NOT_FOUND', 'no such report', { path: file }); }) };
+  /** A report in the UI's language; embedded (in the evaluation panel) without the scores the panel shows from `summary`. */
+  async report(fileName: string, lang?: ReportLanguage, embedded?: boolean): Promise<ResultOf<'eval.report'>> {
+    const { html, data } = await readEvalReport(path.join((await this.ws()).dir, 'reports'), fileName, { ...(lang ? { lang } : {}), embedded: Boolean(embedded) });
+    if (!data) return { html, summary: null };
+    const { n, base, adapted, base_rag, adapted_rag, rag, judge, failures } = data;
+    return { html, summary: { n, base, adapted, base_rag, adapted_rag, rag, judge, failures, report: path.basename(fileName), reliability: data.reliability ?? evalReliability(n), examples: data.examples ?? null } };
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ export interface EngineOptions {
   /** How the compute devices are probed (the training worker process by default; tests replace it). */
   probeDevices?: () => Promise<DeviceReport>;
   /** Door-specific handlers (native dialogs in Electron). */
-  pickPaths?: (kind: 'files' | 'folder' | 'model') => Promise<string[]>;
+  pickPaths?: (kind: 'files' | 'folder' | 'model' | 'adapter') => Promise<string[]>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
   /** Where model downloads go (default: the models folder beside the workspaces, shared with the CLI). */
   modelsDir?: string;
@@ -167,6 +167,8 @@ export class Engine {
     'chat.settings.get': async () => this.chat.settings(),
     'chat.settings.set': async (patch) => this.chat.setSettings(patch),
     'chat.adapters': async () => this.chat.adapters(),
+    'chat.adapters.add': async ({ path: file }) => this.chat.addAdapter(file),
+    'chat.adapters.forget': async ({ path: file }) => this.chat.forgetAdapter(file),
     'chat.send': async ({ messages }) => this.chat.send(messages),
     'chat.stop': async ({ jobId }) => this.chat.stop(jobId),
     'chat.history': async () => this.chat.history(),
@@ -175,7 +177,7 @@ export class Engine {
     'eval.run': async ({ rag, judge }) => this.chat.runEval(rag, judge),
     'eval.cancel': async ({ jobId }) => this.chat.cancelEval(jobId),
     'eval.reports': async () => this.chat.reports(),
-    'eval.report': async ({ fileName }) => this.chat.report(fileName),
+    'eval.report': async ({ fileName, lang, embedded }) => this.chat.report(fileName, lang, embedded),
     'serve.start': async (o) => this.serve.start(o),
     'serve.stop': async () => this.serve.stop(),
     'serve.status': async () => this.serve.status(),

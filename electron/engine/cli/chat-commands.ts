@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
-import { int } from './options.js';
+import { int, UsageError } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { withPassages } from '../chat/rag-prompt.js';
-import { DocTuneError } from '../errors.js';
 import { openTeacher, teacherSource } from '../dataset/generate.js';
+import { REPORT_TEXT } from '../eval/report-text.js';
 import { runEval, type VariantScores } from '../eval/run-eval.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { searchWorkspace } from '../store/search.js';
@@ -33,8 +33,8 @@ export function addChatCommands(program: Command): void {
       model: string; adapter?: string; scale: number; prompt: string; compare?: boolean; rag?: boolean; workspace?: string; greedy?: boolean;
       temperature: number; topP: number; maxTokens: number; threads?: number; json?: boolean;
     }) => {
-      if (o.compare && !o.adapter) throw new DocTuneError('BAD_ARGUMENT', '--compare needs an --adapter to compare with the base model');
-      if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', '--rag needs a --workspace to retrieve from');
+      if (o.compare && !o.adapter) throw new UsageError('--compare needs an --adapter to compare with the base model');
+      if (o.rag && !o.workspace) throw new UsageError('--rag needs a --workspace to retrieve from');
       const modelPath = await resolveModelArg(o.model);
       let hits: Awaited<ReturnType<typeof searchWorkspace>> = [];
       if (o.rag) {
@@ -84,7 +84,7 @@ export function addChatCommands(program: Command): void {
     .option('--json', 'print the scores as JSON')
     .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; judge?: string; apiKeyEnv?: string; max: number; threads?: number; json?: boolean }) => {
       const judgeChoice = o.judge ? teacherChoiceOf(o.judge, { concurrency: 1, threads: o.threads, apiKeyEnv: o.apiKeyEnv }) : null;
-      if (judgeChoice === 'extractive') throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
+      if (judgeChoice === 'extractive') throw new UsageError('the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
       const ws = o.workspace ? await Workspace.open(o.workspace) : null;
       const judge = judgeChoice ? await openTeacher(judgeChoice) : null;
       try {
@@ -102,7 +102,9 @@ export function addChatCommands(program: Command): void {
         else {
           const line = (name: string, s: VariantScores): string =>
             `${name.padEnd(14)} F1 ${(100 * s.f1).toFixed(1)}%  EM ${(100 * s.em).toFixed(1)}%${s.judge !== null ? `  judge ${(100 * s.judge).toFixed(1)}%` : ''}\n`;
-          process.stdout.write(`${r.n} held-out questions\n${line('base', r.base)}${line('adapted', r.adapted)}${o.rag ? line('base + RAG', r.base_rag) + line('adapted + RAG', r.adapted_rag) : ''}report: ${r.report}\n`);
+          // Said before the scores: a score on a handful of questions is read as a measure otherwise.
+          const caveats = [r.warning ? `warning: ${r.warning}` : '', r.examples ? REPORT_TEXT.en.examples(r.examples, r.n) : ''].filter(Boolean).map((c) => `${c}\n`).join('');
+          process.stdout.write(`${r.n} held-out questions\n${caveats}${line('base', r.base)}${line('adapted', r.adapted)}${o.rag ? line('base + RAG', r.base_rag) + line('adapted + RAG', r.adapted_rag) : ''}report: ${r.report}\n`);
         }
       } finally {
         await judge?.dispose();

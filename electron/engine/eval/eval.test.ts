@@ -45,8 +45,12 @@ describe('evaluation, chat with retrieval, and the report', () => {
   it('records the held-out pairs, scores four variants and writes a report with a chart', async () => {
     const run = JSON.parse(fs.readFileSync(path.join(dir, 'run', 'run.json'), 'utf8'));
     expect(run.held_out).toHaveLength(2);
-    const r = await runEval({ modelPath: TINY_MODEL, adapterPath: adapter, workspace: ws, rag: true });
+    const r = await runEval({ modelPath: TINY_MODEL, adapterPath: adapter, workspace: ws, rag: true, lang: 'en' });
     expect(r.n).toBe(2);
+    // Two questions are no measure, and the run's eight examples split 6 / 2 say why there are so few.
+    expect(r.reliability).toBe('insufficient');
+    expect(r.warning).toMatch(/Only 2 questions were scored: the score cannot be read as a measure/);
+    expect(r.examples).toEqual({ train: 6, eval: 2 });
     for (const v of ['base', 'adapted', 'base_rag', 'adapted_rag'] as const) {
       expect(r[v].f1).toBeGreaterThanOrEqual(0);
       expect(r[v].f1).toBeLessThanOrEqual(1);
@@ -54,6 +58,8 @@ describe('evaluation, chat with retrieval, and the report', () => {
     expect(r.items.every((x) => x.citations.length > 0 && x.citations[0]!.title === 'Stories')).toBe(true);
     const html = fs.readFileSync(r.report, 'utf8');
     expect(html).toContain('<svg');
+    expect(html).toContain('data-testid="report-reliability"');
+    expect(html).toContain('Training held out 2 of its 8 examples (6 trained on); 2 questions are scored here.');
     expect((html.match(/<rect /g) ?? []).length).toBe(8); // F1 and EM for four variants
     expect(html).toContain(r.items[0]!.question.replace("'", '&#39;'));
     expect(fs.existsSync(r.report.replace(/\.html$/, '.json'))).toBe(true);
@@ -61,7 +67,11 @@ describe('evaluation, chat with retrieval, and the report', () => {
 
   it('doctune eval --json and doctune chat --compare --rag --json follow the contract', async () => {
     const scores = JSON.parse(await doctune('eval', '--workspace', ws.dir, '--model', TINY_MODEL, '--adapter', adapter, '--rag', '--json'));
-    expect(Object.keys(scores).sort()).toEqual(['adapted', 'adapted_rag', 'base', 'base_rag', 'judge', 'n', 'rag', 'report']);
+    expect(Object.keys(scores).sort()).toEqual(['adapted', 'adapted_rag', 'base', 'base_rag', 'examples', 'judge', 'n', 'rag', 'reliability', 'report', 'warning']);
+    expect(scores.reliability).toBe('insufficient');
+    const text = await doctune('eval', '--model', TINY_MODEL, '--adapter', adapter);
+    // The warning and why examples and questions differ come before the scores.
+    expect(text).toMatch(/^2 held-out questions\nwarning: Only 2 questions were scored: the score cannot be read as a measure[^\n]*\nTraining held out 2 of its 8 examples[^\n]*\nbase /);
     expect(scores.adapted).toEqual({ f1: expect.any(Number), em: expect.any(Number), judge: null });
     expect(scores.rag).toBe(true);
     const chat = JSON.parse(await doctune('chat', '--model', TINY_MODEL, '--adapter', adapter, '--prompt', QA[0]![0], '--compare', '--rag', '--workspace', ws.dir, '--greedy', '--json'));

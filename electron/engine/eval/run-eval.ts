@@ -13,7 +13,9 @@ import { DocTuneError } from '../errors.js';
 import { searchWorkspace } from '../store/search.js';
 import type { Workspace } from '../store/workspace.js';
 import type { Conversation } from '../train/sft-data.js';
+import { evalReliability, type EvalExamples, type EvalReliability } from '../../shared/eval-reliability.js';
 import { writeEvalReport } from './report-html.js';
+import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';
 import { exactMatch, tokenF1 } from './score.js';
 
 export const VARIANTS = ['base', 'adapted', 'base_rag', 'adapted_rag'] as const;
@@ -52,6 +54,12 @@ export interface EvalResult {
   items: EvalItem[];
   /** Answers the model could not give (they score 0) or the judge could not grade, with the reason. */
   failures: string[];
+  /** How far the scores can be read, from the number of questions (fewer than 20: indicative; under 5: no measure). */
+  reliability: EvalReliability;
+  /** That judgement in words (English), or null when the number of questions supports a comparison. */
+  warning: string | null;
+  /** The run's split into examples trained on and held out (null: the run did not record it). */
+  examples: EvalExamples | null;
 }
 
 export interface EvalOptions {
@@ -67,6 +75,19 @@ export interface EvalOptions {
   judge?: { teacher: Teacher; name: string };
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** The report file's language (default: the user's, from the environment; English if none). */
+  lang?: ReportLanguage;
+}
+
+/** The examples a run trained on and held out, as its run.json records them (null: not recorded). */
+export async function runExamples(runPath: string): Promise<EvalExamples | null> {
+  try {
+    const run = JSON.parse(await fs.readFile(runPath, 'utf8')) as { examples?: { train?: unknown; eval?: unknown } };
+    const { train, eval: held } = run.examples ?? {};
+    return Number.isInteger(train) && Number.isInteger(held) ? { train: train as number, eval: held as number } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The held-out (question, reference answer) pairs a run recorded. */
@@ -171,11 +192,14 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     const grades = items.map((x) => x.judge[v]).filter((g): g is number => g !== null);
     return { f1: mean(items.map((x) => x.f1[v])), em: mean(items.map((x) => x.em[v])), judge: grades.length ? mean(grades.map((g) => (g - 1) / 4)) : null };
   };
+  const reliability = evalReliability(items.length);
   const summary = {
     n: items.length, base: score('base'), adapted: score('adapted'), base_rag: score('base_rag'), adapted_rag: score('adapted_rag'),
     rag: Boolean(o.rag), judge: o.judge?.name ?? null,
+    reliability, warning: REPORT_TEXT.en.reliability(reliability, items.length), examples: await runExamples(runPath),
   };
   const dir = o.workspace ? path.join(o.workspace.dir, 'reports') : path.dirname(runPath);
-  const report = await writeEvalReport(dir, { ...summary, model: o.modelPath, adapter: o.adapterPath, items, failures });
+  const { warning: _warning, ...recorded } = summary;
+  const report = await writeEvalReport(dir, { ...recorded, model: o.modelPath, adapter: o.adapterPath, items, failures }, o.lang ?? userReportLanguage());
   return { ...summary, report, items, failures };
 }

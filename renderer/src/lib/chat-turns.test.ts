@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage, Citation } from '$shared/contract';
-import { answersOf, newConversationId, sidesFor, titleOf, turnsOf, type LiveTurn } from './chat-turns';
+import { answersOf, newConversationId, sidesFor, titleOf, turnsOf, worthSaving, type LiveTurn } from './chat-turns';
 
 const cite: Citation = { n: 1, chunkId: 'c1', documentId: 'd1', title: 'OSHA 3120', page: 4, heading: ['Scope'], text: 'Lockout…' };
 
@@ -103,5 +103,21 @@ describe('conversation ids and titles', () => {
     expect(Array.from(long)).toHaveLength(80);
     expect(long.endsWith('…')).toBe(true);
     expect(titleOf([])).toBe('');
+  });
+});
+
+describe('worthSaving', () => {
+  const question: ChatMessage = { role: 'user', content: 'What is lockout/tagout?' };
+  const failed: ChatMessage = { role: 'assistant', content: '', side: 'adapted', error: { message: 'not a usable GGUF model', code: 'MODEL' } };
+  const answered: ChatMessage = { role: 'assistant', content: 'Locks and tags.', side: 'base', finishReason: 'stop' };
+
+  it('saves a new conversation only once a model has answered', () => {
+    expect(worthSaving([question, failed], false)).toBe(false);
+    expect(worthSaving([question, failed, answered], false)).toBe(true);
+    expect(worthSaving([question], false)).toBe(false);
+  });
+
+  it('keeps a saved conversation up to date, failed turns included', () => {
+    expect(worthSaving([question, answered, question, failed], true)).toBe(true);
   });
 });

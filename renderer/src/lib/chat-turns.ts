@@ -122,6 +122,15 @@ export function newConversationId(): string {
   return raw.replace(/[^\w-]/g, '').slice(0, 64) || randomHex(16);
 }
 
+/**
+ * Whether a conversation is worth saving: once saved it is kept up to date, but a new one is saved only when a
+ * model has answered (a failed first turn, e.g. a model that cannot load, is no conversation to come back to).
+ */
+export function worthSaving(messages: readonly ChatMessage[], saved: boolean): boolean {
+  const answers = messages.filter((message) => message.role === 'assistant');
+  return saved ? answers.length > 0 : answers.some((message) => !message.error);
+}
+
 const TITLE_LENGTH = 80;
 
 /** A conversation's title: its first question on one line, shortened. */

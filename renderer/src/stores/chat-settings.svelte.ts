@@ -1,8 +1,8 @@
-import { DEFAULT_CHAT_SETTINGS, type ChatSettings, type ResultOf } from '$shared/contract';
+import { DEFAULT_CHAT_SETTINGS, type AdapterInfo, type ChatSettings } from '$shared/contract';
 import { getApi } from '../lib/api';
 import { problemOf, type Problem } from '../lib/problems';
 
-export type AdapterInfo = ResultOf<'chat.adapters'>[number];
+export type { AdapterInfo };
 
 /** The engine's sampling defaults (shown beside the fields, and what "Reset" goes back to). */
 export const SAMPLING_DEFAULTS = { temperature: DEFAULT_CHAT_SETTINGS.temperature, topP: DEFAULT_CHAT_SETTINGS.topP, maxTokens: DEFAULT_CHAT_SETTINGS.maxTokens } as const;
@@ -70,9 +70,30 @@ class ChatSettingsStore {
     }
   }
 
-  /** Choosing a training run's adapter also chooses the base model it was trained on. */
+  /** Choosing a training run's adapter also chooses the base model it was trained on (when that is known). */
   chooseAdapter(adapter: AdapterInfo | null): Promise<boolean> {
-    return this.update(adapter ? { adapterPath: adapter.adapterPath, modelPath: adapter.modelPath } : { adapterPath: '' });
+    if (!adapter) return this.update({ adapterPath: '' });
+    return this.update(adapter.modelPath ? { adapterPath: adapter.adapterPath, modelPath: adapter.modelPath } : { adapterPath: adapter.adapterPath });
+  }
+
+  /**
+   * An adapter file from outside the workspace: checked and remembered by the engine, then chosen. Throws
+   * (for the caller to show beside its input) when the file is not a LoRA adapter.
+   */
+  async addAdapter(path: string): Promise<void> {
+    const { adapters, added } = await getApi().invoke('chat.adapters.add', { path });
+    this.adapters = adapters;
+    await this.chooseAdapter(added);
+  }
+
+  /** Forget an added adapter file (the file stays where it is); the chat stops using it if it did. */
+  async forgetAdapter(path: string): Promise<void> {
+    try {
+      this.adapters = await getApi().invoke('chat.adapters.forget', { path });
+      if (this.settings?.adapterPath === path) await this.update({ adapterPath: '' });
+    } catch (err) {
+      this.problem = problemOf(err);
+    }
   }
 
   /** Resolves once every change made so far has reached the engine. */

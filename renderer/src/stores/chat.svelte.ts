@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatSide, Conversation } from '$shared/contract';
 import { getApi, onConnectionState } from '../lib/api';
-import { answersOf, newConversationId, SIDE_ORDER, sidesFor, titleOf, turnsOf, type AnswerEnd, type LiveTurn } from '../lib/chat-turns';
+import { answersOf, newConversationId, SIDE_ORDER, sidesFor, titleOf, turnsOf, worthSaving, type AnswerEnd, type LiveTurn } from '../lib/chat-turns';
 import { problemOf, type Problem } from '../lib/problems';
 import { chatSettings } from './chat-settings.svelte';
 import { conversations } from './conversations.svelte';
@@ -188,9 +188,9 @@ class ChatStore {
     void this.save();
   }
 
-  /** Saved after every completed turn, one save at a time. */
+  /** Saved after every completed turn, one save at a time (a new conversation once a model has answered). */
   private save(): Promise<void> {
-    if (!this.messages.some((message) => message.role === 'assistant')) return this.saves;
+    if (!worthSaving(this.messages, this.conversationId !== null)) return this.saves;
     if (!this.conversationId) {
       this.conversationId = newConversationId();
       this.title = titleOf(this.messages);

@@ -1,5 +1,6 @@
 import type { EvalSummary, ResultOf } from '$shared/contract';
 import { getApi } from '../lib/api';
+import { getLocale } from '../lib/i18n.svelte';
 import { problemOf, type Problem } from '../lib/problems';
 import { chatSettings } from './chat-settings.svelte';
 
@@ -27,6 +28,10 @@ class EvaluationStore {
   reportHtml = $state('');
   reportLoading = $state(false);
   reportProblem = $state.raw<Problem | null>(null);
+  /** The scores of the report shown (null: it has no data beside it; its own table shows them then). */
+  reportSummary = $state.raw<EvalSummary | null>(null);
+  /** The scores the panel shows: those of the report in the frame, or of the run that has just ended. */
+  shown = $derived(this.reportName ? this.reportSummary : this.summary);
 
   running = $derived(this.phase === 'starting' || this.phase === 'running');
   fraction = $derived(this.progress && this.progress.total > 0 ? this.progress.done / this.progress.total : 0);
@@ -49,6 +54,9 @@ class EvaluationStore {
           this.phase = 'done';
           this.summary = summary;
           this.progress = { done: summary.n, total: summary.n };
+          // Its scores show at once, while its report loads.
+          this.reportName = summary.report;
+          this.reportSummary = summary;
           void this.loadReports();
           void this.openReport(summary.report);
         }),
@@ -112,18 +120,22 @@ class EvaluationStore {
     }
   }
 
+  /** Shows a report, in the UI's language and without the score table the panel shows from its summary. */
   async openReport(fileName: string): Promise<void> {
     const request = ++this.reportRequest;
+    if (fileName !== this.reportName) this.reportSummary = null;
     this.reportName = fileName;
     this.reportLoading = true;
     this.reportProblem = null;
     try {
-      const { html } = await getApi().invoke('eval.report', { fileName });
+      const { html, summary } = await getApi().invoke('eval.report', { fileName, lang: getLocale(), embedded: true });
       if (request !== this.reportRequest) return;
       this.reportHtml = html;
+      this.reportSummary = summary ?? null;
     } catch (err) {
       if (request !== this.reportRequest) return;
       this.reportHtml = '';
+      this.reportSummary = null;
       this.reportProblem = problemOf(err);
     } finally {
       if (request === this.reportRequest) this.reportLoading = false;

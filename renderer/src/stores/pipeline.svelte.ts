@@ -4,6 +4,7 @@ import { getApi } from '../lib/api';
 import { t } from '../lib/i18n.svelte';
 import { notifyIfAway } from '../lib/notify';
 import { problemOf, type Problem } from '../lib/problems';
+import { chatSettings } from './chat-settings.svelte';
 
 export type StageState = { status: 'waiting' | 'running' | 'done' | 'skipped' | 'failed'; done: number | null; total: number | null; loss: number | null; etaSeconds: number | null; count: number | null; device: string | null };
 export type PipelinePhase = 'idle' | 'starting' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -22,6 +23,8 @@ class PipelineStore {
   phase = $state<PipelinePhase>('idle');
   jobId = $state<string | null>(null);
   run = $state<string | null>(null);
+  /** The model the run in progress trains (a resumed run's own). */
+  modelPath = $state<string | null>(null);
   stages = $state<Record<PipelineStage, StageState>>(waiting());
   result = $state.raw<PipelineResultView | null>(null);
   problem = $state.raw<Problem | null>(null);
@@ -47,6 +50,8 @@ class PipelineStore {
         this.phase = 'done';
         this.result = result;
         this.cancelling = false;
+        const modelPath = this.modelPath ?? this.runs.find((r) => r.run === this.run)?.modelPath;
+        if (modelPath) void this.useInChat(modelPath, result.adapter);
         void this.loadRuns();
         notifyIfAway(t('pipeline.notifyDoneTitle'), t('pipeline.notifyDoneBody', { pairs: result.pairs, f1: Math.round(100 * result.adapted.f1) }));
       })),
@@ -61,6 +66,12 @@ class PipelineStore {
       })),
     ];
     return () => offs.forEach((off) => off());
+  }
+
+  /** The Chat page opens on the new adapter and the model it was trained on, however the user gets there. */
+  private async useInChat(modelPath: string, adapterPath: string): Promise<void> {
+    if (!chatSettings.settings) await chatSettings.load();
+    await chatSettings.update({ modelPath, adapterPath });
   }
 
   private apply(p: PipelineProgressEvent): void {
@@ -98,6 +109,7 @@ class PipelineStore {
       const { jobId, run } = await getApi().invoke('pipeline.start', { ...args, paths: [] });
       this.jobId = jobId;
       this.run = run;
+      this.modelPath = args.modelPath;
       if (this.phase === 'starting') this.phase = 'running';
       for (const event of this.early.splice(0)) if (event.jobId === jobId) event.apply();
     } catch (err) {
@@ -129,6 +141,7 @@ class PipelineStore {
         // A run started elsewhere (another window, or before a reload): follow it from here on.
         this.jobId = active.jobId;
         this.run = active.run;
+        this.modelPath = runs.find((r) => r.run === active.run)?.modelPath ?? null;
         this.phase = 'running';
         this.result = null;
         this.problem = null;

@@ -12,6 +12,8 @@ class SearchStore {
   results = $state.raw<SearchHit[]>([]);
   searching = $state(false);
   problem = $state.raw<Problem | null>(null);
+  /** The results take the search column; opening a document shows its passages there instead. */
+  resultsShown = $state(false);
 
   private request = 0;
 
@@ -20,11 +22,16 @@ class SearchStore {
     this.results = this.results.filter((hit) => hit.documentId !== documentId);
   }
 
+  showResults(shown: boolean): void {
+    this.resultsShown = shown;
+  }
+
   async run(): Promise<void> {
     const query = this.query.trim();
     if (!query) return;
     const request = ++this.request;
     this.searching = true;
+    this.resultsShown = true;
     this.problem = null;
     try {
       const results = await getApi().invoke('search.query', { query, k: RESULT_COUNT });
