@@ -15,6 +15,10 @@ export type ErrorCode =
   | 'ENCODING'
   | 'WORKSPACE'
   | 'MODEL'
+  /** A server (an API teacher or judge) that cannot be reached at all: refused, unknown host, TLS, no answer. */
+  | 'CONNECTION'
+  /** A compute device asked for by name that this machine does not have or cannot start. */
+  | 'DEVICE_UNAVAILABLE'
   | 'OUT_OF_MEMORY'
   | 'BUSY'
   | 'CANCELLED'

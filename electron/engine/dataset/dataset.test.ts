@@ -9,7 +9,6 @@ import { readConversations } from '../train/sft-data.js';
 import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { extractPairs } from './extractive-teacher.js';
 import { LocalTeacher } from './local-teacher.js';
 import { acceptAllPending, generatePairs, isGrounded } from './generate.js';
 import { NearDuplicateFilter, rougeL } from './rouge.js';
@@ -28,30 +27,6 @@ describe('ROUGE-L and the near-duplicate filter', () => {
     expect(f.admit('What does the guidance on "Tagout" say?', 'Attach a tag warning others not to operate it.')).toBe(true);
     expect(f.admit('What does the guidance on "Lockout" say?', 'Something else entirely.')).toBe(false);
     expect(f.admit('What does the guidance on "Lock out" say?', 'Apply a lock to the energy-isolating device.')).toBe(false);
-  });
-});
-
-describe('extractive teacher', () => {
-  it('asks about each article of a statute, in Chinese, with the article as evidence', () => {
-    const text = '第一条 为维护社会治安秩序，保障公共安全，制定本法。 第二条 扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。';
-    const pairs = extractPairs({ text, heading: ['中华人民共和国治安管理处罚法', '第一章 总则'], language: 'zh', title: '中华人民共和国治安管理处罚法' });
-    expect(pairs.slice(0, 2)).toEqual([
-      { question: '《治安管理处罚法》第一条是怎样规定的？', answer: '为维护社会治安秩序，保障公共安全，制定本法。', evidence: '为维护社会治安秩序，保障公共安全，制定本法。', kind: 'article' },
-      { question: '《治安管理处罚法》第二条是怎样规定的？', answer: '扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。', evidence: '扰乱公共秩序，尚不够刑事处罚的，给予治安管理处罚。', kind: 'article' },
-    ]);
-  });
-
-  it('turns definitions, question headings and lists into pairs', () => {
-    const pairs = extractPairs({
-      text: 'Lockout device means a device that uses a lock to hold an energy-isolating device in a safe position. Employers must retrain employees at least every 12 months. • Shut down the machine. • Isolate the energy source.',
-      heading: ['What must employers do?'],
-      language: 'en',
-      title: 'Control of Hazardous Energy',
-    }, 6);
-    const kinds = pairs.map((p) => p.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['definition', 'heading', 'list', 'requirement']));
-    expect(pairs.find((p) => p.kind === 'definition')!.question).toBe('What does "Lockout device" mean?');
-    expect(pairs.find((p) => p.kind === 'heading')!.question).toBe('What must employers do?');
   });
 });
 

@@ -7,6 +7,7 @@ import { ApiTeacher } from './api-teacher.js';
 import type { ChatCompletionsOptions } from './chat-completions-client.js';
 import { extractPairs, type PassageInput } from './extractive-teacher.js';
 import { LocalTeacher } from './local-teacher.js';
+import { groupSections, placeEvidence, type Section } from './passage-sections.js';
 import { NearDuplicateFilter } from './rouge.js';
 import type { Teacher, TeacherPair, TeacherStats } from './teacher.js';
 
@@ -59,8 +60,9 @@ export async function openTeacher(t: TeacherChoice): Promise<Teacher | null> {
   return new ApiTeacher(t.api);
 }
 
-/** A failure no retry fixes (wrong key, unknown model, cancelled): it ends the run instead of one passage. */
-const isFatal = (err: unknown): boolean => err instanceof DocTuneError && (err.code === 'MODEL' || err.code === 'CANCELLED' || err.code === 'BAD_ARGUMENT');
+/** A failure no retry fixes (wrong key, unknown model, a server not there, cancelled): it ends the run instead of one passage. */
+const isFatal = (err: unknown): boolean =>
+  err instanceof DocTuneError && (err.code === 'MODEL' || err.code === 'CONNECTION' || err.code === 'CANCELLED' || err.code === 'BAD_ARGUMENT');
 
 /**
  * Turn the workspace's passages into pending QA pairs. Passages this teacher already answered are skipped
@@ -80,28 +82,45 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
   for (const p of existing) filter.admit(p.question, p.answer);
 
   const summary: GenerateSummary = { chunks: 0, questions: 0, pairs: 0, paraphrases: 0, rejected_ungrounded: 0, duplicates: 0, failed: 0 };
-  const todo = chunks.filter((c) => !done.has(c.id)).sort((a, b) => a.document_id.localeCompare(b.document_id) || a.ordinal - b.ordinal);
+  const todo = chunks.filter((c) => !done.has(c.id));
   const perChunk = options.questionsPerChunk ?? 4;
   const k = options.teacher === 'extractive' ? 0 : Math.max(0, options.paraphrases ?? 0);
+  // The extractive teacher answers from whole sections (a section none of whose passages has pairs yet); a
+  // model teacher reads one passage at a time.
+  const units: Section[] = options.teacher === 'extractive'
+    ? groupSections(chunks).filter((s) => !s.parts.some((part) => done.has(part.id)))
+    : todo.sort((a, b) => a.document_id.localeCompare(b.document_id) || a.ordinal - b.ordinal)
+      .map((c) => ({ documentId: c.document_id, heading: c.heading, language: c.language, parts: [{ id: c.id, text: c.text }], text: c.text }));
+  const total = units.reduce((n, u) => n + u.parts.length, 0);
   const teacher = await openTeacher(options.teacher);
-  const teach = async (p: PassageInput): Promise<TeacherPair[]> => (teacher ? teacher.pairsFor(p, perChunk) : extractPairs(p, perChunk));
+  const teach = async (u: Section): Promise<TeacherPair[]> => {
+    const p: PassageInput = { text: u.text, heading: u.heading, language: u.language, title: docs.get(u.documentId)?.title ?? '' };
+    return teacher ? teacher.pairsFor(p, perChunk) : extractPairs(p, perChunk * u.parts.length);
+  };
   const started = Date.now();
+  let doneCount = 0;
+  // The first failure and how many units were tried: if every one failed, the teacher is the problem, not a passage.
+  let firstFailure: unknown = null;
+  let tried = 0;
   try {
     // A window of passages in flight (a model teacher works on them together); results are stored in order.
     const window = teacher ? teacher.parallel : 1;
-    for (let start = 0; start < todo.length; start += window) {
+    for (let start = 0; start < units.length; start += window) {
       if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'generation cancelled; run it again to continue');
-      const batch = todo.slice(start, start + window);
+      const batch = units.slice(start, start + window);
       const results = await Promise.all(
-        batch.map((chunk) =>
-          teach({ text: chunk.text, heading: chunk.heading, language: chunk.language, title: docs.get(chunk.document_id)?.title ?? '' }).catch((err: unknown) => {
+        batch.map((unit) =>
+          teach(unit).catch((err: unknown) => {
             if (isFatal(err)) throw err;
+            firstFailure ??= err;
             return null;
           }),
         ),
       );
-      for (const [i, chunk] of batch.entries()) {
-        summary.chunks++;
+      for (const [i, unit] of batch.entries()) {
+        tried++;
+        summary.chunks += unit.parts.length;
+        doneCount += unit.parts.length;
         const extracted = results[i];
         if (!extracted) {
           summary.failed++;
@@ -110,7 +129,11 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
         const rows: NewQaPair[] = [];
         for (const pair of extracted) {
           summary.questions++;
-          if (!isGrounded(pair.evidence, chunk.text)) {
+          // Filed under the passage its evidence stands in (a section's answer under the passage it starts in).
+          const placed = unit.parts.length === 1
+            ? (isGrounded(pair.evidence, unit.parts[0]!.text) ? { id: unit.parts[0]!.id, evidence: pair.evidence } : null)
+            : placeEvidence(pair.evidence, unit.parts);
+          if (!placed || !isGrounded(placed.evidence, unit.parts.find((part) => part.id === placed.id)!.text)) {
             summary.rejected_ungrounded++;
             continue;
           }
@@ -119,8 +142,8 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
             continue;
           }
           rows.push({
-            id: randomUUID(), question: pair.question, answer: pair.answer, chunk_id: chunk.id, document_id: chunk.document_id, evidence: pair.evidence,
-            language: chunk.language, source, teacher: teacherName, status: 'pending', ...(options.batch ? { batch: options.batch } : {}),
+            id: randomUUID(), question: pair.question, answer: pair.answer, chunk_id: placed.id, document_id: unit.documentId, evidence: placed.evidence,
+            language: unit.language, source, teacher: teacherName, status: 'pending', ...(options.batch ? { batch: options.batch } : {}),
           });
         }
         if (teacher && k > 0) {
@@ -134,10 +157,13 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
           });
         }
         summary.pairs += await addQaPairs(ws, rows);
-        const doneCount = start + i + 1;
         const elapsed = (Date.now() - started) / 1000;
-        options.onProgress?.({ done: doneCount, total: todo.length, pairs: summary.pairs, eta: Math.round((elapsed / doneCount) * (todo.length - doneCount)) });
+        options.onProgress?.({ done: doneCount, total, pairs: summary.pairs, eta: Math.round((elapsed / doneCount) * (total - doneCount)) });
       }
+    }
+    if (tried > 0 && summary.failed === tried) {
+      const code = firstFailure instanceof DocTuneError ? firstFailure.code : 'INTERNAL';
+      throw new DocTuneError(code, `every passage failed (${summary.failed} of ${tried}); the first: ${(firstFailure as Error | null)?.message ?? 'unknown error'}`, { cause: firstFailure });
     }
   } finally {
     if (teacher) {

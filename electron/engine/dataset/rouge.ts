@@ -27,16 +27,23 @@ export function rougeL(a: string, b: string): number {
  * questions ("What does the guidance on "X" say?") share most words while asking about different things.
  */
 export class NearDuplicateFilter {
-  private readonly kept: { q: string; a: string }[] = [];
+  private readonly kept: { q: string; a: string; marks: string }[] = [];
   private readonly exact = new Set<string>();
   constructor(private readonly threshold = 0.7) {}
 
   admit(question: string, answer: string): boolean {
     const key = textUnits(question).join(' ');
     if (this.exact.has(key)) return false;
-    if (this.kept.some((k) => rougeL(k.q, question) >= this.threshold && rougeL(k.a, answer) >= this.threshold)) return false;
+    // Questions that name different numbers ask about different things, however alike the wording and the
+    // answers: 第六十六条 and 第六十七条 of a statute, Type 4 and Type 5, step 2 and step 3.
+    const marks = numbersIn(question);
+    if (this.kept.some((k) => k.marks === marks && rougeL(k.q, question) >= this.threshold && rougeL(k.a, answer) >= this.threshold)) return false;
     this.exact.add(key);
-    this.kept.push({ q: question, a: answer });
+    this.kept.push({ q: question, a: answer, marks });
     return true;
   }
+}
+
+function numbersIn(text: string): string {
+  return (text.match(/[0-9]+|[一二三四五六七八九十百千零〇]+/gu) ?? []).join(',');
 }
