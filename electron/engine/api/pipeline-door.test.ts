@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventName, EventOf } from '../../shared/contract.js';
+import type { EventName, EventOf, PipelineProgressEvent } from '../../shared/contract.js';
 import { MODEL_CATALOG } from '../models/catalog.js';
 import { downloadTarget } from '../models/download.js';
 import { addQaPairs } from '../store/qa-store.js';
@@ -166,6 +166,12 @@ describe('model manager and the one-step pipeline through the contract', () => {
     again.jobId((await engine.invoke('pipeline.start', { modelPath: path.join(dir, 'other.gguf'), teacher: 'workspace', epochs: 9, device: 'cpu', resume: started.run })).jobId);
     const seen = await again.all;
     expect(seen.at(-1)!.name, JSON.stringify(seen.at(-1)!.payload)).toBe('pipeline.done');
+    // The first run said how it fitted the data; the second where it resumed: at the step the first stopped at.
+    const progress = (list: typeof seen): PipelineProgressEvent[] => list.filter((e) => e.name === 'pipeline.progress').map((e) => e.payload as PipelineProgressEvent);
+    const firstSteps = progress(await first.all).filter((p) => p.stage === 'train' && p.loss !== null).map((p) => p.done!);
+    expect(progress(await first.all).find((p) => p.fit)?.fit).toMatchObject({ seq: expect.any(Number), examples: expect.any(Number), dropped: 0 });
+    const resumedAt = progress(seen).find((p) => p.resumedAt)?.resumedAt;
+    expect(resumedAt).toBeGreaterThanOrEqual(Math.max(...firstSteps));
     expect((await engine.invoke('pipeline.runs', {})).runs.find((r) => r.run === started.run)).toMatchObject({ finished: true, epochs: 3 });
   });
 });

@@ -6,11 +6,15 @@ import { notifyIfAway } from '../lib/notify';
 import { problemOf, type Problem } from '../lib/problems';
 import { chatSettings } from './chat-settings.svelte';
 
-export type StageState = { status: 'waiting' | 'running' | 'done' | 'skipped' | 'failed'; done: number | null; total: number | null; loss: number | null; etaSeconds: number | null; count: number | null; device: string | null };
+export type StageState = {
+  status: 'waiting' | 'running' | 'done' | 'skipped' | 'failed'; done: number | null; total: number | null; loss: number | null; etaSeconds: number | null; count: number | null; device: string | null;
+  /** Training: how the data was fitted to the sequence length, and the step a resumed run continued from. */
+  fit: PipelineProgressEvent['fit']; resumedAt: number | null;
+};
 export type PipelinePhase = 'idle' | 'starting' | 'running' | 'done' | 'failed' | 'cancelled';
 
 const waiting = (): Record<PipelineStage, StageState> =>
-  Object.fromEntries(PIPELINE_STAGES.map((s) => [s, { status: 'waiting', done: null, total: null, loss: null, etaSeconds: null, count: null, device: null }])) as Record<PipelineStage, StageState>;
+  Object.fromEntries(PIPELINE_STAGES.map((s) => [s, { status: 'waiting', done: null, total: null, loss: null, etaSeconds: null, count: null, device: null, fit: null, resumedAt: null }])) as Record<PipelineStage, StageState>;
 
 /** Stages long enough to be worth a notification when they end while the user is away. */
 const LONG_STAGES: readonly PipelineStage[] = ['generate', 'train', 'eval'];
@@ -93,6 +97,8 @@ class PipelineStore {
       if (p.etaSeconds !== null) s.etaSeconds = p.etaSeconds;
       if (p.count !== null) s.count = p.count;
       if (p.device !== null) s.device = p.device;
+      if (p.fit !== null) s.fit = p.fit;
+      if (p.resumedAt !== null && p.resumedAt > 0) s.resumedAt = p.resumedAt;
     }
   }
 
