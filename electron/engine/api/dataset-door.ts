@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { EventName, EventOf, QaPairView, ResultOf } from '../../shared/contract.js';
 import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
-import { exportPairs } from '../dataset/export.js';
+import { exportFileName, exportPairs, pairSources } from '../dataset/export.js';
 import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
@@ -180,10 +180,9 @@ export class DatasetDoor {
   async export(format: 'alpaca' | 'sharegpt' | 'messages', status: 'accepted' | 'all'): Promise<ResultOf<'dataset.export'>> {
     const ws = await this.ws();
     const pairs = status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
-    const fileName = `doctune-${format}-${new Date().toISOString().replace(/[:.]/g, '-')}.${format === 'messages' ? 'jsonl' : 'json'}`;
-    const file = path.join(await this.exportsDir(), fileName);
-    await exportPairs(pairs, format, file);
-    return { path: file, fileName, count: pairs.length };
+    const stem = `doctune-${format}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const file = await exportPairs(pairs, format, exportFileName(path.join(await this.exportsDir(), stem), format), { name: stem, sources: await pairSources(ws, pairs) });
+    return { path: file, fileName: path.basename(file), count: pairs.length };
   }
 
   async close(): Promise<void> {

@@ -1,20 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MODEL_CATALOG } from '../models/catalog.js';
-import { corpusFile, REPO_ROOT, tempDir } from '../testing/corpus.js';
-
-/** Run the CLI from source the way `npx doctune` runs the built one. */
-function doctune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'electron/engine/cli/bin.ts'), ...args], {
-    encoding: 'utf8',
-    cwd: REPO_ROOT,
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+import { doctune } from '../testing/cli.js';
+import { corpusFile, tempDir, TINY_MODEL } from '../testing/corpus.js';
 
 describe('doctune CLI', () => {
   const ws = tempDir('cli');
@@ -81,5 +72,97 @@ describe('doctune CLI', () => {
     if (out.recommended !== null) expect(out.models.find((m: { id: string }) => m.id === out.recommended).fit.training.runsOn).not.toBe('none');
     expect(out.reason.length).toBeGreaterThan(0);
     expect(doctune('models', 'recommend', '--language', 'fr').code).toBe(2);
+  });
+
+  it('read commands refuse a workspace folder that does not exist, or is not a workspace, and create nothing', () => {
+    const missing = path.join(tempDir('cli-missing'), 'typo');
+    const empty = tempDir('cli-empty');
+    for (const args of [['docs'], ['docs', 'show', 'x'], ['search', 'lockout'], ['config'], ['dataset', 'list'], ['dataset', 'export', '--format', 'alpaca', '--out', path.join(empty, 'x.json')],
+      ['generate'], ['train', '--model', TINY_MODEL, '--out', path.join(empty, 'run')]]) {
+      const r = doctune(...args, '--workspace', missing);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`no workspace at ${missing} (run \`doctune ingest`);
+      expect(fs.existsSync(missing)).toBe(false);
+    }
+    const r = doctune('dataset', 'list', '--workspace', empty);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`no workspace at ${empty}`);
+    expect(fs.readdirSync(empty)).toEqual([]);
+  });
+
+  it('says plainly what is wrong with an argument, and exits 2', () => {
+    const empty = doctune('search', '', '--workspace', ws);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/doctune: give something to search for/);
+    expect(empty.stderr).not.toMatch(/Too small|expected string/);
+    for (const k of ['0', '-1', '1.5']) {
+      const r = doctune('search', 'lockout', '--k', k, '--workspace', ws);
+      expect(r.code, `--k ${k}`).toBe(2);
+      expect(r.stderr).toMatch(/--k/);
+    }
+    const status = doctune('dataset', 'list', '--status', 'bogus', '--workspace', ws);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toMatch(/pending \| accepted \| rejected \| edited/);
+    const port = doctune('serve', '--model', TINY_MODEL, '--port', '99999');
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/port.*0–65535/);
+    const chunks = doctune('ingest', corpusFile('osha_factsheet_lockout_tagout.pdf'), '--chunk-tokens', '10', '--workspace', ws);
+    expect(chunks.code).toBe(2);
+    expect(chunks.stderr).toMatch(/--chunk-tokens must be 32–8192/);
+    const key = doctune('generate', '--teacher', 'openai:http://127.0.0.1:11434/v1#m', '--api-key-env', 'DOCTUNE_TEST_UNSET_KEY', '--workspace', ws);
+    expect(key.code).toBe(2);
+    expect(key.stderr).toMatch(/DOCTUNE_TEST_UNSET_KEY \(--api-key-env\) is not set/);
+  });
+
+  it('serve says so when the port is taken, before loading the model', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const r = doctune('serve', '--model', TINY_MODEL, '--port', String(port));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('a pipeline whose work fails exits 1, not 2', () => {
+    const r = doctune('pipeline', path.join(tempDir('cli-pipe'), 'nothing-here'), '--model', TINY_MODEL, '--out', tempDir('cli-pipe-out'));
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/nothing could be imported/);
+  });
+
+  it('docs show lists a document\'s passages with page and heading, by file name, title or id', () => {
+    const docs = JSON.parse(doctune('docs', '--workspace', ws, '--json').stdout) as { id: string; title: string; path: string; chunks: number }[];
+    const law = docs.find((d) => d.path.endsWith('.md'))!;
+    const byName = doctune('docs', 'show', path.basename(law.path), '--workspace', ws, '--json');
+    expect(byName.code, byName.stderr).toBe(0);
+    const passages = JSON.parse(byName.stdout);
+    expect(passages.document).toMatchObject({ id: law.id, title: law.title });
+    expect(passages.passages).toHaveLength(law.chunks);
+    expect(Object.keys(passages.passages[0]).sort()).toEqual(['heading', 'id', 'ordinal', 'page', 'text', 'tokens']);
+    expect(passages.passages[1].heading[0]).toBe('中华人民共和国治安管理处罚法');
+    expect(JSON.parse(doctune('docs', 'show', law.id, '--workspace', ws, '--json').stdout).document.id).toBe(law.id);
+    const pdf = docs.find((d) => d.path.endsWith('osha_factsheet_lockout_tagout.pdf'))!;
+    const text = doctune('docs', 'show', pdf.title, '--workspace', ws);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^\[1\] p\. 1/m);
+    // A file that did not import says why.
+    expect(doctune('docs', 'show', 'empty.pdf', '--workspace', ws).stdout).toContain('did not import: empty file (0 bytes)');
+    const unknown = doctune('docs', 'show', 'no-such-document', '--workspace', ws);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no document matches "no-such-document"/);
+  });
+
+  it('search --doc keeps to one document', () => {
+    const all = JSON.parse(doctune('search', '处罚', '--workspace', ws, '--json').stdout) as { path: string }[];
+    expect(all.length).toBeGreaterThan(0);
+    const one = doctune('search', 'lockout', '--doc', 'osha_factsheet_lockout_tagout.pdf', '--workspace', ws, '--json');
+    expect(one.code, one.stderr).toBe(0);
+    const hits = JSON.parse(one.stdout) as { path: string }[];
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.path.endsWith('osha_factsheet_lockout_tagout.pdf'))).toBe(true);
+    expect(JSON.parse(doctune('search', 'lockout', '--doc', '治安管理处罚法(2012-10-26).md', '--workspace', ws, '--json').stdout)).toEqual([]);
   });
 });

@@ -1,32 +1,37 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { Engine } from '../api/engine.js';
+import { documentSummary } from '../api/views.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { startBrowserServer } from '../server/browser-server.js';
 import { defaultWorkspaceDir } from '../store/paths.js';
-import { formatDocuments, formatHits, formatIngestSummary } from './format.js';
+import { searchWorkspace } from '../store/search.js';
+import { formatDocuments, formatHits, formatIngestSummary, formatPassages } from './format.js';
 import { addTrainCommands } from './train-commands.js';
+import { addDatasetCommands } from './dataset-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
-import { UsageError } from './options.js';
+import { int, port, positiveInt, UsageError } from './options.js';
 import { EXIT_INTERRUPTED } from './interrupt.js';
+import { ensurePortFree, listenError } from './port.js';
+import { findDocument, openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments, 130 stopped by Ctrl-C. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
+const workspaceOption = (creates = false): Option =>
+  new Option('-w, --workspace <dir>', creates ? 'workspace folder (created if missing)' : 'workspace folder').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
 
-const workspaceOption = (): Option =>
-  new Option('-w, --workspace <dir>', 'workspace folder (created if missing)').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
+/** --chunk-tokens and --chunk-overlap as the workspace takes them (checked before anything is opened). */
+function checkChunking(tokens: number | undefined, overlap: number | undefined): void {
+  if (tokens !== undefined && (tokens < 32 || tokens > 8192)) throw new UsageError('--chunk-tokens must be 32–8192');
+  if (tokens !== undefined && overlap !== undefined && overlap >= tokens) throw new UsageError('--chunk-overlap must be smaller than --chunk-tokens');
+}
 
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -47,17 +52,20 @@ export function buildCli(): Command {
     .description('DocTune: turn domain documents into a LoRA adapter for a local language model')
     .version('0.1.0')
     .showHelpAfterError()
+    // Options after a subcommand's name are that subcommand's (docs --workspace W, docs show DOC --workspace W).
+    .enablePositionalOptions()
     .exitOverride();
 
   program
     .command('ingest')
     .description('import documents and folders into the workspace (PDF, DOCX, HTML, Markdown, text)')
     .argument('<paths...>', 'files or folders')
-    .addOption(workspaceOption())
+    .addOption(workspaceOption(true))
     .option('--chunk-tokens <n>', 'target chunk size in tokens (saved to the workspace)', positiveInt)
-    .option('--chunk-overlap <n>', 'overlap between chunks in tokens (saved to the workspace)', positiveInt)
+    .option('--chunk-overlap <n>', 'overlap between chunks in tokens (saved to the workspace)', int)
     .option('--json', 'print the result as JSON')
     .action(async (paths: string[], opts: { workspace: string; json?: boolean; chunkTokens?: number; chunkOverlap?: number }) => {
+      checkChunking(opts.chunkTokens, opts.chunkOverlap);
       const engine = new Engine({ workspaceDir: opts.workspace });
       try {
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
@@ -79,13 +87,13 @@ export function buildCli(): Command {
       }
     });
 
-  program
+  const docs = program
     .command('docs')
-    .description('list the documents in the workspace')
+    .description('list the documents in the workspace (docs show DOC: one document\'s passages)')
     .addOption(workspaceOption())
     .option('--json', 'print as JSON')
     .action(async (opts: { workspace: string; json?: boolean }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace });
+      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace) });
       try {
         const docs = await engine.invoke('docs.list', {});
         print(Boolean(opts.json), docs, () => formatDocuments(docs));
@@ -94,17 +102,39 @@ export function buildCli(): Command {
       }
     });
 
+  docs
+    .command('show')
+    .description("a document's passages with their page and heading path")
+    .argument('<doc>', 'the document: its file name, title, or id (or part of one)')
+    .addOption(workspaceOption())
+    .option('--json', 'print {"document", "passages": [{"id","ordinal","page","heading","text","tokens"}]} as JSON')
+    .action(async (arg: string, opts: { workspace: string; json?: boolean }) => {
+      const ws = await openExistingWorkspace(opts.workspace);
+      try {
+        const doc = await findDocument(ws, arg);
+        const passages = (await ws.chunksOf(doc.id)).map((c) => ({ id: c.id, ordinal: c.ordinal, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
+        print(Boolean(opts.json), { document: documentSummary(doc), passages }, () => formatPassages(doc, passages));
+      } finally {
+        ws.close();
+      }
+    });
+
   program
     .command('search')
     .description('search the workspace (full-text, plus vectors when an embedding model is set)')
     .argument('<query>', 'what to look for')
     .addOption(workspaceOption())
-    .option('-k, --k <n>', 'number of results', positiveInt, 5)
+    .option('-k, --k <n>', 'number of results (at most 100)', positiveInt, 5)
+    .option('--doc <doc>', 'only in this document (file name, title or id)')
     .option('--json', 'print as JSON')
-    .action(async (query: string, opts: { workspace: string; k: number; json?: boolean }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace });
+    .action(async (query: string, opts: { workspace: string; k: number; doc?: string; json?: boolean }) => {
+      if (!query.trim()) throw new UsageError('give something to search for: doctune search "words" [--k N]');
+      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace) });
       try {
-        const hits = await engine.invoke('search.query', { query, k: Math.max(1, Math.min(100, opts.k)) });
+        const k = Math.min(100, opts.k);
+        const ws = await engine.ws();
+        const documentId = opts.doc ? (await findDocument(ws, opts.doc)).id : null;
+        const hits = documentId ? await searchWorkspace(ws, query, k, await engine.embedderFor(ws), { documentId }) : await engine.invoke('search.query', { query, k });
         const out = hits.map((h) => ({ text: h.text, path: h.path, page: h.page, heading: h.heading.join(' > '), score: h.score, title: h.title }));
         print(Boolean(opts.json), out, () => formatHits(hits));
       } finally {
@@ -118,11 +148,12 @@ export function buildCli(): Command {
     .addOption(workspaceOption())
     .option('--embedding-model <gguf>', 'GGUF embedding model for vector search ("none" to turn it off); re-embeds existing chunks')
     .option('--chunk-tokens <n>', 'target chunk size in tokens for future imports', positiveInt)
-    .option('--chunk-overlap <n>', 'overlap in tokens for future imports', positiveInt)
+    .option('--chunk-overlap <n>', 'overlap in tokens for future imports', int)
     .option('--threads <n>', 'CPU threads for the embedding model (default: the physical cores free when it loads)', positiveInt)
     .option('--json', 'print as JSON')
     .action(async (opts: { workspace: string; embeddingModel?: string; chunkTokens?: number; chunkOverlap?: number; threads?: number; json?: boolean }) => {
-      const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}) });
+      checkChunking(opts.chunkTokens, opts.chunkOverlap);
+      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace), ...(opts.threads ? { threads: opts.threads } : {}) });
       try {
         const ws = await engine.ws();
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
@@ -141,11 +172,12 @@ export function buildCli(): Command {
   program
     .command('ui')
     .description('serve the DocTune UI to a browser on this machine (e.g. a GPU box reached over an SSH tunnel)')
-    .addOption(workspaceOption())
-    .option('-p, --port <n>', 'port (0 picks a free one)', positiveInt, 0)
+    .addOption(workspaceOption(true))
+    .option('-p, --port <n>', 'port (0 picks a free one)', port, 0)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--threads <n>', 'CPU threads for models and training (default: the physical cores free when each starts)', positiveInt)
     .action(async (opts: { workspace: string; port: number; host: string; threads?: number }) => {
+      await ensurePortFree(opts.host, opts.port);
       const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}), warmUp: true, capabilities: { nativeDialogs: false, upload: true } });
       await engine.ws();
       const server = await startBrowserServer({
@@ -154,6 +186,9 @@ export function buildCli(): Command {
         uploadDir: path.join(path.resolve(opts.workspace), 'uploads'),
         host: opts.host,
         port: opts.port,
+      }).catch(async (err: unknown) => {
+        await engine.close();
+        throw listenError(err, opts.host, opts.port);
       });
       process.stdout.write(`DocTune is serving workspace ${path.resolve(opts.workspace)}\nOpen: ${server.url}\n`);
       const stop = (): void => {
@@ -165,6 +200,7 @@ export function buildCli(): Command {
     });
 
   addTrainCommands(program);
+  addDatasetCommands(program);
   addServeCommand(program);
   addChatCommands(program);
   addPipelineCommand(program);

@@ -42,3 +42,10 @@ export const oneOf = <T extends string>(choices: readonly T[]) => (v: string): T
   if (!choices.includes(w)) throw new InvalidArgumentError(`expected ${choices.join(' | ')}`);
   return w;
 };
+
+/** A TCP port; 0 lets the system pick a free one. */
+export const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('port must be 0–65535 (0: any free port)');
+  return n;
+};

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
-import { int, UsageError } from './options.js';
+import { int, port, UsageError } from './options.js';
+import { resolveAdapterArg } from './adapter-arg.js';
+import { ensurePortFree, listenError } from './port.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { isLoopbackName, startOpenAiServer } from '../server/openai-server.js';
 
@@ -11,9 +13,9 @@ export function addServeCommand(program: Command): void {
     .command('serve')
     .description('serve the model (and adapter) over the OpenAI API: /v1/models and /v1/chat/completions')
     .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf: URI or Ollama model name')
-    .option('--adapter <gguf>', 'LoRA adapter to apply')
+    .option('--adapter <path>', "LoRA adapter to apply: a .gguf file, or a training run's folder")
     .option('--scale <x>', 'adapter scale', Number, 1)
-    .option('--port <n>', 'port (0: any free one)', int, 8080)
+    .option('--port <n>', 'port (0: any free one)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--api-key-env <var>', 'require the key in this environment variable (Authorization: Bearer …); needed beyond this machine')
     .option('--insecure-no-key', 'serve a network address without an API key: anyone who reaches the port can use the model')
@@ -39,12 +41,18 @@ export function addServeCommand(program: Command): void {
       for (const origin of o.allowOrigin) {
         if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--allow-origin ${origin} is not an origin (scheme://host[:port])`);
       }
+      const adapterPath = o.adapter ? await resolveAdapterArg(o.adapter) : undefined;
+      // Before the model loads: a port in use is said at once.
+      await ensurePortFree(o.host, o.port);
       const host = await ChatHost.open({
-        modelPath: await resolveModelArg(o.model), ...(o.adapter ? { adapterPath: path.resolve(o.adapter) } : {}), scale: o.scale,
+        modelPath: await resolveModelArg(o.model), ...(adapterPath ? { adapterPath } : {}), scale: o.scale,
         parallel: Math.max(1, o.parallel), maxQueue: o.queue, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
       });
-      const modelName = o.name ?? path.basename(o.adapter ?? o.model).replace(/\.gguf$/i, '');
-      const server = await startOpenAiServer({ host, modelName, port: o.port, hostname: o.host, ...(apiKey ? { apiKey } : {}), allowOrigins: o.allowOrigin });
+      const modelName = o.name ?? path.basename(adapterPath ?? o.model).replace(/\.gguf$/i, '');
+      const server = await startOpenAiServer({ host, modelName, port: o.port, hostname: o.host, ...(apiKey ? { apiKey } : {}), allowOrigins: o.allowOrigin }).catch(async (err: unknown) => {
+        await host.close();
+        throw listenError(err, o.host, o.port);
+      });
       process.stdout.write(o.json ? `${JSON.stringify({ url: server.url, model: modelName, threads: host.threads })}\n`
         : `serving ${modelName} at ${server.url} on ${host.threads} thread(s) (Ctrl-C stops)\n`);
       await new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@ import { UsageError } from './options.js';
  */
 import path from 'node:path';
 import { resolveApiKey } from '../dataset/api-key.js';
+import { DocTuneError } from '../errors.js';
 import { parseApiTeacher } from '../dataset/api-teacher.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 
@@ -28,7 +29,14 @@ export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): Teach
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
+    let apiKey: string | undefined;
+    try {
+      apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
+    } catch (err) {
+      // --api-key-env names a variable that is not set: the command line is wrong, not the work.
+      if (err instanceof DocTuneError && err.code === 'BAD_ARGUMENT') throw new UsageError(err.message);
+      throw err;
+    }
     return {
       api: {
         ...endpoint, ...(apiKey ? { apiKey } : {}), concurrency,

@@ -5,13 +5,7 @@ import { int, num, oneOf, seqLength, UsageError } from './options.js';
 import { formatFit } from './format.js';
 import { interruptible } from './interrupt.js';
 import { LONG_SEQUENCES, type LongSequences } from '../train/prepare-examples.js';
-import { teacherChoiceOf } from './teacher-spec.js';
-import { exportPairs, type ExportFormat } from '../dataset/export.js';
-import { acceptAllPending, generatePairs } from '../dataset/generate.js';
-import { keychainDelete, keychainSet } from '../dataset/api-key.js';
-import { addQaPairs, listQaPairs, pairsFromConversations, type QaStatus } from '../store/qa-store.js';
-import { Workspace } from '../store/workspace.js';
-import { readConversations } from '../train/sft-data.js';
+import { requireWorkspace } from './workspace-arg.js';
 import { DEVICES, LORA_TARGETS, PRECISIONS, type DeviceChoice, type LoraTarget, type Precision } from '../train/native-addon.js';
 import { probeDevices } from '../train/devices.js';
 import { describePlan, mib } from '../train/memory-plan.js';
@@ -85,6 +79,7 @@ export function addTrainCommands(program: Command): void {
       const checkpointing = String(o.checkpointing).toLowerCase() as TrainConfig['checkpointing'];
       if (!CHECKPOINTING.includes(checkpointing)) throw new UsageError(`unknown --checkpointing ${String(o.checkpointing)} (${CHECKPOINTING.join(', ')})`);
       if (!o.data === !o.workspace) throw new UsageError('give the training data with --data FILE or --workspace DIR (one of them)');
+      if (o.workspace) await requireWorkspace(String(o.workspace));
       const config: TrainConfig = {
         ...DEFAULT_TRAIN_CONFIG,
         modelPath: await resolveModelArg(String(o.model)),
@@ -117,134 +112,4 @@ export function addTrainCommands(program: Command): void {
         interrupt.dispose();
       }
     });
-
-  const dataset = program.command('dataset').description('the QA pairs a workspace trains on');
-  dataset.command('import')
-    .description('add reviewed QA pairs from a file (Alpaca, ShareGPT or OpenAI-messages JSON/JSONL)')
-    .argument('<file>', 'the pairs')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .option('--status <s>', 'accepted | pending', 'accepted')
-    .option('--json', 'print as JSON')
-    .action(async (file: string, o: { workspace: string; status: string; json?: boolean }) => {
-      if (o.status !== 'accepted' && o.status !== 'pending') throw new UsageError('--status is accepted or pending');
-      const ws = await Workspace.open(o.workspace);
-      try {
-        const added = await addQaPairs(ws, pairsFromConversations(await readConversations(path.resolve(file)), o.status));
-        process.stdout.write(o.json ? `${JSON.stringify({ added })}\n` : `added ${added} QA pair(s) as ${o.status}\n`);
-      } finally {
-        ws.close();
-      }
-    });
-  dataset.command('accept')
-    .description('accept pending QA pairs')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .option('--all', 'accept every pending pair')
-    .option('--json', 'print as JSON')
-    .action(async (o: { workspace: string; all?: boolean; json?: boolean }) => {
-      if (!o.all) throw new UsageError('say which pairs: --all');
-      const ws = await Workspace.open(o.workspace);
-      try {
-        const accepted = await acceptAllPending(ws);
-        process.stdout.write(o.json ? `${JSON.stringify({ accepted })}\n` : `accepted ${accepted} pair(s)\n`);
-      } finally {
-        ws.close();
-      }
-    });
-
-  program
-    .command('generate')
-    .description('generate QA pairs from the workspace passages (pending review)')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .option('--teacher <teacher>', 'extractive (no model) | local:PATH.gguf | openai:BASE_URL#MODEL', 'extractive')
-    .option('--questions-per-chunk <n>', 'most questions per passage', int, 4)
-    .option('--concurrency <n>', 'passages in flight (local model) or requests in flight (API)', int, 4)
-    .option('--paraphrases <k>', 'rewordings per stored question (model teachers)', int, 0)
-    .option('--api-key-env <var>', "environment variable holding the API key (else the OS keychain's key for the base URL)")
-    .option('--timeout <s>', 'seconds per API request', num, 120)
-    .option('--price-in <usd>', 'API price per million prompt tokens, for the cost line', num)
-    .option('--price-out <usd>', 'API price per million completion tokens', num)
-    .option('--json', 'progress as JSON lines on stderr, the summary as JSON on stdout')
-    .action(async (o: {
-      workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; paraphrases: number; apiKeyEnv?: string;
-      timeout: number; priceIn?: number; priceOut?: number; json?: boolean;
-    }) => {
-      const teacher = teacherChoiceOf(o.teacher, {
-        concurrency: o.concurrency, apiKeyEnv: o.apiKeyEnv, timeoutSeconds: o.timeout,
-        price: o.priceIn !== undefined || o.priceOut !== undefined ? { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } : undefined,
-      });
-      const ws = await Workspace.open(o.workspace);
-      const interrupt = interruptible('stopping: the pairs written so far are kept, and a rerun skips their passages');
-      try {
-        const summary = await generatePairs(ws, {
-          teacher,
-          questionsPerChunk: Math.max(1, o.questionsPerChunk),
-          paraphrases: o.paraphrases,
-          signal: interrupt.signal,
-          onProgress: (p) => {
-            if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
-            else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
-          },
-        });
-        const cost = summary.outputs?.cost !== undefined ? `, $${summary.outputs.cost.toFixed(4)}` : '';
-        const tokens = summary.outputs?.promptTokens !== undefined ? `; ${summary.outputs.requests} requests (${summary.outputs.retries} retried), ${summary.outputs.promptTokens} + ${summary.outputs.completionTokens} tokens${cost}` : '';
-        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.paraphrases} paraphrases, ${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected, ${summary.failed} failed)${tokens}\n`);
-      } finally {
-        interrupt.dispose();
-        ws.close();
-      }
-    });
-
-  const teacherCmd = program.command('teacher').description('teacher endpoints');
-  teacherCmd.command('set-key')
-    .description("store an API key for a base URL in the OS keychain (read from stdin; never written to a workspace)")
-    .argument('<base-url>', 'e.g. https://api.openai.com/v1')
-    .action(async (baseUrl: string) => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      const key = Buffer.concat(chunks).toString('utf8').trim();
-      if (!key) throw new UsageError('no key on standard input');
-      keychainSet(baseUrl, key);
-      process.stdout.write(`stored the key for ${baseUrl} in the keychain\n`);
-    });
-  teacherCmd.command('delete-key')
-    .description('remove the stored API key for a base URL')
-    .argument('<base-url>')
-    .action((baseUrl: string) => {
-      process.stdout.write(keychainDelete(baseUrl) ? `removed the key for ${baseUrl}\n` : `no key stored for ${baseUrl}\n`);
-    });
-
-  dataset.command('export')
-    .description('write QA pairs for training elsewhere (with a LLaMA-Factory dataset_info.json)')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .requiredOption('--format <f>', 'alpaca | sharegpt | messages')
-    .requiredOption('--out <file>', 'output file')
-    .option('--status <s>', 'accepted | all', 'accepted')
-    .action(async (o: { workspace: string; format: string; out: string; status: string }) => {
-      if (!['alpaca', 'sharegpt', 'messages'].includes(o.format)) throw new UsageError('--format is alpaca, sharegpt or messages');
-      if (o.status !== 'accepted' && o.status !== 'all') throw new UsageError('--status is accepted or all');
-      const ws = await Workspace.open(o.workspace);
-      try {
-        const pairs = o.status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
-        await exportPairs(pairs, o.format as ExportFormat, path.resolve(o.out));
-        process.stdout.write(`wrote ${pairs.length} pair(s) to ${path.resolve(o.out)}\n`);
-      } finally {
-        ws.close();
-      }
-    });
-
-  dataset.command('list')
-    .description('list QA pairs')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .option('--status <s>', 'pending | accepted | rejected | edited')
-    .option('--json', 'print as JSON')
-    .action(async (o: { workspace: string; status?: QaStatus; json?: boolean }) => {
-      const ws = await Workspace.open(o.workspace);
-      try {
-        const pairs = await listQaPairs(ws, o.status);
-        process.stdout.write(o.json ? `${JSON.stringify(pairs, null, 2)}\n` : `${pairs.map((p) => `[${p.status}] Q: ${p.question}\n           A: ${p.answer}`).join('\n') || 'No QA pairs.'}\n`);
-      } finally {
-        ws.close();
-      }
-    });
-
 }

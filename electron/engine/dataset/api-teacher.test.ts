@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { DocumentParser } from '../ingest/parse-pool.js';
 import { listQaPairs } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 import { startChatServer } from '../testing/chat-completions-server.js';
+import { doctuneAsync } from '../testing/cli.js';
 import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { parseApiTeacher } from './api-teacher.js';
 import { retryAfterMs } from './chat-completions-client.js';
@@ -149,5 +152,142 @@ describe('OpenAI-compatible teacher against a real model on 127.0.0.1', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** An HTTP server answering every request with `reply` (no model behind it). */
+async function stubServer(reply: (req: http.IncomingMessage) => { status: number; body: string } | null): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
+  const hits: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hits.push(`${req.method} ${req.url}`);
+      const r = reply(req);
+      if (r) res.writeHead(r.status, { 'content-type': 'application/json' }).end(r.body);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    hits,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+const chatReply = (content: string): string => JSON.stringify({ choices: [{ message: { role: 'assistant', content } }], usage: { prompt_tokens: 10, completion_tokens: 5 } });
+
+describe('an API teacher that cannot be reached or refuses', () => {
+  const parser = new DocumentParser();
+  let ws: Workspace;
+  let docFile = '';
+  beforeAll(async () => {
+    const dir = tempDir('api-unreachable');
+    docFile = path.join(dir, 'exits.md');
+    fs.writeFileSync(docFile, ['# Exits', 'Keep exit routes clear of obstructions at all times.', '## Doors', 'Exit doors must open from the inside without a key.',
+      '## Signs', 'Every exit must be marked by a readily visible sign.', '## Lighting', 'Exit routes must be lit so that an employee can see along the route.'].join('\n\n'));
+    ws = await Workspace.open(path.join(dir, 'ws'));
+    await ingestPaths(ws, [docFile], { parser });
+    ws.close();
+    ws = await Workspace.open(path.join(dir, 'ws'));
+  });
+  afterAll(async () => {
+    await parser.close();
+    ws.close();
+  });
+
+  it('stops at once on a closed port, naming the URL and the reason', async () => {
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}/v1`;
+    const started = Date.now();
+    const run = generatePairs(ws, { teacher: { api: { baseUrl: url, model: 'm', concurrency: 4 } }, questionsPerChunk: 1 });
+    const err = await run.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DocTuneError);
+    expect((err as DocTuneError).code).toBe('CONNECTION');
+    expect((err as DocTuneError).message).toContain(url);
+    expect((err as DocTuneError).message).toMatch(/connection refused/i);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await listQaPairs(ws)).toEqual([]);
+  });
+
+  it('stops at once when a host never answers', async () => {
+    const server = await stubServer(() => null);
+    try {
+      const started = Date.now();
+      const run = generatePairs(ws, { teacher: { api: { baseUrl: server.url, model: 'm', timeoutMs: 1000 } }, questionsPerChunk: 1 });
+      await expect(run).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(/no answer/) });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stops at once on a refused key (401), with the server\'s words', async () => {
+    const server = await stubServer(() => ({ status: 401, body: '{"error":{"message":"Incorrect API key provided"}}' }));
+    try {
+      const started = Date.now();
+      const run = generatePairs(ws, { teacher: { api: { baseUrl: server.url, model: 'm', apiKey: 'sk-wrong' } }, questionsPerChunk: 1 });
+      await expect(run).rejects.toMatchObject({ code: 'MODEL', message: expect.stringMatching(/HTTP 401 \(check the API key\).*Incorrect API key/) });
+      expect(Date.now() - started).toBeLessThan(3000);
+      // One refusal is enough: no request is retried.
+      expect(server.hits.filter((h) => h.startsWith('POST')).length).toBeLessThanOrEqual(4);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails the run with the first reason when every request failed', async () => {
+    const server = await stubServer((req) => (req.method === 'POST' ? { status: 503, body: '{"error":{"message":"overloaded"}}' } : { status: 404, body: '{}' }));
+    try {
+      const run = generatePairs(ws, { teacher: { api: { baseUrl: server.url, model: 'm', backoffMs: 1, maxRetries: 1 } }, questionsPerChunk: 1 });
+      await expect(run).rejects.toMatchObject({ message: expect.stringMatching(/every passage failed.*HTTP 503/) });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('counts malformed answers per passage and still finishes', async () => {
+    const server = await stubServer((req) => (req.method === 'POST' ? { status: 200, body: chatReply('I would rather not answer in JSON.') } : { status: 404, body: '{}' }));
+    try {
+      const summary = await generatePairs(ws, { teacher: { api: { baseUrl: server.url, model: 'm', backoffMs: 1 } }, questionsPerChunk: 1 });
+      expect(summary.chunks).toBeGreaterThan(1);
+      expect(summary.failed).toBe(0);
+      expect(summary.pairs).toBe(0);
+      expect(summary.outputs!.unparsable).toBe(summary.outputs!.outputs);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('doctune generate and doctune pipeline exit 1 at once on a closed port, saying why', async () => {
+    const port = await closedPort();
+    const teacher = `openai:http://127.0.0.1:${port}/v1#m`;
+    let started = Date.now();
+    const gen = await doctuneAsync('generate', '--workspace', ws.dir, '--teacher', teacher);
+    expect(gen.code, gen.stderr).toBe(1);
+    expect(gen.stderr).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/v1.*connection refused`, 'i'));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    started = Date.now();
+    const pipe = await doctuneAsync('pipeline', docFile, '--model', TINY_MODEL, '--out', tempDir('api-unreachable-pipeline'), '--teacher', teacher);
+    expect(pipe.code, pipe.stderr).toBe(1);
+    expect(pipe.stderr).toMatch(/connection refused/i);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });

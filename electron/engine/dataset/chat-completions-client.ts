@@ -4,6 +4,8 @@
  * timeouts, network errors and malformed bodies (honouring Retry-After), JSON output through response_format
  * (json_schema, else json_object, else none — the mode steps down when a server rejects it), token usage and
  * cost. Refusals that a retry cannot fix (a wrong key, an unknown model) end the run with the server's words.
+ * Before the first request the server is reached once (GET /models): a server that cannot be reached at all
+ * (connection refused, unknown host, TLS failure, no answer) ends the run at once, naming the URL and why.
  */
 import { DocTuneError } from '../errors.js';
 import { extractJson } from './json-extract.js';
@@ -28,6 +30,30 @@ export interface ChatCompletionsOptions {
 type JsonMode = 'json_schema' | 'json_object' | 'none';
 const MAX_BACKOFF_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 120_000;
+/** The reachability check waits at most this long (or the request timeout, if shorter). */
+const PROBE_TIMEOUT_MS = 15_000;
+
+type NetError = NodeJS.ErrnoException & { errors?: NetError[]; hostname?: string; address?: string; port?: number };
+
+/** Why a request did not reach the server, in words (fetch says only "fetch failed"; the cause says why). */
+export function networkReason(err: unknown): string {
+  const e = err as Error & { cause?: unknown };
+  const cause = (e.cause ?? e) as NetError;
+  // A name with several addresses (IPv4 and IPv6) fails with one error per address.
+  const inner = cause.errors?.[0] ?? cause;
+  const code = inner.code ?? '';
+  const where = inner.address ? ` at ${inner.address}${inner.port ? `:${inner.port}` : ''}` : '';
+  if (code === 'ECONNREFUSED') return `connection refused (nothing listens${where})`;
+  if (code === 'ENOTFOUND') return `host not found (DNS${inner.hostname ? `: ${inner.hostname}` : ''})`;
+  if (code === 'EAI_AGAIN') return `DNS lookup failed${inner.hostname ? ` for ${inner.hostname}` : ''} (EAI_AGAIN: no network or DNS server?)`;
+  if (code === 'ECONNRESET') return 'the connection was reset';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `host unreachable (${code})`;
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `connection timed out (${code})`;
+  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `TLS failed: ${inner.message} (${code})`;
+  if (inner.message === 'bad port') return 'the port is one that fetch refuses to connect to (a "bad port" in the Fetch standard): use another';
+  const message = inner.message || e.message;
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
 
 class Transient extends Error {
   constructor(message: string, readonly retryAfterMs: number | null = null) {
@@ -53,11 +79,36 @@ export class ChatCompletionsClient {
   private mode: JsonMode = 'json_schema';
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly base: string;
   private readonly url: string;
+  private reached: Promise<void> | null = null;
 
   constructor(private readonly options: ChatCompletionsOptions) {
-    this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.url = `${this.base}/chat/completions`;
     if (options.price) this.stats.cost = 0;
+  }
+
+  private get authHeader(): Record<string, string> {
+    return this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {};
+  }
+
+  /**
+   * Reach the server once (GET /models, which every OpenAI-compatible server answers quickly, if only with
+   * 404): any HTTP answer will do. One that cannot be reached fails here, once, for every request waiting.
+   */
+  checkReachable(): Promise<void> {
+    this.reached ??= (async () => {
+      const limit = Math.min(this.options.timeoutMs ?? 120_000, PROBE_TIMEOUT_MS);
+      try {
+        const res = await fetch(`${this.base}/models`, { headers: this.authHeader, signal: AbortSignal.timeout(limit) });
+        await res.body?.cancel().catch(() => undefined);
+      } catch (err) {
+        const why = (err as Error).name === 'TimeoutError' ? `no answer within ${Math.max(1, Math.round(limit / 1000))} s` : networkReason(err);
+        throw new DocTuneError('CONNECTION', `cannot reach the teacher at ${this.options.baseUrl}: ${why}`, { cause: err });
+      }
+    })();
+    return this.reached;
   }
 
   get concurrency(): number {
@@ -88,6 +139,7 @@ export class ChatCompletionsClient {
   }
 
   private async complete(prompt: string, schema: { name: string; schema: object }, maxTokens: number): Promise<string> {
+    await this.checkReachable();
     await this.acquire();
     try {
       const maxRetries = this.options.maxRetries ?? 5;
@@ -124,13 +176,13 @@ export class ChatCompletionsClient {
     try {
       res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
+        headers: { 'content-type': 'application/json', ...this.authHeader },
         body: JSON.stringify(this.body(prompt, schema, maxTokens)),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });
     } catch (err) {
       const e = err as Error;
-      throw new Transient(e.name === 'TimeoutError' ? 'timed out' : `network error: ${e.message}`);
+      throw new Transient(e.name === 'TimeoutError' ? 'timed out' : `network error: ${networkReason(e)}`);
     }
     let text: string;
     try {

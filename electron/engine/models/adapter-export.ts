@@ -10,11 +10,25 @@ export interface AdapterExport {
   howto: string;
 }
 
-export async function writeAdapterExports(adapterPath: string, basePath: string, scale = 1): Promise<AdapterExport> {
+/**
+ * The Ollama model name for a run: doctune-<run folder>-<yyyymmdd-hhmm>, in what Ollama takes ([a-z0-9._-],
+ * lowercase). A pipeline's run folder is <out>/run, so there the output folder names it.
+ */
+export function ollamaModelName(runDir: string, at = new Date()): string {
+  const abs = path.resolve(runDir);
+  const folder = path.basename(abs) === 'run' ? path.basename(path.dirname(abs)) : path.basename(abs);
+  // A folder named after its time (the app's runs/pipeline-<ISO time>) needs no second time in the name.
+  const slug = folder.toLowerCase().replace(/\d{4}-\d{2}-\d{2}t\d{2}-\d{2}[\d-]*z?/g, '').replace(/[^a-z0-9._-]+/g, '-').replace(/-{2,}/g, '-').replace(/^[-._]+|[-._]+$/g, '').slice(0, 40).replace(/[-._]+$/, '');
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${at.getFullYear()}${pad(at.getMonth() + 1)}${pad(at.getDate())}-${pad(at.getHours())}${pad(at.getMinutes())}`;
+  return ['doctune', slug, stamp].filter(Boolean).join('-');
+}
+
+export async function writeAdapterExports(adapterPath: string, basePath: string, scale = 1, at = new Date()): Promise<AdapterExport> {
   const dir = path.dirname(path.resolve(adapterPath));
   const base = path.resolve(basePath);
   const adapter = path.resolve(adapterPath);
-  const name = path.basename(adapter, '.gguf');
+  const name = ollamaModelName(dir, at);
   const modelfile = path.join(dir, 'Modelfile');
   const howto = path.join(dir, 'HOWTO.md');
   await fs.writeFile(modelfile, `# Ollama: ollama create ${name} -f Modelfile && ollama run ${name}\nFROM ${base}\nADAPTER ${adapter}\n`);

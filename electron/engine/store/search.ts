@@ -1,6 +1,7 @@
 import type { SearchHit } from '../../shared/contract.js';
 import type { Embedder } from '../models/embedder.js';
 import { queryTerms, segmentForIndex } from '../ingest/text-units.js';
+import { sqlString } from './schema.js';
 import { plainChunk, type Workspace } from './workspace.js';
 
 const RRF_K = 60;
@@ -9,20 +10,20 @@ const COLUMNS = ['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'lan
 /**
  * Hybrid search: BM25 over the (CJK-segmented) full-text column always; nearest vectors too when the
  * workspace has an embedding model; the two rankings fused by reciprocal rank. Only committed documents'
- * chunks are returned, so a half-finished import is never visible.
+ * chunks are returned, so a half-finished import is never visible. `documentId` keeps the search to one document.
  */
-export async function searchWorkspace(ws: Workspace, query: string, k: number, embedder?: Embedder | null): Promise<SearchHit[]> {
+export async function searchWorkspace(ws: Workspace, query: string, k: number, embedder?: Embedder | null, options: { documentId?: string } = {}): Promise<SearchHit[]> {
   const q = query.trim();
   if (!q) return [];
   const docs = await ws.committedDocumentIds();
   if (docs.size === 0) return [];
   const table = ws.chunkTable();
   const pool = Math.max(k * 4, 20);
+  const where = options.documentId ? `document_id = ${sqlString(options.documentId)}` : null;
 
   const ftsQuery = segmentForIndex(q);
-  const textRows = await table
-    .query()
-    .fullTextSearch(ftsQuery, { columns: ['fts_text'] })
+  const textQuery = table.query().fullTextSearch(ftsQuery, { columns: ['fts_text'] });
+  const textRows = await (where ? textQuery.where(where) : textQuery)
     .select([...COLUMNS, '_score'])
     .limit(pool)
     .toArray()
@@ -35,7 +36,8 @@ export async function searchWorkspace(ws: Workspace, query: string, k: number, e
   let vectorRows: Record<string, unknown>[] = [];
   if (embedder && ws.hasVectors) {
     const vector = await embedder.embed(q);
-    vectorRows = await table.query().nearestTo(vector).distanceType('cosine').select([...COLUMNS, '_distance']).limit(pool).toArray();
+    const vectorQuery = table.query().nearestTo(vector).distanceType('cosine');
+    vectorRows = await (where ? vectorQuery.where(where) : vectorQuery).select([...COLUMNS, '_distance']).limit(pool).toArray();
   }
 
   const fused = new Map<string, { row: Record<string, unknown>; score: number; bm25: number | null }>();

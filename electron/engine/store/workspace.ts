@@ -75,8 +75,21 @@ export class Workspace {
     private settingsCache: WorkspaceSettings,
   ) {}
 
-  static async open(dir: string): Promise<Workspace> {
+  /** Whether `dir` holds a workspace (its settings or documents table), without creating anything. */
+  static async exists(dir: string): Promise<boolean> {
     const abs = path.resolve(dir);
+    for (const table of [SETTINGS_TABLE, DOCUMENTS_TABLE]) {
+      if (await fs.stat(path.join(abs, `${table}.lance`)).then((s) => s.isDirectory(), () => false)) return true;
+    }
+    return false;
+  }
+
+  /** Open the workspace in `dir`, creating it unless `create` is false (then a folder without one is refused). */
+  static async open(dir: string, options: { create?: boolean } = {}): Promise<Workspace> {
+    const abs = path.resolve(dir);
+    if (options.create === false && !(await Workspace.exists(abs))) {
+      throw new DocTuneError('WORKSPACE', `no workspace at ${abs}`, { path: abs });
+    }
     try {
       await fs.mkdir(abs, { recursive: true });
       const stat = await fs.stat(abs);

@@ -2,7 +2,7 @@
  * A chat-completions server on 127.0.0.1 for tests: a real model (a GGUF through node-llama-cpp) behind the
  * OpenAI wire format, with response_format honoured by a JSON-schema grammar, and scripted faults served
  * before real answers (429 with Retry-After, 500, a request left hanging, a malformed body, a 400 for an
- * unsupported response_format).
+ * unsupported response_format). GET /v1/models lists the model; `requests` logs the chat requests only.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +74,8 @@ export async function startChatServer(options: { modelPath: string; faults?: Fau
           // answered below as a bad request
         }
         const log = (status: number): number => requests.push({ at: Date.now(), status, responseFormat: body.response_format?.type ?? 'none' });
+        // The model list (clients check the server is there with it); not a chat request, so not logged.
+        if (req.method === 'GET' && req.url === '/v1/models') return send(200, JSON.stringify({ object: 'list', data: [{ id: 'stories260K', object: 'model' }] }));
         if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return log(404), send(404, '{"error":{"message":"not found"}}');
         if (options.apiKey && req.headers.authorization !== `Bearer ${options.apiKey}`) return log(401), send(401, '{"error":{"message":"invalid api key"}}');
         if (!body.messages) return log(400), send(400, '{"error":{"message":"messages is required"}}');

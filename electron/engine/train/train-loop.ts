@@ -6,6 +6,7 @@ import { readGguf, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { writeLoraAdapter, type LoraAdapter } from '../models/lora-adapter.js';
 import { writeAdapterExports } from '../models/adapter-export.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { chooseDevice, deviceUnavailable } from './device-choice.js';
 import { chooseCheckpointing, describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { Conversation, TokenizedExample } from './sft-data.js';
@@ -118,11 +119,12 @@ async function meanLoss(t: NativeTrainer, examples: TokenizedExample[], batch: n
 async function openTrainer(config: TrainConfig, base: GgufFile, longest: number): Promise<{ t: NativeTrainer; plan: MemoryPlan; seq: number; batch: number; compactTransposed: boolean; checkpointing: boolean }> {
   const addon = loadAddon();
   const dirs = backendDirs();
-  const { devices } = addon.listDevices(dirs);
-  const device = devices.find((d) => config.device === 'auto' || d.backend.toLowerCase() === config.device) ?? devices[0];
-  const onCpuKernel = (device?.backend ?? 'CPU').toUpperCase() === 'CPU' && addon.cpuMatmulKernel() !== 'none';
+  const { devices, notes } = addon.listDevices(dirs);
+  // A device asked for by name is that device or none (auto takes the best there is).
+  const device = chooseDevice(devices, config.device, notes);
+  const onCpuKernel = device.backend.toUpperCase() === 'CPU' && addon.cpuMatmulKernel() !== 'none';
   const fixed = estimateStaticMemory(base, config.rank, config.targets, !onCpuKernel);
-  const load = device ? decideLoad(fixed, device.memoryFree, `${device.name} (${device.description})`) : { compactTransposed: false };
+  const load = decideLoad(fixed, device.memoryFree, `${device.name} (${device.description})`);
   const t = await addon.createTrainer({
     modelPath: config.modelPath,
     backendDirs: dirs,
@@ -136,6 +138,9 @@ async function openTrainer(config: TrainConfig, base: GgufFile, longest: number)
     precision: config.precision,
   });
   try {
+    // The device was listed but could not be started: the native side fell back, which only auto allows.
+    const opened = t.info();
+    if (config.device !== 'auto' && opened.device.backend.toLowerCase() !== config.device) throw deviceUnavailable(config.device, devices, opened.notes || notes);
     const seq = Math.min(config.seq, roundUp(longest, LENGTH_STEP));
     const { checkpointing, plan } = chooseCheckpointing((on) => {
       t.setCheckpointing(on);
