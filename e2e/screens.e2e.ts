@@ -301,7 +301,8 @@ describe('screens at 1024 and 1400 px, in English and Chinese, light and dark', 
     await page.getByTestId('chat-adapter-path').fill(externalAdapter);
     await page.getByTestId('chat-adapter-path').press('Enter');
     await expect.poll(async () => option(externalAdapter).count(), LIST_WAIT).toBe(1);
-    expect(await select.inputValue()).toBe(externalAdapter);
+    // Listed first, then chosen once the settings have taken it.
+    await expect.poll(async () => select.inputValue(), LIST_WAIT).toBe(externalAdapter);
     // Another adapter chosen, and the page reloaded: the added one is still offered.
     await select.selectOption(runAdapter);
     await page.reload();

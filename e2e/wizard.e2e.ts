@@ -84,7 +84,7 @@ describe('browser mode: first run and the New adapter wizard', () => {
     const stages = await page.getByTestId('pipeline-stage').evaluateAll((all) => all.map((s) => `${s.getAttribute('data-stage')}:${s.getAttribute('data-status')}`));
     expect(stages).toEqual(['ingest:done', 'generate:done', 'accept:done', 'train:done', 'eval:done', 'export:done']);
     // What training did with the data: fitted to the model's sequence length by itself.
-    expect(await page.getByTestId('pipeline-train-note').innerText()).toMatch(/\d+ training examples of at most \d+ tokens/);
+    expect(await page.getByTestId('pipeline-train-note').innerText()).toMatch(/[\d,]+ training examples of at most [\d,]+ tokens/);
     const variants = await page.getByTestId('pipeline-score').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-variant')));
     expect(variants).toEqual(['base', 'adapted', 'base_rag', 'adapted_rag']);
     await page.screenshot({ path: path.join(OUTPUT, '22-wizard-done.png'), fullPage: true });
