@@ -178,6 +178,8 @@ export function addDatasetCommands(program: Command): void {
       const ws = await openExistingWorkspace(o.workspace);
       const interrupt = interruptible('stopping: the pairs written so far are kept, and a rerun skips their passages');
       try {
+        // A section may finish several passages at once: a line each time a multiple of 25 is passed.
+        let shown = 0;
         const summary = await generatePairs(ws, {
           teacher,
           questionsPerChunk: Math.max(1, o.questionsPerChunk),
@@ -185,7 +187,10 @@ export function addDatasetCommands(program: Command): void {
           signal: interrupt.signal,
           onProgress: (p) => {
             if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
-            else if (p.done % 25 === 0 || p.done === p.total) process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
+            else if (p.done === p.total || Math.floor(p.done / 25) > Math.floor(shown / 25)) {
+              shown = p.done;
+              process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
+            }
           },
         });
         const cost = summary.outputs?.cost !== undefined ? `, $${summary.outputs.cost.toFixed(4)}` : '';

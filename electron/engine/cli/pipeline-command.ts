@@ -13,9 +13,16 @@ function teacherOf(spec: string, threads: number | undefined): TeacherChoice | '
   return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, threads });
 }
 
+/** Generation reports each section it finishes (a section may hold several passages): a line every 25 passages. */
+let shownPassages = 0;
+
 function describe(p: PipelineProgress): string | null {
   if (p.status !== 'progress') return p.status === 'start' ? `== ${p.stage}` : p.status === 'skipped' ? `== ${p.stage}: done in an earlier run` : null;
-  if (p.stage === 'generate') return p.done % 25 === 0 || p.done === p.total ? `   ${p.done}/${p.total} passages, ${p.pairs} pairs` : null;
+  if (p.stage === 'generate') {
+    if (p.done !== p.total && Math.floor(p.done / 25) === Math.floor(shownPassages / 25)) return null;
+    shownPassages = p.done;
+    return `   ${p.done}/${p.total} passages, ${p.pairs} pairs`;
+  }
   if (p.stage === 'eval') return `   ${p.done}/${p.total} questions`;
   if (p.stage === 'train' && p.event.type === 'step') return `   step ${p.event.step}/${p.event.totalSteps}  loss ${p.event.loss.toFixed(4)}  eta ${Math.round(p.event.etaSeconds)}s`;
   if (p.stage === 'train' && p.event.type === 'prepared') return `   ${formatFit(p.event.examples, p.event.fit)}`;
