@@ -2,11 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
-import { targetShape, writeLoraAdapter } from '../electron/engine/models/lora-adapter.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
-import { randomF32, rng } from '../electron/engine/testing/random-model.js';
-import { OUTPUT, openPage, startUi, type UiServer } from './helpers.js';
+import { OUTPUT, openPage, startUi, writeAdapterRun, type UiServer } from './helpers.js';
 
 const CORPUS_FILES = fs.readdirSync(CORPUS).filter((f) => !f.startsWith('.')).length;
 /** Waiting for the engine to answer a list or a write (it may be busy with passages asked for meanwhile). */
@@ -14,33 +11,6 @@ const LIST_WAIT = { timeout: 30_000, interval: 200 };
 /** Waiting for the tiny model's answers (its worker processes start on the first question). */
 const ANSWER_WAIT = { timeout: 120_000, interval: 250 };
 const QUESTION = 'What is lockout/tagout?';
-
-/**
- * A training run's output as the chat page finds it: a random LoRA adapter for the tiny model, and run.json
- * naming its base model and a held-out pair for the evaluation.
- */
-async function writeTestRun(workspace: string): Promise<string> {
-  const base = await readGguf(TINY_MODEL);
-  const next = rng(7);
-  const pairs = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight', 'blk.4.attn_v.weight'].map((target) => {
-    const { nIn, nOut } = targetShape(base, target);
-    return { target, a: randomF32(nIn * 8, 0.3, next), b: randomF32(8 * nOut, 0.3, next) };
-  });
-  const runDir = path.join(workspace, 'runs', 'e2e');
-  fs.mkdirSync(runDir, { recursive: true });
-  const adapter = path.join(runDir, 'adapter-e2e.gguf');
-  await writeLoraAdapter(adapter, base, { rank: 8, alpha: 16, pairs });
-  fs.writeFileSync(
-    path.join(runDir, 'run.json'),
-    JSON.stringify({
-      adapter,
-      base_model: { path: TINY_MODEL },
-      finished_at: new Date().toISOString(),
-      held_out: [[{ role: 'user', content: QUESTION }, { role: 'assistant', content: 'Lockout/tagout keeps machines from starting up while they are serviced.' }]],
-    }),
-  );
-  return adapter;
-}
 
 /** What the chat answers showed while the page ran: side, state and length of the text, at every change. */
 interface AnswerTrace {
@@ -322,7 +292,9 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
   });
 
   it('chats with the adapted and the base model side by side, with retrieval and its citations', async () => {
-    const adapter = await writeTestRun(workspace);
+    const adapter = await writeAdapterRun(path.join(workspace, 'runs', 'e2e'),
+      [[QUESTION, 'Lockout/tagout keeps machines from starting up while they are serviced.']], null,
+      { targets: ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight', 'blk.4.attn_v.weight'], seed: 7 });
     await page.getByTestId('lang-switch').selectOption('en');
     await page.getByTestId('nav-chat').click();
     await page.getByTestId('chat-page').waitFor();

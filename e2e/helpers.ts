@@ -76,16 +76,18 @@ export async function startUi(workspace: string, env: Record<string, string> = {
 
 /**
  * A training run's output as the chat page and the evaluation find it: a random LoRA adapter for the tiny
- * model in `runDir`, and run.json naming its base model, the held-out conversations and the example counts.
+ * model in `runDir`, and run.json naming its base model, the held-out conversations and the example counts
+ * (null: none recorded).
  */
 export async function writeAdapterRun(
   runDir: string,
   heldOut: [question: string, answer: string][],
-  examples = { train: 3, eval: 1 },
+  examples: { train: number; eval: number } | null = { train: 3, eval: 1 },
+  { targets = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight'], seed = 11 }: { targets?: string[]; seed?: number } = {},
 ): Promise<string> {
   const base = await readGguf(TINY_MODEL);
-  const next = rng(11);
-  const pairs = ['blk.0.attn_q.weight', 'blk.2.ffn_up.weight'].map((target) => {
+  const next = rng(seed);
+  const pairs = targets.map((target) => {
     const { nIn, nOut } = targetShape(base, target);
     return { target, a: randomF32(nIn * 8, 0.3, next), b: randomF32(8 * nOut, 0.3, next) };
   });
@@ -98,7 +100,8 @@ export async function writeAdapterRun(
       adapter,
       base_model: { path: TINY_MODEL },
       finished_at: new Date().toISOString(),
-      examples,
+      // A run from before example counts were recorded has none.
+      ...(examples ? { examples } : {}),
       held_out: heldOut.map(([q, a]) => [{ role: 'user', content: q }, { role: 'assistant', content: a }]),
     }),
   );

@@ -82,14 +82,13 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
   for (const p of existing) filter.admit(p.question, p.answer);
 
   const summary: GenerateSummary = { chunks: 0, questions: 0, pairs: 0, paraphrases: 0, rejected_ungrounded: 0, duplicates: 0, failed: 0 };
-  const todo = chunks.filter((c) => !done.has(c.id));
   const perChunk = options.questionsPerChunk ?? 4;
   const k = options.teacher === 'extractive' ? 0 : Math.max(0, options.paraphrases ?? 0);
   // The extractive teacher answers from whole sections (a section none of whose passages has pairs yet); a
   // model teacher reads one passage at a time.
   const units: Section[] = options.teacher === 'extractive'
     ? groupSections(chunks).filter((s) => !s.parts.some((part) => done.has(part.id)))
-    : todo.sort((a, b) => a.document_id.localeCompare(b.document_id) || a.ordinal - b.ordinal)
+    : chunks.filter((c) => !done.has(c.id)).sort((a, b) => a.document_id.localeCompare(b.document_id) || a.ordinal - b.ordinal)
       .map((c) => ({ documentId: c.document_id, heading: c.heading, language: c.language, parts: [{ id: c.id, text: c.text }], text: c.text }));
   const total = units.reduce((n, u) => n + u.parts.length, 0);
   const teacher = await openTeacher(options.teacher);
