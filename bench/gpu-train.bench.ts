@@ -18,7 +18,7 @@ import { readGguf, type GgufFile } from '../electron/engine/models/gguf/gguf-rea
 import { GgmlType } from '../electron/engine/models/gguf/gguf-types.js';
 import { quantize } from '../electron/engine/models/gguf/quantize.js';
 import { TINY_MODEL } from '../electron/engine/testing/corpus.js';
-import { rng, writeQuantizedCopy, writeRandomLlama } from '../electron/engine/testing/random-model.js';
+import { rng, writeQuantizedCopy, writeRandomModel } from '../electron/engine/testing/random-model.js';
 import { backendDirs, loadAddon, LORA_TARGETS, PRECISIONS, targetBits, type DeviceChoice, type NativeTrainer, type Precision } from '../electron/engine/train/native-addon.js';
 import { packBatch } from '../electron/engine/train/train-loop.js';
 import { flopsPerToken, SHAPES as BENCH_SHAPES, writeRandomQwen2, type Shape as BenchShape } from './train-models.js';
@@ -80,7 +80,7 @@ async function correctness(): Promise<Record<string, unknown>[]> {
     ['stories260K F32', tiny],
     ['stories260K Q8_0', await writeQuantizedCopy(path.join(work, 'stories-q8_0.gguf'), tiny, GgmlType.Q8_0, quantize)],
     ['random qwen2 Q4_K', await writeQuantizedCopy(path.join(work, 'qwen2-q4_k.gguf'),
-      await writeRandomLlama(path.join(work, 'qwen2-f32.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 3), GgmlType.Q4_K, quantize)],
+      await writeRandomModel(path.join(work, 'qwen2-f32.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 3), GgmlType.Q4_K, quantize)],
   ];
   const next = rng(7);
   const examples = Array.from({ length: 4 }, (_, i) => {

@@ -11,7 +11,7 @@ import { readGguf, readTensorData, type GgufFile } from '../electron/engine/mode
 import { GgmlType, GgufValueType, type GgufValue } from '../electron/engine/models/gguf/gguf-types.js';
 import { gguf, writeGgufStreaming, type GgufTensorShape } from '../electron/engine/models/gguf/gguf-writer.js';
 import { TINY_MODEL } from '../electron/engine/testing/corpus.js';
-import { rng, writeRandomLlama } from '../electron/engine/testing/random-model.js';
+import { rng, writeRandomModel } from '../electron/engine/testing/random-model.js';
 import { loadAddon } from '../electron/engine/train/native-addon.js';
 
 export const BASES = ['f32', 'q8_0', 'q4_k'] as const;
@@ -109,7 +109,7 @@ export async function benchModel(dir: string, s: Shape, base: Base): Promise<Ggu
   } else {
     const f32 = s.key === 'stories260K' ? await readGguf(TINY_MODEL)
       : base === 'f32' ? null : await benchModel(dir, s, 'f32');
-    if (!f32) await writeRandomLlama(partial, TINY_MODEL, { embd: s.embd, ff: s.ff, layers: s.layers, heads: s.heads, kvHeads: s.kvHeads }, 15);
+    if (!f32) await writeRandomModel(partial, TINY_MODEL, { embd: s.embd, ff: s.ff, layers: s.layers, heads: s.heads, kvHeads: s.kvHeads }, 15);
     else await convert(f32, partial, base);
   }
   fs.renameSync(partial, file);

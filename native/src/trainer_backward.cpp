@@ -53,17 +53,34 @@ ggml_tensor * sum_head_groups(const dt_bwd & c, ggml_tensor * d, int Hkv) {
     return ggml_reshape_4d(c.ctx, x, hd, T, Hkv, B);
 }
 
-ggml_tensor * unrope(const dt_bwd & c, ggml_tensor * d, const dt_inputs & in) {
-    const dt_trainer * t = c.t;
-    // RoPE rotates each pair by pos·theta_i; its transpose rotates by -pos·theta_i.
-    return ggml_rope_ext(c.ctx, d, in.pos_neg, nullptr, t->n_rot, t->rope_mode, t->n_ctx_train, t->rope_base, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f);
+// RoPE rotates each pair by pos·theta_i (times attn_factor); its transpose rotates by -pos·theta_i (theta is
+// linear in pos with frequency factors, linear scaling and YaRN alike).
+ggml_tensor * unrope(const dt_bwd & c, const dt_layer & L, ggml_tensor * d, const dt_inputs & in) {
+    return dt_rope(c, L, d, in.pos_neg);
+}
+
+// Through y = rms_norm(x)·w where the layer has the norm (x, xhat saved by the forward); else dy itself.
+ggml_tensor * optional_norm_back(const dt_bwd & c, ggml_tensor * dy, ggml_tensor * w, ggml_tensor * xhat, ggml_tensor * x) {
+    return w ? rms_norm_back(c, ggml_mul(c.ctx, dy, w), xhat, x) : dy;
+}
+
+// GELU's tanh approximation and its derivative:
+// gelu(a) = a/2·(1 + tanh(z)), z = c·(a + k·a³); gelu'(a) = (1 + t)/2 + a/2·(1 - t²)·c·(1 + 3k·a²), t = tanh(z)
+ggml_tensor * gelu_derivative(ggml_context * ctx, ggml_tensor * a) {
+    const float c = 0.7978845608f, k = 0.044715f;
+    ggml_tensor * a2 = ggml_sqr(ctx, a);
+    ggml_tensor * th = ggml_tanh(ctx, ggml_scale(ctx, ggml_add(ctx, a, ggml_scale(ctx, ggml_mul(ctx, a2, a), k)), c));
+    ggml_tensor * left = ggml_scale_bias(ctx, th, 0.5f, 0.5f);
+    ggml_tensor * sech2 = ggml_scale_bias(ctx, ggml_sqr(ctx, th), -1.0f, 1.0f);
+    ggml_tensor * poly = ggml_scale_bias(ctx, a2, 3.0f * k * c, c);
+    return ggml_add(ctx, left, ggml_mul(ctx, ggml_mul(ctx, ggml_scale(ctx, a, 0.5f), sech2), poly));
 }
 
 } // namespace
 
 void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, const dt_inputs & in, int T, int B,
                  const dt_activations & act, ggml_tensor * d_hidden) {
-    const int hd = t->n_embd / t->n_head, N = T * B, E = t->n_embd, H = t->n_head, Hkv = t->n_head_kv;
+    const int hd = t->head_dim, N = T * B, E = t->n_embd, H = t->n_head, Hkv = t->n_head_kv, Eq = t->n_embd_q, Ekv = t->n_embd_kv;
     dt_bwd c{ ctx, gf, t, false };
     if (t->backend != t->cpu) {
         // Probe OUT_PROD on the device with the shapes it would get (F32, contiguous). The CPU's OUT_PROD is
@@ -72,7 +89,7 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         ggml_tensor * b = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, N);
         c.out_prod_ok = device_has(c, ggml_out_prod(ctx, a, b));
     }
-    const float kq_scale = 1.0f / std::sqrt((float) hd);
+    const float kq_scale = t->kq_scale;
 
     // output norm: hf = rms_norm(x)·out_norm
     ggml_tensor * dx = rms_norm_back(c, ggml_mul(ctx, d_hidden, t->out_norm), act.r_final, act.x_last); // [E, N]
@@ -82,15 +99,19 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         if (t->checkpointing) dt_layer_forward(c, in, l, act.layers[l].x_in, T, B, recomputed);
         const dt_saved & s = t->checkpointing ? recomputed : act.layers[l];
 
-        // ---- feed-forward: x_out = x_mid + W_down·(silu(W_gate·h2) * (W_up·h2))
-        // g = silu(a) and m = g·u are recomputed here from the saved a and u (two cheap elementwise ops)
+        // ---- feed-forward: x_out = x_mid + post(W_down·(act(W_gate·h2) * (W_up·h2)))
+        // g = act(a) and m = g·u are recomputed here from the saved a and u (two cheap elementwise ops)
         // rather than kept from the forward: two [F, N] activations less per layer.
-        ggml_tensor * g = ggml_silu(ctx, s.a);                                             // [F, N]
-        ggml_tensor * m = L.lora[6].a ? ggml_mul(ctx, g, s.u) : nullptr;                   // needed for dA_down only
-        ggml_tensor * dm = linear_back(c, L.w[6], L.lora[6], m, s.ax[6], dx, true);        // [F, N]
+        const bool gelu = t->ffn_act == DT_ACT_GELU;
+        ggml_tensor * g = gelu ? dt_gelu(ctx, t, s.a) : ggml_silu(ctx, s.a);                // [F, N]
+        ggml_tensor * m = L.lora[DT_DOWN].a ? ggml_mul(ctx, g, s.u) : nullptr;              // needed for dA_down only
+        ggml_tensor * d_ffn = optional_norm_back(c, dx, L.ffn_post_norm, s.r_ffn_post, s.ffn_raw); // [E, N]
+        ggml_tensor * dm = linear_back(c, L.w[DT_DOWN], L.lora[DT_DOWN], m, s.ax[DT_DOWN], d_ffn, true); // [F, N]
         ggml_tensor * du = ggml_mul(ctx, dm, g);
         ggml_tensor * da;
-        if (t->cpu_matmul && !t->portable_backward) {
+        if (gelu) {
+            da = ggml_mul(ctx, ggml_mul(ctx, dm, s.u), gelu_derivative(ctx, s.a));
+        } else if (t->cpu_matmul && !t->portable_backward) {
             da = dt_cpu_swiglu_back(ctx, dm, s.a, s.u);
         } else {
             // silu'(a) = σ(a)·(1 + a·(1 - σ(a))) = σ + g - g·σ, with g = a·σ(a)
@@ -101,13 +122,19 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
                 da = ggml_mul(ctx, dg, ggml_add(ctx, sg, ggml_sub(ctx, g, ggml_mul(ctx, g, sg))));
             }
         }
-        ggml_tensor * dh2 = ggml_add(ctx, linear_back(c, L.w[4], L.lora[4], s.h2, s.ax[4], da, true),
-                                          linear_back(c, L.w[5], L.lora[5], s.h2, s.ax[5], du, true)); // [E, N]
+        ggml_tensor * dh2;
+        if (t->fused_gate_up) {
+            dh2 = linear_back(c, L.w[DT_UP], L.lora[DT_UP], s.h2, s.ax[DT_UP], ggml_concat(ctx, da, du, 0), true); // [2F, N] -> [E, N]
+        } else {
+            dh2 = ggml_add(ctx, linear_back(c, L.w[DT_GATE], L.lora[DT_GATE], s.h2, s.ax[DT_GATE], da, true),
+                                linear_back(c, L.w[DT_UP], L.lora[DT_UP], s.h2, s.ax[DT_UP], du, true)); // [E, N]
+        }
         ggml_tensor * dx_mid = ggml_add(ctx, dx, rms_norm_back(c, ggml_mul(ctx, dh2, L.ffn_norm), s.r2, s.x_mid));
         GGML_ASSERT(dx_mid->ne[0] == E && dx_mid->ne[1] == N);
 
-        // ---- attention: x_mid = x_in + W_o·attn(h1)
-        ggml_tensor * d_o = linear_back(c, L.w[3], L.lora[3], s.o, s.ax[3], dx_mid, true); // [E, N]
+        // ---- attention: x_mid = x_in + post(W_o·attn(h1))
+        ggml_tensor * d_attn = optional_norm_back(c, dx_mid, L.attn_post_norm, s.r_attn_post, s.attn_raw); // [E, N]
+        ggml_tensor * d_o = linear_back(c, L.w[DT_O], L.lora[DT_O], s.o, s.ax[DT_O], d_attn, true); // [Eq, N]
         ggml_tensor * dO = ggml_permute(ctx, ggml_reshape_4d(ctx, d_o, hd, H, T, B), 0, 2, 1, 3); // [hd, T_q, H, B]
         if (!t->cpu_matmul) dO = ggml_cont(ctx, dO);
         ggml_tensor * dP = dt_mm(c, s.V, dO);                                                 // [T_k, T_q, H, B]
@@ -120,20 +147,28 @@ void dt_backward(ggml_context * ctx, ggml_cgraph * gf, const dt_trainer * t, con
         ggml_tensor * dK = dt_mm(c, ggml_transpose(ctx, s.Q), ggml_transpose(ctx, dS));       // [hd, T_k, H, B]
         dK = sum_head_groups(c, dK, Hkv);
         dV = sum_head_groups(c, dV, Hkv);                                                     // [hd, T, H_kv, B]
-        ggml_tensor * dq = unrope(c, ggml_cont(ctx, ggml_permute(ctx, dQ, 0, 2, 1, 3)), in);  // [hd, H, T, B]
-        ggml_tensor * dk = unrope(c, ggml_cont(ctx, ggml_permute(ctx, dK, 0, 2, 1, 3)), in);  // [hd, H_kv, T, B]
+        ggml_tensor * dq = unrope(c, L, ggml_cont(ctx, ggml_permute(ctx, dQ, 0, 2, 1, 3)), in); // [hd, H, T, B]
+        ggml_tensor * dk = unrope(c, L, ggml_cont(ctx, ggml_permute(ctx, dK, 0, 2, 1, 3)), in); // [hd, H_kv, T, B]
         ggml_tensor * dv = ggml_cont(ctx, ggml_permute(ctx, dV, 0, 2, 1, 3));
-        dq = ggml_reshape_2d(ctx, dq, E, N);
-        dk = ggml_reshape_2d(ctx, dk, hd * Hkv, N);
-        dv = ggml_reshape_2d(ctx, dv, hd * Hkv, N);
+        dq = optional_norm_back(c, dq, L.q_norm, s.rq, s.qn);                                // per-head q/k norms
+        dk = optional_norm_back(c, dk, L.k_norm, s.rk, s.kn);
+        dq = ggml_reshape_2d(ctx, dq, Eq, N);
+        dk = ggml_reshape_2d(ctx, dk, Ekv, N);
+        dv = ggml_reshape_2d(ctx, dv, Ekv, N);
 
         // Below the first layer's q, k, v lies nothing trainable: only their own LoRA gradients are needed.
         const bool need = l > 0;
-        ggml_tensor * dh1 = linear_back(c, L.w[0], L.lora[0], s.h1, s.ax[0], dq, need);
-        ggml_tensor * dh1k = linear_back(c, L.w[1], L.lora[1], s.h1, s.ax[1], dk, need);
-        ggml_tensor * dh1v = linear_back(c, L.w[2], L.lora[2], s.h1, s.ax[2], dv, need);
+        ggml_tensor * dh1;
+        if (t->fused_qkv) {
+            ggml_tensor * dqkv = ggml_concat(ctx, ggml_concat(ctx, dq, dk, 0), dv, 0);        // [Eq + 2·Ekv, N]
+            dh1 = linear_back(c, L.w[DT_QKV], L.lora[DT_QKV], s.h1, s.ax[DT_QKV], dqkv, need);
+        } else {
+            dh1 = linear_back(c, L.w[DT_Q], L.lora[DT_Q], s.h1, s.ax[DT_Q], dq, need);
+            ggml_tensor * dh1k = linear_back(c, L.w[DT_K], L.lora[DT_K], s.h1, s.ax[DT_K], dk, need);
+            ggml_tensor * dh1v = linear_back(c, L.w[DT_V], L.lora[DT_V], s.h1, s.ax[DT_V], dv, need);
+            if (need) dh1 = ggml_add(ctx, ggml_add(ctx, dh1, dh1k), dh1v);                     // [E, N]
+        }
         if (!need) break;
-        dh1 = ggml_add(ctx, ggml_add(ctx, dh1, dh1k), dh1v);                                  // [E, N]
         dx = ggml_add(ctx, dx_mid, rms_norm_back(c, ggml_mul(ctx, dh1, L.attn_norm), s.r1, s.x_in));
         GGML_ASSERT(dx->ne[0] == E && dx->ne[1] == N);
     }

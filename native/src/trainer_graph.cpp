@@ -28,6 +28,10 @@ static bool build_graph(dt_trainer * t, dt_graph & G, const dt_graph_key & key) 
     in.pos_neg = ggml_new_tensor_1d(ctx, GGML_TYPE_I32, T);
     in.mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
     for (ggml_tensor * x : { in.tokens, in.pos, in.pos_neg, in.mask }) ggml_set_input(x);
+    if (t->n_swa > 0) {
+        in.mask_swa = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, T, T);
+        ggml_set_input(in.mask_swa);
+    }
     G.gf = ggml_new_graph_custom(ctx, t->graph_size, false);
 
     dt_activations act;
@@ -109,13 +113,19 @@ dt_graph * dt_run_graph(dt_trainer * t, const dt_batch & b, bool grad) {
     if (!G) return nullptr;
     std::vector<int32_t> pos(T), pos_neg(T);
     for (int i = 0; i < T; i++) { pos[i] = i; pos_neg[i] = -i; }
-    std::vector<float> mask((size_t) T * T);
+    std::vector<float> mask((size_t) T * T), mask_swa;
     for (int q = 0; q < T; q++) for (int k = 0; k < T; k++) mask[(size_t) q * T + k] = k <= q ? 0.0f : -INFINITY;
+    if (t->n_swa > 0) {
+        // llama.cpp's is_masked_swa (standard): a key at least n_swa positions back is out of the window.
+        mask_swa.resize((size_t) T * T);
+        for (int q = 0; q < T; q++) for (int k = 0; k < T; k++) mask_swa[(size_t) q * T + k] = k <= q && q - k < t->n_swa ? 0.0f : -INFINITY;
+    }
     const bool ok = dt_compute(t, G->gf, [&] {
         ggml_backend_tensor_set(G->in.tokens, b.tokens, 0, (size_t) N * sizeof(int32_t));
         ggml_backend_tensor_set(G->in.pos, pos.data(), 0, T * sizeof(int32_t));
         if (G->in.pos_neg->buffer) ggml_backend_tensor_set(G->in.pos_neg, pos_neg.data(), 0, T * sizeof(int32_t));
         ggml_backend_tensor_set(G->in.mask, mask.data(), 0, mask.size() * sizeof(float));
+        if (G->in.mask_swa && G->in.mask_swa->buffer) ggml_backend_tensor_set(G->in.mask_swa, mask_swa.data(), 0, mask_swa.size() * sizeof(float));
         if (b.labels) {
             ggml_backend_tensor_set(G->in.rows, rows.data(), 0, rows.size() * sizeof(int32_t));
             ggml_backend_tensor_set(G->in.targets, targets.data(), 0, targets.size() * sizeof(int32_t));

@@ -37,12 +37,22 @@ struct dt_matrix {
     ggml_tensor * wt = nullptr;
 };
 
+// Slots of dt_layer::w. A model with a fused QKV matrix (phi3) keeps it in DT_QKV and leaves k, v empty; one
+// with a fused gate|up matrix keeps it in DT_UP (gate rows first) and leaves gate empty.
+enum { DT_Q = 0, DT_K = 1, DT_V = 2, DT_O = 3, DT_GATE = 4, DT_UP = 5, DT_DOWN = 6, DT_QKV = DT_Q };
+
+enum dt_ffn_act { DT_ACT_SILU = 0, DT_ACT_GELU = 1 };
+
 struct dt_layer {
     ggml_tensor * attn_norm = nullptr;
-    dt_matrix w[DT_N_TARGETS];               // q, k, v, o, gate, up, down
+    dt_matrix w[DT_N_TARGETS];               // q, k, v, o, gate, up, down (fused: see DT_QKV, DT_UP)
     ggml_tensor * bias[3] = {};              // q, k, v biases (qwen2)
+    ggml_tensor * q_norm = nullptr, * k_norm = nullptr;                // [hd] per-head RMSNorm (qwen3, gemma3)
+    ggml_tensor * attn_post_norm = nullptr, * ffn_post_norm = nullptr; // [E] norms after attention and FFN (gemma3)
     ggml_tensor * ffn_norm = nullptr;
     dt_lora lora[DT_N_TARGETS];
+    bool swa = false;                        // sliding-window attention layer (gemma3's local layers)
+    float rope_base = 10000.0f, rope_scale = 1.0f; // RoPE base frequency and frequency scale of this layer
 };
 
 struct dt_inputs {
@@ -50,6 +60,7 @@ struct dt_inputs {
     ggml_tensor * pos = nullptr;       // I32 [T]
     ggml_tensor * pos_neg = nullptr;   // I32 [T], -pos: the inverse rotation for RoPE's backward
     ggml_tensor * mask = nullptr;      // F32 [T, T], causal
+    ggml_tensor * mask_swa = nullptr;  // F32 [T, T], causal within the sliding window (models with one)
     ggml_tensor * rows = nullptr;      // I32 [n_lab], positions that carry a loss (padded with unlabelled ones)
     ggml_tensor * targets = nullptr;   // I32 [n_lab], j*n_vocab + label_j: the label's entry in the flat softmax
     ggml_tensor * weights = nullptr;   // F32 [1, n_lab], 1/n_labelled per real position, 0 for padding
@@ -109,8 +120,22 @@ struct dt_trainer {
     size_t graph_size = 0;
 
     int32_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_ctx_train = 0, n_rot = 0;
+    int32_t head_dim = 0, n_embd_q = 0, n_embd_kv = 0;   // attention.key_length; head_dim·H, head_dim·H_kv
     float rms_eps = 1e-5f, rope_base = 10000.0f;
     int rope_mode = 0;
+    // What the architectures differ in (trainer_arch.cpp reads them from the GGUF, as llama.cpp does).
+    bool fused_qkv = false, fused_gate_up = false;       // phi3
+    int ffn_act = DT_ACT_SILU;                           // gemma3: GELU (tanh approximation)
+    // GELU as ggml's CPU kernel computes it (an F16 table, as llama.cpp runs it); off (DOCTUNE_TRAINER_ABLATE=
+    // gelu_table) it is computed in F32, smooth enough for finite differences to check its backward.
+    bool gelu_table = true;
+    float embd_scale = 1.0f;                             // gemma3: sqrt(E)
+    float kq_scale = 1.0f;                               // attention logits' scale
+    int32_t n_swa = 0;                                   // sliding window (0: none)
+    // RoPE as llama.cpp applies it: frequency factors (llama 3's rope_freqs, phi3's short factors), YaRN.
+    ggml_tensor * rope_factors = nullptr;
+    float rope_ext_factor = 0.0f, rope_attn_factor = 1.0f, rope_beta_fast = 32.0f, rope_beta_slow = 1.0f;
+    int32_t n_ctx_orig = 0;
 
     gguf_context * gguf = nullptr;
     ggml_context * ctx_w = nullptr;            // base weights, as stored
@@ -206,6 +231,14 @@ void dt_accumulate_outer(const dt_ops & o, ggml_tensor * acc, ggml_tensor * a, g
 // The precision in effect: AUTO measured on the device (trainer_precision.cpp).
 bool dt_choose_precision(dt_trainer * t, int32_t requested);
 
+// trainer_arch.cpp: the architecture's hyperparameters and features from the GGUF metadata (before any
+// tensor is read), then each layer's architecture-specific tensors once the weights are known.
+bool dt_read_hparams(dt_trainer * t);
+bool dt_bind_arch_tensors(dt_trainer * t);
+// Architecture features switched off by DOCTUNE_TRAINER_ABLATE (a comma list; tests only): each must then
+// make the trainer disagree with llama.cpp, which shows the tests would catch its absence.
+bool dt_ablated(const char * feature);
+
 // trainer_model.cpp
 bool dt_load_model(dt_trainer * t, const char * path, bool compact_transposed);
 bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, uint64_t seed);
@@ -214,9 +247,13 @@ bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, u
 struct dt_saved {
     ggml_tensor * x_in = nullptr, * r1 = nullptr, * h1 = nullptr;      // [E, N]: input, rms_norm(x), ·attn_norm
     ggml_tensor * ax[DT_N_TARGETS] = {};                              // [r, N]: A·x of each adapted matrix
+    ggml_tensor * qn = nullptr, * kn = nullptr;                       // [hd, H|H_kv, T, B] q, k before their norm
+    ggml_tensor * rq = nullptr, * rk = nullptr;                       //   and normalised (q/k-norm models)
     ggml_tensor * Q = nullptr, * K = nullptr, * V = nullptr;          // [hd, T, H|H_kv, B] after RoPE
     ggml_tensor * P = nullptr;                                        // [T_k, T_q, H, B] attention weights
-    ggml_tensor * o = nullptr;                                        // [E, N] attention output before W_o
+    ggml_tensor * o = nullptr;                                        // [hd·H, N] attention output before W_o
+    ggml_tensor * attn_raw = nullptr, * r_attn_post = nullptr;        // [E, N] W_o·o and its norm (post-norm models)
+    ggml_tensor * ffn_raw = nullptr, * r_ffn_post = nullptr;          // [E, N] W_down·m and its norm
     ggml_tensor * x_mid = nullptr, * r2 = nullptr, * h2 = nullptr;    // [E, N]
     ggml_tensor * a = nullptr, * u = nullptr, * g = nullptr, * m = nullptr; // [F, N]: gate, up, silu(gate), g*u
 };
@@ -238,6 +275,12 @@ int dt_label_bucket(int n_labelled, int n_positions);
 // trainer_forward.cpp: the decoder, W·x + (alpha/r)·B·(A·x) in every adapted matrix. Returns the normalised
 // final hidden state [E, N]; fills `act` when the backward will need it.
 ggml_tensor * dt_forward(ggml_context * ctx, const dt_trainer * t, const dt_inputs & in, int T, int B, dt_activations * act);
+
+// GELU (tanh approximation) of a, as t->gelu_table says.
+ggml_tensor * dt_gelu(ggml_context * ctx, const dt_trainer * t, ggml_tensor * a);
+
+// RoPE of layer L at positions `pos` (-pos gives its transpose, for the backward).
+ggml_tensor * dt_rope(const dt_ops & o, const dt_layer & L, ggml_tensor * x, ggml_tensor * pos);
 
 // One layer of dt_forward (the backward calls it again from the saved input when checkpointing).
 ggml_tensor * dt_layer_forward(const dt_ops & o, const dt_inputs & in, int l, ggml_tensor * x, int T, int B, dt_saved & s);

@@ -12,25 +12,6 @@
 
 // ---------------------------------------------------------------- 1. model (the device is opened in trainer_backend.cpp)
 
-// Typed metadata access that never trips gguf's type asserts (they abort the process).
-static bool kv_int(const gguf_context * g, const std::string & key, int32_t & out) {
-    int64_t id = gguf_find_key(g, key.c_str());
-    if (id < 0) return false;
-    switch (gguf_get_kv_type(g, id)) {
-        case GGUF_TYPE_UINT32: out = (int32_t) gguf_get_val_u32(g, id); return true;
-        case GGUF_TYPE_INT32:  out = gguf_get_val_i32(g, id); return true;
-        case GGUF_TYPE_UINT64: out = (int32_t) gguf_get_val_u64(g, id); return true;
-        default: return false;
-    }
-}
-
-static bool kv_float(const gguf_context * g, const std::string & key, float & out) {
-    int64_t id = gguf_find_key(g, key.c_str());
-    if (id < 0 || gguf_get_kv_type(g, id) != GGUF_TYPE_FLOAT32) return false;
-    out = gguf_get_val_f32(g, id);
-    return true;
-}
-
 static ggml_tensor * weight(dt_trainer * t, const std::string & name, bool required) {
     ggml_tensor * w = ggml_get_tensor(t->ctx_w, name.c_str());
     if (!w && required) fail(t, "model has no tensor " + name);
@@ -100,29 +81,7 @@ bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
     gguf_init_params gp = { /*no_alloc*/ true, &t->ctx_w };
     t->gguf = gguf_init_from_file(path, gp);
     if (!t->gguf) return fail(t, std::string("cannot read GGUF ") + path), false;
-    int64_t arch_id = gguf_find_key(t->gguf, "general.architecture");
-    if (arch_id < 0 || gguf_get_kv_type(t->gguf, arch_id) != GGUF_TYPE_STRING) return fail(t, "model has no general.architecture"), false;
-    t->arch = gguf_get_val_str(t->gguf, arch_id);
-    if (t->arch == "llama") t->rope_mode = 0;                      // GGML_ROPE_TYPE_NORM
-    else if (t->arch == "qwen2") t->rope_mode = GGML_ROPE_TYPE_NEOX;
-    else return fail(t, "unsupported architecture \"" + t->arch + "\" (supported: llama, qwen2)"), false;
-
-    const std::string a = t->arch;
-    if (!kv_int(t->gguf, a + ".embedding_length", t->n_embd) || !kv_int(t->gguf, a + ".block_count", t->n_layer) ||
-        !kv_int(t->gguf, a + ".attention.head_count", t->n_head) || !kv_int(t->gguf, a + ".feed_forward_length", t->n_ff)) {
-        return fail(t, "model metadata lacks embedding_length, block_count, head_count or feed_forward_length"), false;
-    }
-    t->n_head_kv = t->n_head;
-    kv_int(t->gguf, a + ".attention.head_count_kv", t->n_head_kv);
-    t->n_ctx_train = 2048;
-    kv_int(t->gguf, a + ".context_length", t->n_ctx_train);
-    t->n_rot = t->n_embd / t->n_head;
-    kv_int(t->gguf, a + ".rope.dimension_count", t->n_rot);
-    kv_float(t->gguf, a + ".attention.layer_norm_rms_epsilon", t->rms_eps);
-    kv_float(t->gguf, a + ".rope.freq_base", t->rope_base);
-    if (t->n_head <= 0 || t->n_head_kv <= 0 || t->n_head % t->n_head_kv != 0 || t->n_embd % t->n_head != 0) {
-        return fail(t, "inconsistent attention head counts"), false;
-    }
+    if (!dt_read_hparams(t)) return false;
 
     t->tok_embd = weight(t, "token_embd.weight", true);
     t->out_norm = weight(t, "output_norm.weight", true);
@@ -130,20 +89,35 @@ bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
     if (!t->output.w) t->output.w = t->tok_embd; // tied embeddings
     if (!t->tok_embd || !t->out_norm) return false;
     t->n_vocab = (int32_t) t->tok_embd->ne[1];
-    t->layers.resize(t->n_layer);
+    // Matrices and their shapes ne = [n_in, n_out], per slot (fused models fill DT_QKV and DT_UP only).
+    const int64_t E = t->n_embd, F = t->n_ff, Eq = t->n_embd_q, Ekv = t->n_embd_kv;
+    struct slot { int k; const char * name; int64_t n_in, n_out; };
+    std::vector<slot> slots;
+    if (t->fused_qkv) slots.push_back({ DT_QKV, "attn_qkv", E, Eq + 2 * Ekv });
+    else slots.insert(slots.end(), { { DT_Q, "attn_q", E, Eq }, { DT_K, "attn_k", E, Ekv }, { DT_V, "attn_v", E, Ekv } });
+    slots.push_back({ DT_O, "attn_output", Eq, E });
+    if (t->fused_gate_up) slots.push_back({ DT_UP, "ffn_up", E, 2 * F });
+    else slots.insert(slots.end(), { { DT_GATE, "ffn_gate", E, F }, { DT_UP, "ffn_up", E, F } });
+    slots.push_back({ DT_DOWN, "ffn_down", F, E });
     for (int l = 0; l < t->n_layer; l++) {
         dt_layer & L = t->layers[l];
         const std::string p = "blk." + std::to_string(l) + ".";
         L.attn_norm = weight(t, p + "attn_norm.weight", true);
         L.ffn_norm = weight(t, p + "ffn_norm.weight", true);
-        for (int k = 0; k < DT_N_TARGETS; k++) {
-            L.w[k].w = weight(t, p + DT_TARGET_NAMES[k] + ".weight", true);
-            if (!L.w[k].w) return false;
-            if (L.w[k].w->ne[2] != 1 || L.w[k].w->ne[3] != 1) return fail(t, p + DT_TARGET_NAMES[k] + ".weight is not a matrix"), false;
+        for (const slot & sl : slots) {
+            const std::string name = p + sl.name + ".weight";
+            L.w[sl.k].w = weight(t, name, true);
+            if (!L.w[sl.k].w) return false;
+            const ggml_tensor * w = L.w[sl.k].w;
+            if (w->ne[0] != sl.n_in || w->ne[1] != sl.n_out || w->ne[2] != 1 || w->ne[3] != 1) {
+                return fail(t, name + " has shape [" + std::to_string(w->ne[0]) + ", " + std::to_string(w->ne[1]) + "], expected [" +
+                               std::to_string(sl.n_in) + ", " + std::to_string(sl.n_out) + "] from the metadata"), false;
+            }
         }
-        for (int k = 0; k < 3; k++) L.bias[k] = weight(t, p + DT_TARGET_NAMES[k] + ".bias", false);
+        if (!t->fused_qkv) for (int k = 0; k < 3; k++) L.bias[k] = weight(t, p + DT_TARGET_NAMES[k] + ".bias", false);
         if (!L.attn_norm || !L.ffn_norm) return false;
     }
+    if (!dt_bind_arch_tensors(t)) return false;
 
     // Transposed copies of the frozen matrices the gradient flows back through: every matrix but the
     // first layer's q, k and v (nothing trainable lies below them). The CPU GEMM reads W transposed as it is.
@@ -151,7 +125,7 @@ bool dt_load_model(dt_trainer * t, const char * path, bool compact) {
     if (!t->cpu_matmul) {
         std::vector<dt_matrix *> ms = { &t->output };
         for (int l = 0; l < t->n_layer; l++) {
-            for (int k = l == 0 ? 3 : 0; k < DT_N_TARGETS; k++) ms.push_back(&t->layers[l].w[k]);
+            for (int k = l == 0 ? DT_O : 0; k < DT_N_TARGETS; k++) if (t->layers[l].w[k].w) ms.push_back(&t->layers[l].w[k]);
         }
         ggml_init_params ip = { ggml_tensor_overhead() * (ms.size() + 1), nullptr, true };
         t->ctx_wt = ggml_init(ip);
@@ -210,9 +184,14 @@ bool dt_init_lora(dt_trainer * t, int32_t rank, float alpha, uint32_t targets, u
     const size_t n_tensors = (size_t) t->n_layer * DT_N_TARGETS * 2;
     ggml_init_params ip = { ggml_tensor_overhead() * n_tensors, nullptr, true };
     t->ctx_p = ggml_init(ip);
+    // A fused matrix is adapted when any of the projections it holds is a target (llama.cpp applies one
+    // LoRA pair to the fused tensor, as PEFT does to Phi-3's qkv_proj and gate_up_proj).
+    const uint32_t qkv = (1u << DT_Q) | (1u << DT_K) | (1u << DT_V), gate_up = (1u << DT_GATE) | (1u << DT_UP);
+    if (t->fused_qkv && (targets & qkv)) targets = (targets & ~qkv) | (1u << DT_QKV);
+    if (t->fused_gate_up && (targets & gate_up)) targets = (targets & ~gate_up) | (1u << DT_UP);
     for (int l = 0; l < t->n_layer; l++) {
         for (int k = 0; k < DT_N_TARGETS; k++) {
-            if (!(targets & (1u << k))) continue;
+            if (!(targets & (1u << k)) || !t->layers[l].w[k].w) continue;
             ggml_tensor * w = t->layers[l].w[k].w;
             dt_lora & lo = t->layers[l].lora[k];
             lo.a = ggml_new_tensor_2d(t->ctx_p, GGML_TYPE_F32, w->ne[0], rank); // [n_in, r]

@@ -7,7 +7,7 @@ import { GgmlType, GgufValueType } from './gguf/gguf-types.js';
 import { gguf, writeGguf } from './gguf/gguf-writer.js';
 import { mergeLoraPair, targetShape, validateLoraAdapter, writeLoraAdapter, type LoraAdapter } from './lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { randomF32, rng, writeRandomLlama, writeWithReplacedTensors } from '../testing/random-model.js';
+import { randomF32, rng, writeRandomModel, writeWithReplacedTensors } from '../testing/random-model.js';
 
 const PROMPT = 'Once upon a time';
 
@@ -66,7 +66,7 @@ describe('LoRA adapters in llama.cpp\'s format', () => {
     it(`${kind}: an adapter loaded by llama.cpp equals the hand-merged model, and a zero adapter is a no-op`, async () => {
       const base = kind === 'stories260K'
         ? await readGguf(TINY_MODEL)
-        : await writeRandomLlama(path.join(dir, 'random.gguf'), TINY_MODEL, { embd: 32, ff: 64, layers: 2, heads: 4, kvHeads: 2 }, 7);
+        : await writeRandomModel(path.join(dir, 'random.gguf'), TINY_MODEL, { embd: 32, ff: 64, layers: 2, heads: 4, kvHeads: 2 }, 7);
       const layers = kind === 'stories260K' ? [0, 1, 2, 3, 4] : [0, 1];
       const kinds = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'];
       const targets = layers.map((l, i) => `blk.${l}.${kinds[i % kinds.length]}.weight`).concat(`blk.${layers[0]}.ffn_down.weight`);

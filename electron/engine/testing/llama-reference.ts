@@ -12,7 +12,7 @@ export async function maxProbabilityDifference(llama: Llama, modelPath: string, 
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   try {
     const ctx = await model.createContext({ threads: 1, contextSize: 64, lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } });
-    const it = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true });
+    const it = ctx.getSequence().evaluateWithMetadata(tokens as Token[], { probabilities: true }, { yieldEogToken: true });
     const first = (await it.next()).value!;
     await it.return();
     let diff = 0;

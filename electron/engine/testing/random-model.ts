@@ -12,67 +12,127 @@ export function randomF32(n: number, scale: number, next: () => number): Float32
   return out;
 }
 
-export interface TinyLlamaShape {
-  /** qwen2 adds q/k/v biases and NEOX rope; both borrow the tokenizer given. */
-  arch?: 'llama' | 'qwen2';
+export type TinyArch = 'llama' | 'qwen2' | 'qwen3' | 'gemma3' | 'phi3';
+
+export interface TinyModelShape {
+  /**
+   * The tensors and metadata llama.cpp loads for that architecture: qwen2 adds q/k/v biases; qwen3 per-head
+   * q/k norms; gemma3 q/k norms, norms after attention and FFN, and sliding-window layers; phi3 fused QKV and
+   * gate|up matrices. All borrow the tokenizer given.
+   */
+  arch?: TinyArch;
   embd: number;
   ff: number;
   layers: number;
   heads: number;
   kvHeads: number;
+  /** attention.key_length/value_length when the head size is not embd / heads (Qwen3, Gemma 3 have such shapes). */
+  headDim?: number;
+  /** Dimensions RoPE rotates (phi3's partial rotary); the head size by default. */
+  rotDim?: number;
+  /** Llama 3's rope_freqs.weight (llama) or phi3's rope_factors_short/long: random factors in [1, 8]. */
+  ropeFactors?: boolean;
+  /** rope.scaling.type linear with this factor (gemma3 4B: 8, on its global layers). */
+  ropeScaling?: number;
+  /** gemma3: the sliding window, in tokens (every layer but each sixth is local). */
+  slidingWindow?: number;
+  /** Half-range of the uniform weights (default 1/sqrt(n_in)): larger weights make every feature matter. */
+  weightScale?: number;
+  /** Random norm weights around 1 (default: all 1) so a norm applied to the wrong tensor shows. */
+  randomNorms?: boolean;
 }
 
 const bytes = (f: Float32Array): Uint8Array => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 
 /**
- * A random Llama-architecture GGUF of the given shape that borrows a real model's tokenizer (every
+ * A random GGUF of the given architecture and shape that borrows a real model's tokenizer (every
  * tokenizer.* key), so llama.cpp loads it and the chat/training plumbing can run on it.
  */
-export async function writeRandomLlama(path: string, tokenizerFrom: string, shape: TinyLlamaShape, seed = 1): Promise<GgufFile> {
+export async function writeRandomModel(path: string, tokenizerFrom: string, shape: TinyModelShape, seed = 1): Promise<GgufFile> {
   const src = await readGguf(tokenizerFrom);
   const next = rng(seed);
   const vocab = (src.metadata.get('tokenizer.ggml.tokens') as { value: unknown[] }).value.length;
-  const headDim = shape.embd / shape.heads;
   const arch = shape.arch ?? 'llama';
+  const headDim = shape.headDim ?? shape.embd / shape.heads;
+  const rot = shape.rotDim ?? headDim;
+  const q = headDim * shape.heads;
+  const kv = headDim * shape.kvHeads;
   const metadata: [string, GgufValue][] = [
     ['general.architecture', gguf.str(arch)],
-    ['general.name', gguf.str(`random tiny ${arch}`)],
-    [`${arch}.context_length`, gguf.u32(256)],
+    // Not the architecture's name: llama.cpp's vocabulary loader special-cases model names containing "phi3"
+    // (it expects Phi's <|endoftext|>, which the borrowed tokenizer lacks).
+    ['general.name', gguf.str(`random tiny model (${shape.layers} layers)`)],
+    // Phi-4-mini's LongRoPE contexts: 131072 tokens, 4096 originally (llama.cpp picks the short factors up to it).
+    [`${arch}.context_length`, gguf.u32(arch === 'phi3' && shape.ropeFactors ? 131_072 : 256)],
     [`${arch}.embedding_length`, gguf.u32(shape.embd)],
     [`${arch}.feed_forward_length`, gguf.u32(shape.ff)],
     [`${arch}.attention.head_count`, gguf.u32(shape.heads)],
     [`${arch}.attention.head_count_kv`, gguf.u32(shape.kvHeads)],
     [`${arch}.block_count`, gguf.u32(shape.layers)],
-    [`${arch}.rope.dimension_count`, gguf.u32(headDim)],
-    [`${arch}.rope.freq_base`, gguf.f32(arch === 'qwen2' ? 1_000_000 : 10_000)],
+    [`${arch}.rope.dimension_count`, gguf.u32(rot)],
+    [`${arch}.rope.freq_base`, gguf.f32(arch === 'llama' || arch === 'phi3' ? 10_000 : 1_000_000)],
     [`${arch}.attention.layer_norm_rms_epsilon`, { type: GgufValueType.FLOAT32, value: 1e-6 }],
     ...[...src.metadata].filter(([k]) => k.startsWith('tokenizer.')),
   ];
+  if (shape.headDim !== undefined) metadata.push([`${arch}.attention.key_length`, gguf.u32(headDim)], [`${arch}.attention.value_length`, gguf.u32(headDim)]);
+  if (shape.ropeScaling) metadata.push([`${arch}.rope.scaling.type`, gguf.str('linear')], [`${arch}.rope.scaling.factor`, gguf.f32(shape.ropeScaling)]);
+  if (shape.slidingWindow) metadata.push([`${arch}.attention.sliding_window`, gguf.u32(shape.slidingWindow)]);
+  if (arch === 'phi3' && shape.ropeFactors) {
+    // LongRoPE as Phi-4-mini has it: the original context, and the attention factor llama.cpp applies.
+    metadata.push([`${arch}.rope.scaling.original_context_length`, gguf.u32(4096)], [`${arch}.rope.scaling.attn_factor`, gguf.f32(1.19)]);
+  }
   const tensors: GgufTensorInput[] = [];
+  const scale = shape.weightScale;
   const mat = (name: string, nIn: number, nOut: number): void => {
-    tensors.push({ name, dims: [nIn, nOut], type: GgmlType.F32, data: bytes(randomF32(nIn * nOut, 1 / Math.sqrt(nIn), next)) });
+    tensors.push({ name, dims: [nIn, nOut], type: GgmlType.F32, data: bytes(randomF32(nIn * nOut, scale ?? 1 / Math.sqrt(nIn), next)) });
   };
-  const norm = (name: string): void => {
-    tensors.push({ name, dims: [shape.embd], type: GgmlType.F32, data: bytes(new Float32Array(shape.embd).fill(1)) });
+  const vec = (name: string, n: number, values: Float32Array): void => {
+    tensors.push({ name, dims: [n], type: GgmlType.F32, data: bytes(values) });
   };
+  const norm = (name: string, n = shape.embd): void => {
+    const w = new Float32Array(n).fill(1);
+    if (shape.randomNorms) for (let i = 0; i < n; i++) w[i] = 0.5 + next();
+    vec(name, n, w);
+  };
+  const factors = (): Float32Array => Float32Array.from({ length: rot / 2 }, () => 1 + 7 * next());
   mat('token_embd.weight', shape.embd, vocab);
   norm('output_norm.weight');
-  mat('output.weight', shape.embd, vocab);
+  // gemma3 and phi3 models tie the output to the embedding, as Gemma 3 and Phi-4-mini do.
+  if (arch !== 'gemma3' && arch !== 'phi3') mat('output.weight', shape.embd, vocab);
+  if (shape.ropeFactors && arch === 'llama') vec('rope_freqs.weight', rot / 2, factors());
+  if (shape.ropeFactors && arch === 'phi3') {
+    vec('rope_factors_short.weight', rot / 2, factors());
+    vec('rope_factors_long.weight', rot / 2, factors());
+  }
   for (let l = 0; l < shape.layers; l++) {
     norm(`blk.${l}.attn_norm.weight`);
-    mat(`blk.${l}.attn_q.weight`, shape.embd, shape.embd);
-    mat(`blk.${l}.attn_k.weight`, shape.embd, headDim * shape.kvHeads);
-    mat(`blk.${l}.attn_v.weight`, shape.embd, headDim * shape.kvHeads);
+    if (arch === 'phi3') {
+      mat(`blk.${l}.attn_qkv.weight`, shape.embd, q + 2 * kv);
+    } else {
+      mat(`blk.${l}.attn_q.weight`, shape.embd, q);
+      mat(`blk.${l}.attn_k.weight`, shape.embd, kv);
+      mat(`blk.${l}.attn_v.weight`, shape.embd, kv);
+    }
     if (arch === 'qwen2') {
-      for (const [name, n] of [['attn_q', shape.embd], ['attn_k', headDim * shape.kvHeads], ['attn_v', headDim * shape.kvHeads]] as const) {
-        tensors.push({ name: `blk.${l}.${name}.bias`, dims: [n], type: GgmlType.F32, data: bytes(randomF32(n, 0.5, next)) });
+      for (const [name, n] of [['attn_q', q], ['attn_k', kv], ['attn_v', kv]] as const) {
+        vec(`blk.${l}.${name}.bias`, n, randomF32(n, 0.5, next));
       }
     }
-    mat(`blk.${l}.attn_output.weight`, shape.embd, shape.embd);
+    if (arch === 'qwen3' || arch === 'gemma3') {
+      norm(`blk.${l}.attn_q_norm.weight`, headDim);
+      norm(`blk.${l}.attn_k_norm.weight`, headDim);
+    }
+    mat(`blk.${l}.attn_output.weight`, q, shape.embd);
+    if (arch === 'gemma3') norm(`blk.${l}.post_attention_norm.weight`);
     norm(`blk.${l}.ffn_norm.weight`);
-    mat(`blk.${l}.ffn_gate.weight`, shape.embd, shape.ff);
-    mat(`blk.${l}.ffn_up.weight`, shape.embd, shape.ff);
+    if (arch === 'phi3') {
+      mat(`blk.${l}.ffn_up.weight`, shape.embd, 2 * shape.ff);
+    } else {
+      mat(`blk.${l}.ffn_gate.weight`, shape.embd, shape.ff);
+      mat(`blk.${l}.ffn_up.weight`, shape.embd, shape.ff);
+    }
     mat(`blk.${l}.ffn_down.weight`, shape.ff, shape.embd);
+    if (arch === 'gemma3') norm(`blk.${l}.post_ffw_norm.weight`);
   }
   await writeGguf(path, { metadata, tensors });
   return readGguf(path);

@@ -4,7 +4,7 @@ import { readGguf } from '../models/gguf/gguf-reader.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
 import { quantize } from '../models/gguf/quantize.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
+import { writeQuantizedCopy, writeRandomModel } from '../testing/random-model.js';
 import { chooseCheckpointing, decideLoad, estimateStaticMemory, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, LORA_TARGETS, targetBits, type MemoryPlan } from './native-addon.js';
 
@@ -14,7 +14,7 @@ describe('memory plan', () => {
   const dir = tempDir('memory-plan');
 
   it("predicts what the trainer allocates, before loading (F32 and Q4_K bases, both transposed layouts, none in the CPU GEMM)", async () => {
-    const f32 = await writeRandomLlama(path.join(dir, 'f32.gguf'), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
+    const f32 = await writeRandomModel(path.join(dir, 'f32.gguf'), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
     const q4 = await writeQuantizedCopy(path.join(dir, 'q4_k.gguf'), f32, GgmlType.Q4_K, quantize);
     const gemm = loadAddon().cpuMatmulKernel() !== 'none';
     for (const model of [await readGguf(TINY_MODEL), f32, q4]) {

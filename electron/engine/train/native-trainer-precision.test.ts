@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { fiftySteps, gradientsAt, precisionTrainer, relativeL2 } from '../testing/precision-runs.js';
-import { writeRandomLlama } from '../testing/random-model.js';
+import { writeRandomModel } from '../testing/random-model.js';
 import { loadAddon, type Precision } from './native-addon.js';
 
 const addon = loadAddon();
@@ -17,7 +17,7 @@ describe('reduced precision on the CPU', () => {
   const dir = tempDir('precision');
   const models: { name: string; file: () => Promise<string> }[] = [
     { name: 'stories260K', file: async () => TINY_MODEL },
-    { name: 'random qwen2', file: async () => (await writeRandomLlama(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5)).path },
+    { name: 'random qwen2', file: async () => (await writeRandomModel(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5)).path },
   ];
 
   for (const m of models) {

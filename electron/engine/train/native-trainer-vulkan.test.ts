@@ -14,7 +14,8 @@ import { quantize } from '../models/gguf/quantize.js';
 import { writeLoraAdapter } from '../models/lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { fiftySteps, gradientsAt, precisionTrainer, relativeL2 } from '../testing/precision-runs.js';
-import { randomF32, rng, writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
+import { ARCH_CASES } from '../testing/arch-cases.js';
+import { randomF32, rng, writeQuantizedCopy, writeRandomModel } from '../testing/random-model.js';
 import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
 import { adapterFromParams, packBatch } from './train-loop.js';
@@ -114,6 +115,43 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
     }
   });
 
+  // Every architecture's step on the device (q/k norms, post-norms, GELU, sliding windows, fused matrices,
+  // RoPE factors): the CPU's gradients (checked against finite differences and llama.cpp elsewhere), from
+  // one device graph with no node left to the CPU, with ggml's fused backward ops and with the portable ones.
+  ARCH_CASES.forEach((c, n) => {
+    it(`${c.name}: gradients on ${gpu} equal the CPU's, every node on the device`, async () => {
+      const model = await writeRandomModel(path.join(dir, `${c.shape.arch}.gguf`), TINY_MODEL, c.shape, 70 + n);
+      const grads: Float32Array[] = [];
+      for (const [device, portable] of [['cpu', ''], [gpu, ''], [gpu, '1']] as const) {
+        process.env.DOCTUNE_PORTABLE_BACKWARD = portable;
+        const t = await trainer(model.path, device);
+        try {
+          t.setParams(randomF32(t.info().nParams, 0.05, rng(12)));
+          await t.loss(batch.tokens, batch.labels, true, 2);
+          grads.push(t.getGrads());
+          if (device !== 'cpu') {
+            expect(t.info().nFallbacks, `${device} fallbacks`).toBe(0);
+            expect(t.info().nSplits).toBe(1);
+          }
+        } finally {
+          t.dispose();
+          delete process.env.DOCTUNE_PORTABLE_BACKWARD;
+        }
+      }
+      for (const k of [1, 2]) {
+        let num = 0;
+        let den = 0;
+        grads[k]!.forEach((g, i) => {
+          num += (g - grads[0]![i]!) ** 2;
+          den += grads[0]![i]! ** 2;
+        });
+        console.log(`${c.shape.arch} on ${gpu} (${k === 1 ? 'fused' : 'portable'} backward ops) vs CPU: ${(Math.sqrt(num / den) * 100).toFixed(3)}% relative L2`);
+        expect(den).toBeGreaterThan(0);
+        expect(Math.sqrt(num / den)).toBeLessThan(2e-2);
+      }
+    });
+  });
+
   it(`training through the supervised process on ${gpu}: memory plan first, then every step on the device`, async () => {
     const out = path.join(dir, 'run');
     const data = path.join(dir, 'qa.jsonl');
@@ -140,7 +178,7 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
   // weights stay in their type), products accumulated in F32, every node still on the device.
   for (const [name, file] of [
     ['stories260K', async () => TINY_MODEL],
-    ['random qwen2', async () => (await writeRandomLlama(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5)).path],
+    ['random qwen2', async () => (await writeRandomModel(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5)).path],
   ] as const) {
     it(`${name}, f16 and bf16 on ${gpu}: gradients within 5% and 50 steps' losses within 1% of F32, no CPU fallback`, async () => {
       const model = await file();

@@ -9,7 +9,7 @@ import { GgmlType } from '../models/gguf/gguf-types.js';
 import { dequantize, quantize } from '../models/gguf/quantize.js';
 import { readTensorData } from '../models/gguf/gguf-reader.js';
 import { writeGguf } from '../models/gguf/gguf-writer.js';
-import { randomF32, rng, writeQuantizedCopy, writeRandomLlama } from '../testing/random-model.js';
+import { randomF32, rng, writeQuantizedCopy, writeRandomModel } from '../testing/random-model.js';
 import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type NativeTrainer } from './native-addon.js';
 
@@ -33,8 +33,8 @@ describe('native LoRA trainer (CPU)', () => {
   const dir = tempDir('trainer');
   const models: { name: string; file: () => Promise<GgufFile> }[] = [
     { name: 'stories260K', file: () => readGguf(TINY_MODEL) },
-    { name: 'random GQA llama', file: () => writeRandomLlama(path.join(dir, 'random.gguf'), TINY_MODEL, { embd: 32, ff: 64, layers: 2, heads: 4, kvHeads: 2 }, 3) },
-    { name: 'random qwen2 with q, k, v biases', file: () => writeRandomLlama(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5) },
+    { name: 'random GQA llama', file: () => writeRandomModel(path.join(dir, 'random.gguf'), TINY_MODEL, { embd: 32, ff: 64, layers: 2, heads: 4, kvHeads: 2 }, 3) },
+    { name: 'random qwen2 with q, k, v biases', file: () => writeRandomModel(path.join(dir, 'qwen2.gguf'), TINY_MODEL, { arch: 'qwen2', embd: 64, ff: 128, layers: 2, heads: 4, kvHeads: 2 }, 5) },
   ];
   // Bases that stay in their GGUF type: the forward must match llama.cpp on the very same quantized file.
   const quantized: { name: string; type: GgmlType }[] = [
@@ -48,7 +48,7 @@ describe('native LoRA trainer (CPU)', () => {
       name: `random llama with ${q.name} weights`,
       file: async () => {
         // Q4_K packs rows in super-blocks of 256.
-        const f32 = await writeRandomLlama(path.join(dir, `f32-for-${q.name}.gguf`), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
+        const f32 = await writeRandomModel(path.join(dir, `f32-for-${q.name}.gguf`), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
         return writeQuantizedCopy(path.join(dir, `${q.name}.gguf`), f32, q.type, quantize);
       },
     });
