@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp';
+import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
@@ -41,7 +42,7 @@ export async function chatOnce(o: ChatOnceOptions): Promise<string> {
     }
     // The exact history training renders (no implicit system prompt), with an empty answer to continue.
     const conversation: Conversation = [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user', content: o.prompt }, { role: 'assistant', content: '' }];
-    const chat = new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: resolveChatWrapper(model) });
+    const chat = new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: chatWrapperFor(model) });
     const { response } = await chat.generateResponse(chatHistoryOf(conversation), {
       maxTokens: o.maxTokens ?? 256,
       ...(o.greedy ? { temperature: 0 } : { temperature: 0.7, topP: 0.9 }),

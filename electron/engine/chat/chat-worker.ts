@@ -4,7 +4,8 @@
  * once on separate sequences of one context; tokens stream back as they come.
  */
 import path from 'node:path';
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaErrors, llamaLogger } from '../models/llama-log.js';
@@ -61,7 +62,7 @@ async function load(l: LoadRequest): Promise<void> {
     sequences: l.parallel, threads: l.threads, contextSize: Math.min(l.contextSize, model.trainContextSize),
     ...(l.adapterPath ? { lora: { adapters: [{ filePath: path.resolve(l.adapterPath), scale: l.scale }] } } : {}),
   });
-  const wrapper = resolveChatWrapper(model);
+  const wrapper = chatWrapperFor(model);
   for (let i = 0; i < l.parallel; i++) free.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
   // contextSize is per sequence in node-llama-cpp: what one conversation may fill.
   send({ type: 'loaded', trainContextSize: model.trainContextSize, contextSize: context.contextSize });

@@ -5,7 +5,8 @@
  * error lines are collected, so a model that does not load says why.
  */
 import path from 'node:path';
-import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaLogLevel, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
+import { chatWrapperFor } from './chat-template.js';
 import { ANSWER_SCHEMA, JUDGE_SCHEMA, PARAPHRASE_SCHEMA, QUESTIONS_SCHEMA } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
@@ -62,7 +63,7 @@ async function load(l: LlamaLoad): Promise<{ contextSize: number; dimensions: nu
     return { contextSize, dimensions: probe.vector.length };
   }
   context = await model.createContext({ sequences: l.parallel, threads: l.threads, contextSize, batchSize: 512 * Math.min(l.parallel, 4) });
-  const wrapper = resolveChatWrapper(model);
+  const wrapper = chatWrapperFor(model);
   for (let i = 0; i < l.parallel; i++) free.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
   grammars.set('questions', (await llama.createGrammarForJsonSchema(QUESTIONS_SCHEMA)) as never);
   grammars.set('answer', (await llama.createGrammarForJsonSchema(ANSWER_SCHEMA)) as never);

@@ -40,6 +40,12 @@ export interface TinyModelShape {
   weightScale?: number;
   /** Random norm weights around 1 (default: all 1) so a norm applied to the wrong tensor shows. */
   randomNorms?: boolean;
+  /** Control tokens appended to the borrowed vocabulary (a chat template's turn markers). */
+  specialTokens?: string[];
+  /** tokenizer.chat_template. */
+  chatTemplate?: string;
+  /** tokenizer.ggml.eos_token_id, by the token's text (e.g. one of specialTokens). */
+  eosToken?: string;
 }
 
 const bytes = (f: Float32Array): Uint8Array => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
@@ -51,7 +57,25 @@ const bytes = (f: Float32Array): Uint8Array => new Uint8Array(f.buffer, f.byteOf
 export async function writeRandomModel(path: string, tokenizerFrom: string, shape: TinyModelShape, seed = 1): Promise<GgufFile> {
   const src = await readGguf(tokenizerFrom);
   const next = rng(seed);
-  const vocab = (src.metadata.get('tokenizer.ggml.tokens') as { value: unknown[] }).value.length;
+  const tokenizer = new Map([...src.metadata].filter(([k]) => k.startsWith('tokenizer.')));
+  const extra = shape.specialTokens ?? [];
+  if (extra.length) {
+    const arr = (key: string): Extract<GgufValue, { type: GgufValueType.ARRAY }> => tokenizer.get(key) as Extract<GgufValue, { type: GgufValueType.ARRAY }>;
+    const tokens = arr('tokenizer.ggml.tokens');
+    tokenizer.set('tokenizer.ggml.tokens', { ...tokens, value: [...tokens.value, ...extra] } as GgufValue);
+    const scores = arr('tokenizer.ggml.scores');
+    if (scores) tokenizer.set('tokenizer.ggml.scores', { ...scores, value: [...scores.value, ...extra.map(() => 0)] } as GgufValue);
+    const types = arr('tokenizer.ggml.token_type');
+    if (types) tokenizer.set('tokenizer.ggml.token_type', { ...types, value: [...types.value, ...extra.map(() => 3)] } as GgufValue); // CONTROL
+  }
+  const allTokens = (tokenizer.get('tokenizer.ggml.tokens') as { value: string[] }).value;
+  if (shape.eosToken) tokenizer.set('tokenizer.ggml.eos_token_id', gguf.u32(allTokens.indexOf(shape.eosToken)));
+  if (shape.chatTemplate) {
+    tokenizer.set('tokenizer.chat_template', gguf.str(shape.chatTemplate));
+    // As Gemma's and Qwen's GGUFs: no space glued to the text after a turn marker.
+    tokenizer.set('tokenizer.ggml.add_space_prefix', gguf.bool(false));
+  }
+  const vocab = allTokens.length;
   const arch = shape.arch ?? 'llama';
   const headDim = shape.headDim ?? shape.embd / shape.heads;
   const rot = shape.rotDim ?? headDim;
@@ -72,7 +96,7 @@ export async function writeRandomModel(path: string, tokenizerFrom: string, shap
     [`${arch}.rope.dimension_count`, gguf.u32(rot)],
     [`${arch}.rope.freq_base`, gguf.f32(arch === 'llama' || arch === 'phi3' ? 10_000 : 1_000_000)],
     [`${arch}.attention.layer_norm_rms_epsilon`, { type: GgufValueType.FLOAT32, value: 1e-6 }],
-    ...[...src.metadata].filter(([k]) => k.startsWith('tokenizer.')),
+    ...tokenizer,
   ];
   if (shape.headDim !== undefined) metadata.push([`${arch}.attention.key_length`, gguf.u32(headDim)], [`${arch}.attention.value_length`, gguf.u32(headDim)]);
   if (shape.ropeScaling) metadata.push([`${arch}.rope.scaling.type`, gguf.str('linear')], [`${arch}.rope.scaling.factor`, gguf.f32(shape.ropeScaling)]);

@@ -4,6 +4,7 @@ import { readGguf } from '../models/gguf/gguf-reader.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
 import { quantize } from '../models/gguf/quantize.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
+import { ARCH_CASES } from '../testing/arch-cases.js';
 import { writeQuantizedCopy, writeRandomModel } from '../testing/random-model.js';
 import { chooseCheckpointing, decideLoad, estimateStaticMemory, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, LORA_TARGETS, targetBits, type MemoryPlan } from './native-addon.js';
@@ -17,7 +18,9 @@ describe('memory plan', () => {
     const f32 = await writeRandomModel(path.join(dir, 'f32.gguf'), TINY_MODEL, { embd: 256, ff: 512, layers: 2, heads: 4, kvHeads: 2 }, 9);
     const q4 = await writeQuantizedCopy(path.join(dir, 'q4_k.gguf'), f32, GgmlType.Q4_K, quantize);
     const gemm = loadAddon().cpuMatmulKernel() !== 'none';
-    for (const model of [await readGguf(TINY_MODEL), f32, q4]) {
+    // Every architecture's layout too: q/k norms, post-norms, a head size of its own, phi3's fused matrices.
+    const others = await Promise.all(ARCH_CASES.map((c, i) => writeRandomModel(path.join(dir, `${c.shape.arch}.gguf`), TINY_MODEL, c.shape, 40 + i)));
+    for (const model of [await readGguf(TINY_MODEL), f32, q4, ...others]) {
       const est = estimateStaticMemory(model, 8, [...LORA_TARGETS]);
       // ggml's mul_mat with transposed copies (what GPUs run), in both layouts; DocTune's CPU GEMM, without copies
       for (const [compactTransposed, cpuMatmul] of [[false, false], [true, false], [false, true]] as const) {

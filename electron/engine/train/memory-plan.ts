@@ -50,14 +50,19 @@ export function estimateStaticMemory(model: GgufFile, rank: number, targets: rea
   const matrices: { name: string; trainable: boolean }[] = [];
   const output = byName.get('output.weight') ?? byName.get('token_embd.weight');
   if (output) matrices.push({ name: output.name, trainable: false });
+  // Fused matrices (phi3): attn_qkv is adapted when q, k or v is a target; ffn_up holding gate|up when gate or up is.
+  const fusedGateUp = !byName.has('blk.0.ffn_gate.weight');
   for (const t of model.tensors) {
-    const m = /^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$/.exec(t.name);
+    const m = /^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_qkv|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$/.exec(t.name);
     if (!m) continue;
-    const target = m[2] as LoraTarget;
+    const slot = m[2]!;
+    const isQkv = slot === 'attn_q' || slot === 'attn_k' || slot === 'attn_v' || slot === 'attn_qkv';
     // The first layer's q, k, v need no transposed copy: nothing trainable lies below them.
-    const needsTranspose = !(m[1] === '0' && (target === 'attn_q' || target === 'attn_k' || target === 'attn_v'));
-    if (needsTranspose) matrices.push({ name: t.name, trainable: false });
-    if (targets.includes(target)) loraParams += rank * ((t.dims[0] ?? 0) + (t.dims[1] ?? 0));
+    if (!(m[1] === '0' && isQkv)) matrices.push({ name: t.name, trainable: false });
+    const adapted = slot === 'attn_qkv' ? targets.some((x) => x === 'attn_q' || x === 'attn_k' || x === 'attn_v')
+      : slot === 'ffn_up' && fusedGateUp ? targets.some((x) => x === 'ffn_gate' || x === 'ffn_up')
+      : targets.includes(slot as LoraTarget);
+    if (adapted) loraParams += rank * ((t.dims[0] ?? 0) + (t.dims[1] ?? 0));
   }
   for (const { name } of transposedCopies ? matrices : []) {
     const t = byName.get(name)!;

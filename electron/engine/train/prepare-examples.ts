@@ -1,4 +1,5 @@
-import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type ChatWrapper, type LlamaModel } from 'node-llama-cpp';
+import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError } from '../errors.js';
 import { splitSentences } from '../ingest/text-units.js';
 import { tokenizeConversation, type Conversation, type TokenizedExample } from './sft-data.js';
@@ -148,7 +149,7 @@ export async function prepareExamples(modelPath: string, conversations: Conversa
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
   try {
     const model: LlamaModel = await llama.loadModel({ modelPath, vocabOnly: true });
-    const wrapper: ChatWrapper = resolveChatWrapper(model);
+    const wrapper: ChatWrapper = chatWrapperFor(model);
     const prepared = fitExamples(conversations, seq, longSequences, (c) => tokenizeConversation(model, wrapper, c));
     await model.dispose();
     return prepared;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { getLlama, LlamaLogLevel, resolveChatWrapper, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { chatWrapperFor } from '../models/chat-template.js';
 import { describe, expect, it } from 'vitest';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -35,7 +36,7 @@ describe('training data', () => {
     const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, logger: () => undefined });
     try {
       const model = await llama.loadModel({ modelPath: TINY_MODEL, vocabOnly: true });
-      const wrapper = resolveChatWrapper(model);
+      const wrapper = chatWrapperFor(model);
       const ex = tokenizeConversation(model, wrapper, [
         { role: 'user', content: 'What color is the ball?' },
         { role: 'assistant', content: 'The ball is red.' },

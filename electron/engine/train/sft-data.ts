@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ChatHistoryItem, ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
+import { commonPrefix, commonSuffix, endOfTurnToken, renderTokens } from '../models/chat-template.js';
 import { DocTuneError } from '../errors.js';
 
 export interface ChatMessage {
@@ -81,35 +82,41 @@ function history(conv: Conversation, upTo: number, lastResponse: string): ChatHi
   return items;
 }
 
-function commonPrefix(a: readonly Token[], b: readonly Token[]): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
-}
-
 /**
  * Token ids and loss labels for one conversation, formatted by the model's own chat template (the chat
- * wrapper the chat window uses): loss on the assistant's tokens and the end-of-sequence after each answer,
- * nowhere else.
+ * wrapper the chat window uses): loss on each answer and on the token the template closes it with (its
+ * end-of-turn, which stops generation), nowhere else. The last answer is rendered as chat continues it (for
+ * Qwen3, after the empty think block); earlier answers as the template renders them in a history.
  */
 export function tokenizeConversation(model: LlamaModel, wrapper: ChatWrapper, conv: Conversation): TokenizedExample {
-  const render = (items: ChatHistoryItem[]): Token[] => wrapper.generateContextState({ chatHistory: items }).contextText.tokenize(model.tokenizer);
-  const eos = model.tokens.eos;
+  const render = (c: Conversation, upTo: number, last: string): Token[] => renderTokens(model, wrapper, history(c, upTo, last));
+  const end = endOfTurnToken(model, wrapper);
   const lastAssistant = conv.map((m) => m.role).lastIndexOf('assistant');
-  const full = render(history(conv, lastAssistant, conv[lastAssistant]!.content));
+  const full = render(conv, lastAssistant, conv[lastAssistant]!.content);
   const tokens: number[] = [...full];
   const trained = new Array<boolean>(tokens.length).fill(false);
+  const mark = (from: number, to: number): void => {
+    for (let t = from; t < to && t < trained.length; t++) trained[t] = true;
+  };
   conv.forEach((m, i) => {
     if (m.role !== 'assistant') return;
-    const before = render(history(conv, i, ''));
-    const withAnswer = render(history(conv, i, m.content));
-    const start = commonPrefix(before, withAnswer);
-    // The answer's tokens sit at the same positions in the full conversation (earlier turns render identically).
-    const end = Math.min(withAnswer.length, commonPrefix(withAnswer, full) > start ? commonPrefix(withAnswer, full) : withAnswer.length);
-    for (let t = start; t < end && t < trained.length; t++) trained[t] = true;
+    if (i === lastAssistant) {
+      mark(commonPrefix(render(conv, i, ''), full), full.length);
+      return;
+    }
+    // An earlier answer, followed by the next message as in the full conversation. It starts where the chat
+    // prompt for it ends, and runs to the template's end-of-turn after it (learned too); for a template with
+    // none, to where the history with that answer left empty is the same again.
+    const next = conv.slice(0, i + 2);
+    const withAnswer = render(next, next.length - 1, '');
+    const from = commonPrefix(render(conv, i, ''), withAnswer);
+    let to: number;
+    if (end !== null && withAnswer.indexOf(end, from) >= 0) to = withAnswer.indexOf(end, from) + 1;
+    else to = withAnswer.length - commonSuffix(withAnswer, render(next.map((x, k) => (k === i ? { ...x, content: '' } : x)), next.length - 1, ''));
+    if (commonPrefix(withAnswer, full) >= to) mark(from, to);
   });
-  if (eos !== null) {
-    tokens.push(eos);
+  if (end !== null) {
+    tokens.push(end);
     trained.push(true);
   }
   const labels = tokens.map((_, t) => (t + 1 < tokens.length && trained[t + 1] ? tokens[t + 1]! : -1));
