@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { metaString, readGguf } from './gguf/gguf-reader.js';
 
 export interface AdapterExport {
   modelfile: string;
@@ -31,7 +32,12 @@ export async function writeAdapterExports(adapterPath: string, basePath: string,
   const name = ollamaModelName(dir, at);
   const modelfile = path.join(dir, 'Modelfile');
   const howto = path.join(dir, 'HOWTO.md');
-  await fs.writeFile(modelfile, `# Ollama: ollama create ${name} -f Modelfile && ollama run ${name}\nFROM ${base}\nADAPTER ${adapter}\n`);
+  // Hybrid reasoning models (Qwen3) are trained in their non-thinking mode, as DocTune chats with them: the
+  // adapter answers directly when asked to (llama.cpp's --reasoning off, Ollama's --think=false).
+  const thinking = (metaString(await readGguf(base), 'tokenizer.chat_template') ?? '').includes('enable_thinking');
+  const rea = thinking ? ' --reasoning off' : '';
+  const think = thinking ? ' --think=false' : '';
+  await fs.writeFile(modelfile, `# Ollama: ollama create ${name} -f Modelfile && ollama run ${name}${think}\nFROM ${base}\nADAPTER ${adapter}\n`);
   await fs.writeFile(howto, [
     `# Using ${path.basename(adapter)}`,
     '',
@@ -40,14 +46,15 @@ export async function writeAdapterExports(adapterPath: string, basePath: string,
     '',
     '## llama.cpp',
     '```sh',
-    `llama-cli -m "${base}" --lora "${adapter}"${scale !== 1 ? ` --lora-scaled "${adapter}" ${scale}` : ''} -cnv`,
-    `llama-server -m "${base}" --lora "${adapter}" --port 8080`,
+    `llama-cli -m "${base}" --lora "${adapter}"${scale !== 1 ? ` --lora-scaled "${adapter}" ${scale}` : ''} -cnv${rea}`,
+    `llama-server -m "${base}" --lora "${adapter}" --port 8080${rea}`,
     '```',
     '',
+    ...(thinking ? ['The adapter was trained in the model\'s non-thinking mode: ask for direct answers (`--reasoning off`; in', 'Ollama `--think=false`; elsewhere the chat template\'s `enable_thinking: false`).', ''] : []),
     '## Ollama',
     '```sh',
     `ollama create ${name} -f "${modelfile}"`,
-    `ollama run ${name}`,
+    `ollama run ${name}${think}`,
     '```',
     '',
     '## LM Studio',
