@@ -19,12 +19,23 @@ import { maxProbabilityDifference } from '../testing/llama-reference.js';
 import { ARCH_CASES, type ArchCase } from '../testing/arch-cases.js';
 import { randomF32, rng, writeQuantizedCopy, writeRandomModel, writeWithMetadata, type TinyModelShape } from '../testing/random-model.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type NativeTrainer } from './native-addon.js';
-import { adapterFromParams } from './train-loop.js';
+import { adapterFromParams, packBatch } from './train-loop.js';
 
 const ALL = targetBits(LORA_TARGETS);
 
-async function makeTrainer(modelPath: string, rank = 4, alpha = 8): Promise<NativeTrainer> {
-  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device: 'cpu', rank, alpha, targets: ALL, seed: 7, threads: 1, precision: 'f32' });
+async function makeTrainer(modelPath: string, rank = 4, alpha = 8, cpuMatmul?: boolean): Promise<NativeTrainer> {
+  return loadAddon().createTrainer({ modelPath, backendDirs: backendDirs(), device: 'cpu', rank, alpha, targets: ALL, seed: 7, threads: 1, precision: 'f32', ...(cpuMatmul === undefined ? {} : { cpuMatmul }) });
+}
+
+function relativeL2(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  a.forEach((x, i) => {
+    num += (x - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  });
+  expect(den).toBeGreaterThan(0);
+  return Math.sqrt(num / den);
 }
 
 function randomiseParams(t: NativeTrainer, seed: number, scale = 0.1): Float32Array {
@@ -162,6 +173,36 @@ describe('native LoRA trainer: architectures', () => {
         }
       } finally {
         t.dispose();
+      }
+    });
+
+    it(`${c.name}: the same gradients from every way the step can run (CPU GEMM or ggml, checkpointing, portable backward)`, async () => {
+      const base = await model(c, i);
+      const packed = packBatch([
+        { tokens: TOKENS, labels: [...TOKENS.slice(1), -1] },
+        { tokens: [1, 300, 310, 320, 330], labels: [-1, -1, 320, 330, -1] },
+      ], 64);
+      const run = async (o: { cpuMatmul?: boolean; checkpointing?: boolean; portable?: boolean }): Promise<Float32Array> => {
+        if (o.portable) process.env.DOCTUNE_PORTABLE_BACKWARD = '1';
+        const t = await makeTrainer(base.path, 4, 8, o.cpuMatmul);
+        try {
+          if (o.checkpointing) t.setCheckpointing(true);
+          randomiseParams(t, 17, 0.05);
+          await t.loss(packed.tokens, packed.labels, true, 2);
+          return t.getGrads();
+        } finally {
+          t.dispose();
+          delete process.env.DOCTUNE_PORTABLE_BACKWARD;
+        }
+      };
+      const gemm = loadAddon().cpuMatmulKernel() !== 'none';
+      const reference = await run({ cpuMatmul: false });
+      expect(relativeL2(await run({ cpuMatmul: false, checkpointing: true }), reference)).toBe(0);
+      expect(relativeL2(await run({ cpuMatmul: false, portable: true }), reference)).toBeLessThan(1e-5);
+      if (gemm) {
+        const fast = await run({ cpuMatmul: true });
+        expect(relativeL2(fast, reference)).toBeLessThan(1e-4);
+        expect(relativeL2(await run({ cpuMatmul: true, checkpointing: true }), fast)).toBe(0);
       }
     });
 
