@@ -24,6 +24,8 @@ export const CatalogModel = z.object({
   /** Approximate download size. */
   bytes: z.number(),
   licence: z.string(),
+  /** The licence's own terms, when the publisher has them (Gemma Terms of Use). */
+  terms: z.string().url().optional(),
   commercialUse: z.boolean(),
   languages: z.array(z.string()),
   chat: ModelPlacement,
@@ -40,6 +42,9 @@ export const LocalModel = z.object({
   path: z.string(),
   bytes: z.number(),
   architecture: z.string().nullable(),
+  /** DocTune can fine-tune it; if not, why (an English sentence from the engine). */
+  trainable: z.boolean(),
+  trainableReason: z.string().optional(),
 });
 export type LocalModel = z.infer<typeof LocalModel>;
 
@@ -65,8 +70,10 @@ export const ModelInfo = z.object({
   bytes: z.number(),
   /** It has a chat template: it can teach itself (the pipeline's auto teacher). */
   instruct: z.boolean(),
-  /** Training supports its architecture (llama, qwen2). */
+  /** DocTune can fine-tune it (its architecture, and no mixture of experts, vision tower…). */
   trainable: z.boolean(),
+  /** Why it cannot be trained, in English (the engine's trainability check); absent when it can. */
+  trainableReason: z.string().optional(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 

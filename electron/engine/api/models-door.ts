@@ -5,17 +5,16 @@
  * picks before anything loads it.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DeviceReport, EventName, EventOf, LocalModel, ModelInfo, ModelsOverview } from '../../shared/contract.js';
+import type { DeviceReport, EventName, EventOf, ModelInfo, ModelsOverview } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { catalogEntry, MODEL_CATALOG } from '../models/catalog.js';
-import { discoverLmStudio, discoverOllama } from '../models/discover.js';
+import { discoverDownloaded, discoverLmStudio, discoverOllama } from '../models/discover.js';
 import { downloadModel, downloadTarget } from '../models/download.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { fitOnHardware, recommendModel } from '../models/model-fit.js';
-import { TRAINABLE_ARCHITECTURES } from '../train/train-supervisor.js';
+import { trainability } from '../models/trainability.js';
 
 export class ModelsDoor {
   private readonly pulls = new Map<string, { id: string; controller: AbortController }>();
@@ -26,28 +25,12 @@ export class ModelsDoor {
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
   ) {}
 
-  /** GGUFs downloaded into the models folder (a .part file is an unfinished download, not a model). */
-  private async downloaded(): Promise<LocalModel[]> {
-    const names = (await fs.readdir(this.modelsDir).catch(() => [] as string[])).filter((f) => f.toLowerCase().endsWith('.gguf'));
-    const out: LocalModel[] = [];
-    for (const name of names.sort()) {
-      const file = path.join(this.modelsDir, name);
-      try {
-        const g = await readGguf(file);
-        out.push({ name, source: 'downloaded', path: file, bytes: g.fileSize, architecture: metaString(g, 'general.architecture') ?? null });
-      } catch {
-        // unreadable: not offered as a model
-      }
-    }
-    return out;
-  }
-
   async overview(refresh: boolean): Promise<ModelsOverview> {
     const report = await this.devices(refresh).catch((): DeviceReport => ({ devices: [], notes: '' }));
     const hw = { devices: report.devices, ramBytes: os.totalmem(), cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
     const rec = recommendModel(MODEL_CATALOG, hw);
     const gpu = report.devices.find((d) => d.backend.toUpperCase() !== 'CPU');
-    const [downloaded, ollama, lmstudio] = await Promise.all([this.downloaded(), discoverOllama(), discoverLmStudio()]);
+    const [downloaded, ollama, lmstudio] = await Promise.all([discoverDownloaded(this.modelsDir), discoverOllama(), discoverLmStudio()]);
     const have = new Map(downloaded.map((m) => [m.name, m.path]));
     return {
       ramBytes: hw.ramBytes,
@@ -56,7 +39,7 @@ export class ModelsDoor {
         const fit = fitOnHardware(e, hw);
         return {
           id: e.id, name: e.name, family: e.family, parameters: e.parameters, quant: e.quant, uri: e.uri, bytes: e.bytes, licence: e.licence,
-          commercialUse: e.commercialUse, languages: e.languages, chat: fit.chat, training: fit.training,
+          ...(e.terms ? { terms: e.terms } : {}), commercialUse: e.commercialUse, languages: e.languages, chat: fit.chat, training: fit.training,
           path: have.get(downloadTarget(e.uri).fileName) ?? null,
         };
       }),
@@ -115,10 +98,10 @@ export class ModelsDoor {
       throw new DocTuneError('MODEL', `not a usable GGUF model: ${(err as Error).message}`, { path: full, cause: err });
     }
     if (metaString(g, 'general.type') === 'adapter') throw new DocTuneError('MODEL', 'this is a LoRA adapter, not a model', { path: full });
-    const architecture = metaString(g, 'general.architecture') ?? null;
+    const { trainable, reason } = trainability(g);
     return {
-      path: full, name: metaString(g, 'general.name') ?? path.basename(full), architecture, bytes: g.fileSize,
-      instruct: Boolean(metaString(g, 'tokenizer.chat_template')), trainable: architecture !== null && TRAINABLE_ARCHITECTURES.includes(architecture),
+      path: full, name: metaString(g, 'general.name') ?? path.basename(full), architecture: metaString(g, 'general.architecture') ?? null, bytes: g.fileSize,
+      instruct: Boolean(metaString(g, 'tokenizer.chat_template')), trainable, ...(reason ? { trainableReason: reason } : {}),
     };
   }
 

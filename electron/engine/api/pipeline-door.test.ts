@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventOf, PipelineProgressEvent } from '../../shared/contract.js';
 import { MODEL_CATALOG } from '../models/catalog.js';
 import { downloadTarget } from '../models/download.js';
+import { GgmlType } from '../models/gguf/gguf-types.js';
+import { gguf, writeGguf } from '../models/gguf/gguf-writer.js';
 import { addQaPairs } from '../store/qa-store.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { Engine } from './engine.js';
@@ -76,6 +78,12 @@ describe('model manager and the one-step pipeline through the contract', () => {
 
   it('checks a model file before use: a model, not an adapter or random bytes', async () => {
     expect(await engine.invoke('models.inspect', { path: TINY_MODEL })).toMatchObject({ architecture: 'llama', trainable: true, instruct: false, bytes: body.length });
+    const moe = path.join(dir, 'moe.gguf');
+    await writeGguf(moe, {
+      metadata: [['general.architecture', gguf.str('qwen3')], ['qwen3.expert_count', gguf.u32(8)]],
+      tensors: [{ name: 'token_embd.weight', dims: [4, 2], type: GgmlType.F32, data: new Uint8Array(32) }],
+    });
+    expect(await engine.invoke('models.inspect', { path: moe })).toMatchObject({ architecture: 'qwen3', trainable: false, trainableReason: 'mixture-of-experts models (8 experts) cannot be trained' });
     const junk = path.join(dir, 'junk.gguf');
     fs.writeFileSync(junk, Buffer.from('GGUF not really'));
     await expect(engine.invoke('models.inspect', { path: junk })).rejects.toMatchObject({ code: 'MODEL', path: junk });
@@ -99,7 +107,7 @@ describe('model manager and the one-step pipeline through the contract', () => {
     expect(fs.readFileSync(file).equals(body)).toBe(true);
     const o = await engine.invoke('models.overview', {});
     expect(o.catalog.find((m) => m.id === id)!.path).toBe(file);
-    expect(o.local).toContainEqual(expect.objectContaining({ source: 'downloaded', path: file, architecture: 'llama' }));
+    expect(o.local).toContainEqual(expect.objectContaining({ source: 'downloaded', path: file, architecture: 'llama', trainable: true }));
     await expect(engine.invoke('models.pull', { id: 'no-such-model' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MODEL_CATALOG } from '../models/catalog.js';
-import { doctune } from '../testing/cli.js';
+import { gguf, writeGguf } from '../models/gguf/gguf-writer.js';
+import { GgmlType } from '../models/gguf/gguf-types.js';
+import { doctune, doctuneWith } from '../testing/cli.js';
 import { corpusFile, tempDir, TINY_MODEL } from '../testing/corpus.js';
 
 describe('doctune CLI', () => {
@@ -54,6 +56,39 @@ describe('doctune CLI', () => {
     expect(doctune('ingest', '--workspace', ws).code).toBe(2);
     expect(doctune('search', 'x', '--k', 'many', '--workspace', ws).code).toBe(2);
     expect(doctune('frobnicate').code).toBe(2);
+  });
+
+  it('models list shows downloaded, Ollama and LM Studio models, each trainable or not and why', async () => {
+    const home = tempDir('cli-home');
+    const env = { HOME: home, USERPROFILE: home, XDG_CONFIG_HOME: path.join(home, 'config'), APPDATA: path.join(home, 'appdata'), OLLAMA_MODELS: path.join(home, 'ollama') };
+    const userData = process.platform === 'win32' ? path.join(env.APPDATA, 'DocTune')
+      : process.platform === 'darwin' ? path.join(home, 'Library', 'Application Support', 'DocTune') : path.join(env.XDG_CONFIG_HOME, 'DocTune');
+    const models = path.join(userData, 'models');
+    fs.mkdirSync(models, { recursive: true });
+    fs.copyFileSync(TINY_MODEL, path.join(models, 'stories260K.gguf'));
+    await writeGguf(path.join(models, 'projector.gguf'), {
+      metadata: [['general.architecture', gguf.str('clip')]],
+      tensors: [{ name: 'v.patch_embd.weight', dims: [4, 2], type: GgmlType.F32, data: new Uint8Array(32) }],
+    });
+    const lm = path.join(home, '.lmstudio', 'models', 'someone', 'Tiny-GGUF');
+    fs.mkdirSync(lm, { recursive: true });
+    fs.copyFileSync(TINY_MODEL, path.join(lm, 'tiny-q8_0.gguf'));
+
+    const json = doctuneWith({ env }, 'models', 'list', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).map((m: { source: string; name: string; trainable: boolean; trainableReason?: string }) => [m.source, m.name, m.trainable, m.trainableReason ?? null])).toEqual([
+      ['downloaded', 'projector.gguf', false, expect.stringMatching(/^this is a vision projector \(mmproj\), not a language model/)],
+      ['downloaded', 'stories260K.gguf', true, null],
+      ['lmstudio', 'someone/Tiny-GGUF/tiny-q8_0.gguf', true, null],
+    ]);
+    const text = doctuneWith({ env }, 'models', 'list');
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toMatch(/^source\s+name\s+size\s+architecture\s+trainable$/);
+    expect(lines[1]).toMatch(/^downloaded\s+projector\.gguf\s+0\.00 GiB\s+clip\s+no: this is a vision projector \(mmproj\)/);
+    expect(lines[2]!.trim()).toBe(path.join(models, 'projector.gguf'));
+    expect(lines[3]).toMatch(/^downloaded\s+stories260K\.gguf\s+0\.00 GiB\s+llama\s+yes$/);
+    expect(text.stdout).toMatch(/^lmstudio\s+someone\/Tiny-GGUF\/tiny-q8_0\.gguf\s+0\.00 GiB\s+llama\s+yes$/m);
   });
 
   it('models recommend --json lists every catalog model with where chat and training fit, and the pick', () => {

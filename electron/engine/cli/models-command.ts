@@ -4,9 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { DeviceReport } from '../../shared/contract.js';
 import { deviceReport } from '../api/views.js';
 import { MODEL_CATALOG } from '../models/catalog.js';
-import { discoverLmStudio, discoverOllama } from '../models/discover.js';
+import { discoverDownloaded, discoverLmStudio, discoverOllama, type FoundModel } from '../models/discover.js';
 import { resolveModelArg } from '../models/model-arg.js';
 import { fitOnHardware, recommendModel, type Placement, type RecommendOptions } from '../models/model-fit.js';
+import { userDataDir } from '../store/paths.js';
 import { probeDevices } from '../train/devices.js';
 
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
@@ -16,6 +17,16 @@ const language = (v: string): 'en' | 'zh' => {
   if (v !== 'en' && v !== 'zh') throw new InvalidArgumentError('expected en or zh');
   return v;
 };
+
+/** One row per model (its path on the line below): whether DocTune can train it, and why not. */
+function localTable(found: FoundModel[]): string {
+  const rows = found.map((m) => [m.source, m.name, `${(m.bytes / 2 ** 30).toFixed(2)} GiB`, m.architecture ?? '?', m.trainable ? 'yes' : `no: ${m.trainableReason ?? '?'}`]);
+  const header = ['source', 'name', 'size', 'architecture', 'trainable'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ');
+  const indent = ' '.repeat(widths[0]! + 2);
+  return [line(header), ...rows.flatMap((r, i) => [line(r), `${indent}${found[i]!.path}`])].join('\n') + '\n';
+}
 
 /** The probe runs the native trainer in a worker; without it (not built, driver abort) the CPU still counts. */
 async function probe(): Promise<DeviceReport> {
@@ -29,13 +40,12 @@ async function probe(): Promise<DeviceReport> {
 export function addModelsCommand(program: Command): void {
   const models = program.command('models').description('GGUF models: the ones Ollama and LM Studio already have, and downloads');
   models.command('list')
-    .description('models found in Ollama\'s store and LM Studio\'s folder (used in place, not copied)')
+    .description('models in DocTune\'s models folder, Ollama\'s store and LM Studio\'s folder (used in place, not copied), and whether each can be trained')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }) => {
-      const found = [...(await discoverOllama()), ...(await discoverLmStudio())];
+      const found = [...(await discoverDownloaded(path.join(userDataDir(), 'models'))), ...(await discoverOllama()), ...(await discoverLmStudio())];
       if (o.json) return void process.stdout.write(`${JSON.stringify(found)}\n`);
-      if (!found.length) process.stdout.write('no Ollama or LM Studio models found\n');
-      for (const m of found) process.stdout.write(`${m.source.padEnd(9)} ${m.name}  ${(m.bytes / 2 ** 30).toFixed(2)} GiB  ${m.architecture ?? '?'}  ${m.path}\n`);
+      process.stdout.write(found.length ? localTable(found) : 'no downloaded, Ollama or LM Studio models found\n');
     });
   models.command('pull')
     .description('download a model (hf:OWNER/REPO/FILE.gguf or a URL) into DocTune\'s models folder; rerun to resume')
@@ -74,6 +84,9 @@ export function addModelsCommand(program: Command): void {
         const batch = m.fit.training.runsOn !== 'none' ? `, batch ${m.fit.training.batch}` : '';
         process.stdout.write(`${mark} ${m.id.padEnd(30)} ${gib(m.bytes).padStart(8)}  ${m.licence.padEnd(27)} ${where(m.fit.chat).padEnd(15)} ${where(m.fit.training)}${batch}\n`);
       }
+      const terms = new Map(models.filter((m) => m.terms).map((m) => [m.licence, m.terms!]));
+      for (const [licence, url] of terms) process.stdout.write(`\n${licence}: ${url}`);
+      if (terms.size) process.stdout.write('\n');
       process.stdout.write(`\n${rec.entry ? `recommended: ${rec.entry.id}\n  ${rec.entry.uri}\n  ${rec.reason}` : rec.reason}\n`);
     });
 }

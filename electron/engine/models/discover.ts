@@ -1,21 +1,31 @@
 /**
- * GGUF models the user already has: Ollama's model store (manifests naming content-addressed blobs) and LM
- * Studio's models folder. They are used in place, never copied; each is checked with DocTune's GGUF reader.
+ * GGUF models the user already has: DocTune's own downloads, Ollama's model store (manifests naming
+ * content-addressed blobs) and LM Studio's models folder. They are used in place, never copied; each is
+ * checked with DocTune's GGUF reader, which also says whether it can be trained (trainability.ts).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
 import { metaString, readGguf } from './gguf/gguf-reader.js';
+import { trainability } from './trainability.js';
 
 export interface FoundModel {
-  /** How the tool names it: "qwen2.5:7b" (Ollama), "lmstudio-community/Qwen2.5-7B-Instruct-GGUF/…gguf". */
+  /**
+   * How the tool names it: the file name (downloaded), "qwen2.5:7b" (Ollama),
+   * "lmstudio-community/Qwen2.5-7B-Instruct-GGUF/…gguf" (LM Studio).
+   */
   name: string;
-  source: 'ollama' | 'lmstudio';
+  source: 'downloaded' | 'ollama' | 'lmstudio';
   path: string;
   bytes: number;
   architecture: string | null;
+  /** DocTune can fine-tune it; when not, trainableReason says why (in English, from trainability.ts). */
+  trainable: boolean;
+  trainableReason?: string;
 }
+
+type FileFacts = Pick<FoundModel, 'bytes' | 'architecture' | 'trainable' | 'trainableReason'>;
 
 const OLLAMA_MODEL_LAYER = 'application/vnd.ollama.image.model';
 
@@ -41,13 +51,27 @@ async function walk(dir: string, depth: number): Promise<string[]> {
   return out;
 }
 
-async function describe(file: string): Promise<{ bytes: number; architecture: string | null } | null> {
+async function describe(file: string): Promise<FileFacts | null> {
+  let g;
   try {
-    const g = await readGguf(file);
-    return { bytes: g.fileSize, architecture: metaString(g, 'general.architecture') ?? null };
+    g = await readGguf(file);
   } catch {
     return null; // not a readable GGUF: skipped
   }
+  const { trainable, reason } = trainability(g);
+  return { bytes: g.fileSize, architecture: metaString(g, 'general.architecture') ?? null, trainable, ...(reason ? { trainableReason: reason } : {}) };
+}
+
+/** GGUFs in DocTune's models folder (a .part file is an unfinished download, not a model). */
+export async function discoverDownloaded(dir: string): Promise<FoundModel[]> {
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.toLowerCase().endsWith('.gguf'));
+  const out: FoundModel[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    const info = await describe(file);
+    if (info) out.push({ name, source: 'downloaded', path: file, ...info });
+  }
+  return out;
 }
 
 /** Models in an Ollama store: manifests/<registry>/<namespace>/<model>/<tag> → blobs/sha256-<hex>. */

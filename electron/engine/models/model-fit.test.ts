@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ComputeDevice } from '../../shared/contract.js';
 import { DocTuneError } from '../errors.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { writeRandomLlama } from '../testing/random-model.js';
+import { writeRandomModel } from '../testing/random-model.js';
 import { estimateStaticMemory } from '../train/memory-plan.js';
 import { addonPath, backendDirs, loadAddon, LORA_TARGETS, targetBits } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
@@ -27,7 +27,7 @@ describe('model catalog', () => {
   it('is well-formed: unique ids, hf: URIs that download.ts resolves, licences, both quants of every model', () => {
     const ids = MODEL_CATALOG.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(MODEL_CATALOG.length).toBe(12);
+    expect(MODEL_CATALOG.length).toBe(24);
     for (const e of MODEL_CATALOG) {
       expect(e.id).toMatch(new RegExp(`^[a-z0-9.-]+-${e.quant.toLowerCase()}$`));
       expect(e.uri).toMatch(/^hf:[\w.-]+\/[\w.-]+-GGUF\/[\w.-]+\.gguf$/);
@@ -39,11 +39,17 @@ describe('model catalog', () => {
       expect(e.contextLength).toBeGreaterThanOrEqual(8192);
       expect(e.shape.nEmbd % e.shape.nHead).toBe(0);
       expect(e.shape.nHead % e.shape.nHeadKv).toBe(0);
+      expect(e.preferredFor.every((l) => e.languages.includes(l)), e.id).toBe(true);
+      if (e.terms) expect(e.terms).toMatch(/^https:\/\//);
       expect(MODEL_CATALOG.filter((o) => o.name === e.name).map((o) => o.quant).sort()).toEqual([...CATALOG_QUANTS].sort());
     }
-    // Qwen2.5 is the family for Chinese documents; Llama 3.2 and SmolLM2 do not list Chinese.
-    expect(MODEL_CATALOG.filter((e) => e.languages.includes('zh')).every((e) => e.family === 'Qwen2.5')).toBe(true);
+    // Qwen is the family for Chinese documents; Phi-4-mini and Gemma 3 4B list Chinese, Llama 3.2 and SmolLM2 do not.
+    expect(new Set(MODEL_CATALOG.filter((e) => e.preferredFor.includes('zh')).map((e) => e.family))).toEqual(new Set(['Qwen3', 'Qwen2.5']));
+    expect(entry('phi-4-mini-instruct-q8_0').languages).toContain('zh');
+    expect(entry('llama-3.2-3b-instruct-q8_0').languages).not.toContain('zh');
     expect(entry('qwen2.5-3b-instruct-q8_0').commercialUse).toBe(false);
+    expect(entry('gemma-3-4b-it-q4_k_m')).toMatchObject({ licence: 'Gemma Terms of Use', terms: 'https://ai.google.dev/gemma/terms', commercialUse: true });
+    expect(entry('qwen3-4b-q8_0').uri).toBe('hf:bartowski/Qwen_Qwen3-4B-GGUF/Qwen_Qwen3-4B-Q8_0.gguf');
   });
 
   it('has the published shapes: each reproduces its model\'s parameter count exactly', () => {
@@ -63,6 +69,17 @@ describe('model catalog', () => {
     expect(type('blk.5.attn_q.weight')).toBe(GgmlType.Q5_0); // Q4_K, 896-wide rows: Q5_0
     expect(type('blk.0.ffn_down.weight')).toBe(GgmlType.Q6_K); // use_more_bits, 4864-wide rows
     expect(type('blk.4.ffn_down.weight')).toBe(GgmlType.Q4_K);
+    const types = (id: string): Map<string, GgmlType> => new Map(syntheticGguf(entry(id).shape, entry(id).quant).tensors.map((t) => [t.name, t.type]));
+    const qwen3 = types('qwen3-1.7b-q4_k_m'); // untied: the output matrix gets Q6_K, the embedding stays Q4_K
+    expect([qwen3.get('output.weight'), qwen3.get('token_embd.weight'), qwen3.get('blk.3.attn_q_norm.weight')]).toEqual([GgmlType.Q6_K, GgmlType.Q4_K, GgmlType.F32]);
+    const gemma = types('gemma-3-1b-it-q4_k_m'); // 1152-wide rows: Q8_0 and Q5_0 fallbacks; attn_output's rows are 4 × 256
+    expect([gemma.get('token_embd.weight'), gemma.get('blk.5.attn_q.weight'), gemma.get('blk.5.attn_output.weight'), gemma.get('blk.0.attn_v.weight')]).toEqual([GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q8_0]);
+    const phi = types('phi-4-mini-instruct-q4_k_m'); // llama.cpp quantizes the fused attn_qkv as it does attn_v
+    expect([phi.get('blk.0.attn_qkv.weight'), phi.get('blk.4.attn_qkv.weight'), phi.has('blk.0.ffn_gate.weight')]).toEqual([GgmlType.Q6_K, GgmlType.Q4_K, false]);
+    // What llama.cpp reports as these files' tensor bytes: gemma-3-1b-it Q4_K_M, and a Qwen3-4B Q4_K_M (2507, the same shape).
+    const bytes = (id: string): number => syntheticGguf(entry(id).shape, entry(id).quant).tensors.reduce((sum, t) => sum + t.bytes, 0);
+    expect(bytes('gemma-3-1b-it-q4_k_m')).toBe(799_525_120);
+    expect(bytes('qwen3-4b-q4_k_m')).toBe(2_491_323_904);
   });
 });
 
@@ -82,11 +99,11 @@ describe('memory estimates', () => {
     return readGguf(file);
   }
 
-  it('estimates from the shape what estimateStaticMemory reads from a real GGUF (F32 untied llama, Q8_0 tied qwen2)', async () => {
+  it('estimates from the shape what estimateStaticMemory reads from a real GGUF (F32 untied llama, Q8_0 tied qwen2, qwen3, gemma3, phi3)', async () => {
     const vocab = (await readGguf(TINY_MODEL)).tensors.find((t) => t.name === 'token_embd.weight')!.dims[1]!;
     const dims = { embd: 256, ff: 512, layers: 3, heads: 4, kvHeads: 2 };
-    const llama = await writeRandomLlama(path.join(dir, 'llama-f32.gguf'), TINY_MODEL, dims, 5);
-    const qwenF32 = await writeRandomLlama(path.join(dir, 'qwen-f32.gguf'), TINY_MODEL, { ...dims, arch: 'qwen2' }, 6);
+    const llama = await writeRandomModel(path.join(dir, 'llama-f32.gguf'), TINY_MODEL, dims, 5);
+    const qwenF32 = await writeRandomModel(path.join(dir, 'qwen-f32.gguf'), TINY_MODEL, { ...dims, arch: 'qwen2' }, 6);
     const qwenQ8 = await writeQ8(path.join(dir, 'qwen-q8_0-tied.gguf'), qwenF32, true);
     const shape = (arch: ModelShape['arch'], tiedEmbeddings: boolean): ModelShape =>
       ({ arch, nLayer: dims.layers, nEmbd: dims.embd, nFf: dims.ff, nHead: dims.heads, nHeadKv: dims.kvHeads, nVocab: vocab, tiedEmbeddings });
@@ -94,6 +111,13 @@ describe('memory estimates', () => {
       [llama, syntheticGguf(shape('llama', false), 'F32')],
       [qwenQ8, syntheticGguf(shape('qwen2', true), 'Q8_0')],
     ];
+    // Heads of 96 where embd / heads is 64, as Qwen3 and Gemma 3 have; phi3's fused q·k·v and gate·up.
+    for (const arch of ['qwen3', 'gemma3', 'phi3'] as const) {
+      const headDim = arch === 'phi3' ? {} : { headDim: 96 };
+      const real = await writeRandomModel(path.join(dir, `${arch}-f32.gguf`), TINY_MODEL, { ...dims, arch, ...headDim }, 8);
+      const tied = !real.tensors.some((t) => t.name === 'output.weight');
+      cases.push([real, syntheticGguf({ ...shape(arch, tied), ...headDim }, 'F32')]);
+    }
     for (const [real, synthetic] of cases) {
       const { rank, targets } = DEFAULT_TRAIN_CONFIG;
       const want = estimateStaticMemory(real, rank, targets);
@@ -122,18 +146,28 @@ describe('memory estimates', () => {
   it.skipIf(!fs.existsSync(addonPath()))("covers the step the trainer measures, without overestimating by much", async () => {
     const vocab = (await readGguf(TINY_MODEL)).tensors.find((t) => t.name === 'token_embd.weight')!.dims[1]!;
     const dims = { embd: 512, ff: 1536, layers: 2, heads: 8, kvHeads: 2 };
-    const model = await writeRandomLlama(path.join(dir, 'step.gguf'), TINY_MODEL, dims, 7);
-    const shape: ModelShape = { arch: 'llama', nLayer: dims.layers, nEmbd: dims.embd, nFf: dims.ff, nHead: dims.heads, nHeadKv: dims.kvHeads, nVocab: vocab, tiedEmbeddings: false };
-    const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 16, alpha: 32, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed: false });
-    try {
-      for (const [seq, batch] of [[256, 2], [128, 4]] as const) {
-        const measured = t.plan(seq, batch, false).compute;
-        const estimate = trainingActivationBytes(shape, batch, seq);
-        expect(estimate).toBeGreaterThanOrEqual(measured);
-        expect(estimate / measured).toBeLessThan(1.3);
+    // Qwen3 and Gemma 3 with heads larger than embd / heads, Gemma 3 with a local layer, Phi-3's fused matrices.
+    const variants = [
+      { arch: 'llama' as const },
+      { arch: 'qwen3' as const, headDim: 128 },
+      { arch: 'gemma3' as const, headDim: 128, slidingWindow: 64 },
+      { arch: 'phi3' as const },
+    ];
+    for (const v of variants) {
+      const model = await writeRandomModel(path.join(dir, `step-${v.arch}.gguf`), TINY_MODEL, { ...dims, ...v }, 7);
+      const tiedEmbeddings = !model.tensors.some((t) => t.name === 'output.weight');
+      const shape: ModelShape = { arch: v.arch, nLayer: dims.layers, nEmbd: dims.embd, nFf: dims.ff, nHead: dims.heads, nHeadKv: dims.kvHeads, nVocab: vocab, tiedEmbeddings, ...('headDim' in v ? { headDim: v.headDim } : {}) };
+      const t = await loadAddon().createTrainer({ modelPath: model.path, backendDirs: backendDirs(), device: 'cpu', rank: 16, alpha: 32, targets: targetBits(LORA_TARGETS), seed: 1, threads: 1, compactTransposed: false });
+      try {
+        for (const [seq, batch] of [[256, 2], [128, 4]] as const) {
+          const measured = t.plan(seq, batch, false).compute;
+          const estimate = trainingActivationBytes(shape, batch, seq);
+          expect(estimate, `${v.arch} ${batch}×${seq}`).toBeGreaterThanOrEqual(measured);
+          expect(estimate / measured, `${v.arch} ${batch}×${seq}`).toBeLessThan(1.3);
+        }
+      } finally {
+        t.dispose();
       }
-    } finally {
-      t.dispose();
     }
   });
 });
@@ -166,34 +200,40 @@ describe('fit and recommendation', () => {
     expect(onGpu.training).toMatchObject({ runsOn: 'gpu', needed: m.total });
   });
 
-  it('recommends a 3B model on a 24 GiB GPU, Q8_0 as there is room; the language decides the family', () => {
+  it('recommends a 4B model on a 24 GiB GPU, Q8_0 as there is room; the language decides the family', () => {
     const hw = machine(64, gpu(24));
     const r = recommendModel(MODEL_CATALOG, hw);
-    expect(r.entry?.parameters).toBeGreaterThan(3e9);
-    expect(r.entry?.quant).toBe('Q8_0');
+    expect(r.entry?.id).toBe('qwen3-4b-q8_0');
     expect(r.fit?.training.runsOn).toBe('gpu');
-    expect(r.entry?.languages).toContain('zh');
-    expect(r.reason).toMatch(/non-commercial/);
-    expect(recommendModel(MODEL_CATALOG, hw, { language: 'en' }).entry?.id).toBe('llama-3.2-3b-instruct-q8_0');
-    expect(recommendModel(MODEL_CATALOG, hw, { language: 'zh' }).entry?.family).toBe('Qwen2.5');
+    expect(r.reason).toMatch(/handles English and Chinese$/);
+    expect(recommendModel(MODEL_CATALOG, hw, { language: 'zh' }).entry?.family).toBe('Qwen3');
+    // English: Qwen3 4B, Gemma 3 4B and Phi-4-mini are one size class with licences that allow commercial
+    // use; Phi-4-mini trains in the least memory.
+    expect(recommendModel(MODEL_CATALOG, hw, { language: 'en' }).entry?.id).toBe('phi-4-mini-instruct-q8_0');
+    // Where the largest that fits is Qwen2.5 3B, its licence is named.
+    const midGpu = recommendModel(MODEL_CATALOG, machine(32, gpu(12)));
+    expect(midGpu.entry?.id).toBe('qwen2.5-3b-instruct-q8_0');
+    expect(midGpu.reason).toMatch(/Qwen Research License: non-commercial use only/);
   });
 
   it('recommends a small Q4_K_M on a 4 GiB GPU, at a smaller batch', () => {
     const r = recommendModel(MODEL_CATALOG, machine(16, gpu(4)));
-    expect(r.entry?.id).toBe('qwen2.5-0.5b-instruct-q4_k_m');
-    expect(r.fit?.training).toMatchObject({ runsOn: 'gpu', batch: 2, accum: 2 });
+    expect(r.entry?.id).toBe('qwen3-0.6b-q4_k_m');
+    expect(r.fit?.training).toMatchObject({ runsOn: 'gpu', batch: 1, accum: 4 });
   });
 
-  it('recommends the 0.5B on a CPU with 8 GiB of RAM, and nothing with 1 GiB, saying what is missing', () => {
+  it('recommends a small Qwen on a CPU with 8 GiB of RAM, and nothing with 1 GiB, saying what is missing', () => {
     const r = recommendModel(MODEL_CATALOG, machine(8));
-    expect(r.entry?.id).toBe('qwen2.5-0.5b-instruct-q4_k_m');
+    expect(r.entry?.id).toBe('qwen3-0.6b-q4_k_m');
     expect(r.fit?.training.runsOn).toBe('cpu');
     expect(r.reason).toMatch(/no usable GPU/);
     const none = recommendModel(MODEL_CATALOG, machine(1));
     expect(none.entry).toBeNull();
     expect(none.reason).toMatch(/needs at least [\d.]+ GiB, but at most 0\.8 GiB are usable/);
-    // With 3.4 GiB the 0.5B would just fit (2.55 GiB usable), too tightly to recommend; with 4 GiB it is.
+    // With 3.4 GiB the 0.5B would just fit (2.55 GiB usable), too tightly to recommend; with 4 GiB it is (and
+    // Qwen3 0.6B fits there only as tightly).
     expect(recommendModel(MODEL_CATALOG, machine(4)).entry?.id).toBe('qwen2.5-0.5b-instruct-q4_k_m');
+    expect(fitOnHardware(entry('qwen3-0.6b-q4_k_m'), machine(4)).training.runsOn).toBe('cpu');
     expect(fitOnHardware(entry('qwen2.5-0.5b-instruct-q4_k_m'), machine(3.4)).training.runsOn).toBe('cpu');
     const tight = recommendModel(MODEL_CATALOG, machine(3.4));
     expect(tight.entry).toBeNull();

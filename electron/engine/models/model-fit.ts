@@ -10,8 +10,9 @@ import { DocTuneError } from '../errors.js';
 import { DEVICE_HEADROOM, estimateStaticMemory, type StaticMemory } from '../train/memory-plan.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
 import type { CatalogEntry, CatalogQuant, ModelShape } from './catalog.js';
-import type { GgufFile, GgufTensorInfo } from './gguf/gguf-reader.js';
-import { GGML_BLOCK, GgmlType, tensorBytes } from './gguf/gguf-types.js';
+import { attentionDims, syntheticGguf } from './model-shape.js';
+
+export { shapeParameters, syntheticGguf } from './model-shape.js';
 
 const GiB = 1024 ** 3;
 /** The chat context DocTune opens (chat-host's default). */
@@ -27,76 +28,6 @@ const CPU_MAX_PARAMETERS = 1.3e9;
 /** GPUs with less memory than this are better served by Q4_K_M (more model per byte); larger ones by Q8_0. */
 const SMALL_GPU_BYTES = 8 * GiB;
 
-/** Parameters of the decoder this shape describes (norms and qwen2's q/k/v biases included). */
-export function shapeParameters(s: ModelShape): number {
-  const kv = (s.nEmbd / s.nHead) * s.nHeadKv;
-  const layer = 2 * s.nEmbd * s.nEmbd + 2 * s.nEmbd * kv + 3 * s.nEmbd * s.nFf + 2 * s.nEmbd + (s.arch === 'qwen2' ? s.nEmbd + 2 * kv : 0);
-  return s.nLayer * layer + s.nVocab * s.nEmbd * (s.tiedEmbeddings ? 1 : 2) + s.nEmbd;
-}
-
-/** llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between. */
-function useMoreBits(layer: number, layers: number): boolean {
-  const eighth = Math.floor(layers / 8);
-  return layer < eighth || layer >= Math.floor((7 * layers) / 8) || (layer - eighth) % 3 === 2;
-}
-
-/**
- * The ggml type llama-quantize gives a matrix. Q8_0 is uniform. Q4_K_M follows llama_tensor_get_type: Q6_K
- * for the output matrix (the token embedding when tied) and for attn_v and ffn_down in use_more_bits
- * layers, Q4_K elsewhere; rows that are not whole 256-value blocks fall back to Q5_0 (for Q4_K) or Q8_0
- * (for Q6_K), as in Qwen2.5-0.5B whose 896-wide rows do not split into K-quant blocks.
- */
-function matrixType(scheme: CatalogQuant | 'F32', name: string, rowLength: number, tied: boolean, layers: number): GgmlType {
-  if (scheme === 'F32') return GgmlType.F32;
-  let type: GgmlType;
-  if (scheme === 'Q8_0') type = GgmlType.Q8_0;
-  else {
-    const layer = /^blk\.(\d+)\.(attn_v|ffn_down)\./.exec(name);
-    const isOutput = name === 'output.weight' || (tied && name === 'token_embd.weight');
-    type = isOutput || (layer && useMoreBits(Number(layer[1]), layers)) ? GgmlType.Q6_K : GgmlType.Q4_K;
-    if (rowLength % 256 !== 0) type = type === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.Q5_0;
-  }
-  return rowLength % (GGML_BLOCK[type]?.elements ?? 1) === 0 ? type : GgmlType.F16;
-}
-
-/**
- * A GgufFile-like tensor list for this shape in this quantization, with llama.cpp's tensor names and ggml
- * dimension order: enough for estimateStaticMemory, which reads only names, dims, types and bytes.
- */
-export function syntheticGguf(shape: ModelShape, scheme: CatalogQuant | 'F32', name = 'synthetic'): GgufFile {
-  const { nEmbd: E, nFf: F, nVocab: V, nLayer: L } = shape;
-  const kv = (E / shape.nHead) * shape.nHeadKv;
-  const tensors: GgufTensorInfo[] = [];
-  let offset = 0;
-  const add = (tensorName: string, dims: number[], type: GgmlType): void => {
-    const bytes = tensorBytes(type, dims)!;
-    tensors.push({ name: tensorName, dims, type, offset, bytes });
-    offset += Math.ceil(bytes / 32) * 32;
-  };
-  const mat = (tensorName: string, nIn: number, nOut: number): void => add(tensorName, [nIn, nOut], matrixType(scheme, tensorName, nIn, shape.tiedEmbeddings, L));
-  const vec = (tensorName: string, n: number): void => add(tensorName, [n], GgmlType.F32);
-  mat('token_embd.weight', E, V);
-  vec('output_norm.weight', E);
-  if (!shape.tiedEmbeddings) mat('output.weight', E, V);
-  for (let l = 0; l < L; l++) {
-    vec(`blk.${l}.attn_norm.weight`, E);
-    mat(`blk.${l}.attn_q.weight`, E, E);
-    mat(`blk.${l}.attn_k.weight`, E, kv);
-    mat(`blk.${l}.attn_v.weight`, E, kv);
-    if (shape.arch === 'qwen2') {
-      vec(`blk.${l}.attn_q.bias`, E);
-      vec(`blk.${l}.attn_k.bias`, kv);
-      vec(`blk.${l}.attn_v.bias`, kv);
-    }
-    mat(`blk.${l}.attn_output.weight`, E, E);
-    vec(`blk.${l}.ffn_norm.weight`, E);
-    mat(`blk.${l}.ffn_gate.weight`, E, F);
-    mat(`blk.${l}.ffn_up.weight`, E, F);
-    mat(`blk.${l}.ffn_down.weight`, F, E);
-  }
-  return { path: name, version: 3, metadata: new Map(), tensors, alignment: 32, dataOffset: 0, fileSize: offset };
-}
-
 export interface ChatMemory {
   weights: number;
   kvCache: number;
@@ -107,12 +38,13 @@ export interface ChatMemory {
 /**
  * Chat: the file's weights, an F16 KV cache for the whole context, and llama.cpp's compute buffer for one
  * micro-batch without flash attention (F32 logits over the vocabulary, the attention scores of every head
- * over the context, and the FFN's intermediate values), which it sizes for the worst case up front.
+ * over the context, and the FFN's intermediate values), which it sizes for the worst case up front. The
+ * cache holds head_dim × n_head_kv keys and values per layer and position; Gemma 3's sliding-window layers
+ * need less (llama.cpp keeps only the window for them), which this leaves out: an overestimate there.
  */
 export function chatMemory(entry: CatalogEntry, context = CHAT_CONTEXT): ChatMemory {
   const s = entry.shape;
-  const headDim = s.nEmbd / s.nHead;
-  const kvCache = 2 * s.nLayer * context * s.nHeadKv * headDim * 2;
+  const kvCache = 2 * s.nLayer * context * attentionDims(s).kv * 2;
   const compute = 4 * CHAT_UBATCH * (s.nVocab + s.nHead * context + 2 * s.nFf + 4 * s.nEmbd);
   return { weights: entry.bytes, kvCache, compute, total: entry.bytes + kvCache + compute };
 }
@@ -120,18 +52,24 @@ export function chatMemory(entry: CatalogEntry, context = CHAT_CONTEXT): ChatMem
 /**
  * A training step's activations (F32; trainer_forward.cpp keeps them all for the backward, no
  * checkpointing): per layer and token the saved inputs and outputs of the norms, projections and FFN
- * (8·E + 3·kv + 2·F values: the FFN's gate and up; silu and the product are recomputed in the backward) plus
- * the softmaxed attention scores (heads × seq per token); one layer's worth of
- * backward temporaries (2·(E+F) per token); and the logits of every position (V per token: softmax and its
- * gradient reuse the buffer in place). Against the trainer's plan(512, 4) on random models of Qwen2.5-0.5B's
- * and Llama-3.2-1B's layer shape this gives 191 and 396 MiB per layer where the trainer measures 177 and
- * 368 (on the CPU), and one vocabulary-sized buffer per token, as measured: conservative by about 8%.
+ * (5·E + 3·q + 3·kv + 2·F values, q = heads × head size, which is E but in Qwen3 and Gemma 3: the FFN's gate
+ * and up; silu and the product are recomputed in the backward; qwen3 and gemma3 add their normed q and k,
+ * gemma3 its two post-norms and, for its GELU-gated FFN, one more E) plus the softmaxed attention scores
+ * (heads × seq per token); one layer's worth of backward temporaries (2·(E+F) per token); gemma3's scaled
+ * embeddings (E per token) and sliding-window mask (seq²); and the logits of every position (V per token:
+ * softmax and its gradient reuse the buffer in place). Against the trainer's plan(512, 4) on random models of
+ * Qwen2.5-0.5B's and Llama-3.2-1B's layer shape this gives 191 and 396 MiB per layer where the trainer
+ * measures 177 and 368 (on the CPU), and one vocabulary-sized buffer per token, as measured: conservative by
+ * about 8%; on small random qwen3, gemma3 and phi3 models, by 2 to 9%.
  */
 export function trainingActivationBytes(s: ModelShape, batch: number, seq: number): number {
   const tokens = batch * seq;
-  const kv = (s.nEmbd / s.nHead) * s.nHeadKv;
-  const perLayer = tokens * (8 * s.nEmbd + 3 * kv + 2 * s.nFf) * 4 + batch * s.nHead * seq * seq * 4;
-  return s.nLayer * perLayer + tokens * 2 * (s.nEmbd + s.nFf) * 4 + tokens * s.nVocab * 4;
+  const { q, kv } = attentionDims(s);
+  const gemma = s.arch === 'gemma3';
+  const extra = (s.arch === 'qwen3' || gemma ? q + kv : 0) + (gemma ? 3 * s.nEmbd : 0);
+  const perLayer = tokens * (5 * s.nEmbd + 3 * q + 3 * kv + 2 * s.nFf + extra) * 4 + batch * s.nHead * seq * seq * 4;
+  const once = gemma ? tokens * s.nEmbd * 4 + seq * seq * 4 : 0;
+  return s.nLayer * perLayer + tokens * 2 * (s.nEmbd + s.nFf) * 4 + tokens * s.nVocab * 4 + once;
 }
 
 export interface TrainingMemory {
@@ -265,9 +203,10 @@ const LANGUAGE_NAMES: Record<string, string> = { en: 'English', zh: 'Chinese' };
 /**
  * The model to fine-tune here: one that trains on a GPU with a margin to spare, else a small one (≤ 1.3B
  * parameters, as the CPU is slow) that trains in RAM. Among those, models that handle the requested language
- * (unset: English and Chinese both) come first, then the largest (in half-billion classes), then the
- * preferred quantization (Q4_K_M on GPUs under 8 GiB and on the CPU, Q8_0 on larger GPUs), then a licence
- * that allows commercial use, then the id: the same inputs always give the same answer.
+ * (unset: English and Chinese both) come first, and of those the families preferred for it (Qwen for
+ * Chinese), then the largest (in half-billion classes), then the preferred quantization (Q4_K_M on GPUs under
+ * 8 GiB and on the CPU, Q8_0 on larger GPUs), then a licence that allows commercial use, then the one that
+ * trains in the least memory (a larger batch), then the id: the same inputs always give the same answer.
  */
 export function recommendModel(catalog: readonly CatalogEntry[], hw: Hardware, options: RecommendOptions = {}): Recommendation {
   const { language } = options;
@@ -275,10 +214,12 @@ export function recommendModel(catalog: readonly CatalogEntry[], hw: Hardware, o
   if (!catalog.length) throw new DocTuneError('BAD_ARGUMENT', 'the model catalog is empty');
   const wanted = language ? [language] : ['en', 'zh'];
   const speaks = (e: CatalogEntry): boolean => wanted.every((l) => e.languages.includes(l));
+  const preferred = (e: CatalogEntry): boolean => wanted.every((l) => e.preferredFor.includes(l));
   const candidates = catalog.map((entry) => ({ entry, fit: fitOnHardware(entry, hw) }));
+  const leastMemory = new Map(catalog.map((e) => [e, trainingMemory(e, 1).totalCompact]));
+  const least = (e: CatalogEntry): number => leastMemory.get(e)!;
   // The margin guards the choice of model, not the batch: the trainer measures the step and can shrink it.
-  const comfortable = (entry: CatalogEntry, p: Placement): boolean =>
-    trainingMemory(entry, 1).totalCompact <= p.available * (1 - RECOMMEND_MARGIN);
+  const comfortable = (entry: CatalogEntry, p: Placement): boolean => least(entry) <= p.available * (1 - RECOMMEND_MARGIN);
   const deviceTotal = (label: string | null): number => hw.devices.find((d) => `${d.name} (${d.description})` === label)?.memoryTotal ?? 0;
 
   const pick = (runsOn: RunsOn): (typeof candidates)[number] | undefined => {
@@ -289,9 +230,11 @@ export function recommendModel(catalog: readonly CatalogEntry[], hw: Hardware, o
     const sizeClass = (e: CatalogEntry): number => Math.round(e.parameters / 5e8);
     return ok.sort((a, b) =>
       Number(speaks(b.entry)) - Number(speaks(a.entry)) ||
+      Number(preferred(b.entry)) - Number(preferred(a.entry)) ||
       sizeClass(b.entry) - sizeClass(a.entry) ||
       Number(b.entry.quant === prefer(b)) - Number(a.entry.quant === prefer(a)) ||
       Number(b.entry.commercialUse) - Number(a.entry.commercialUse) ||
+      least(a.entry) - least(b.entry) ||
       a.entry.id.localeCompare(b.entry.id),
     )[0];
   };
@@ -299,7 +242,6 @@ export function recommendModel(catalog: readonly CatalogEntry[], hw: Hardware, o
   const gpu = pick('gpu');
   const chosen = gpu ?? pick('cpu');
   if (!chosen) {
-    const least = (e: CatalogEntry): number => trainingMemory(e, 1).totalCompact;
     const smallest = [...candidates].sort((a, b) => least(a.entry) - least(b.entry) || a.entry.id.localeCompare(b.entry.id))[0]!;
     const { entry: e, fit: f } = smallest;
     const why = f.training.runsOn === 'none'

@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { discoverLmStudio, discoverOllama, resolveLocalModel } from './discover.js';
+import { discoverDownloaded, discoverLmStudio, discoverOllama, resolveLocalModel } from './discover.js';
 import { downloadModel, downloadTarget } from './download.js';
+import { GgmlType, type GgufValue } from './gguf/gguf-types.js';
+import { gguf, writeGguf } from './gguf/gguf-writer.js';
 
 const bytes = fs.readFileSync(TINY_MODEL);
 const sha = createHash('sha256').update(bytes).digest('hex');
@@ -197,5 +199,36 @@ describe('models the user already has', () => {
     const found = await discoverLmStudio([lm]);
     expect(found.map((m) => m.name)).toEqual(['publisher/Tiny-GGUF/tiny-q8_0.gguf']);
     expect(await resolveLocalModel('lmstudio:publisher/Tiny-GGUF/tiny-q8_0.gguf', { lmstudio: [lm] })).toBe(path.join(dir, 'tiny-q8_0.gguf'));
+  });
+
+  it('says of every model whether it can be trained, and why not: unsupported, mixture of experts, vision projector', async () => {
+    const dir = tempDir('trainable');
+    fs.copyFileSync(TINY_MODEL, path.join(dir, 'stories260K.gguf'));
+    // Files with only the metadata trainability reads and one small tensor, as llama.cpp's converter names them.
+    const tiny = (file: string, meta: [string, GgufValue][], tensor = 'token_embd.weight'): Promise<void> =>
+      writeGguf(path.join(dir, file), { metadata: meta, tensors: [{ name: tensor, dims: [4, 2], type: GgmlType.F32, data: new Uint8Array(32) }] });
+    await tiny('gpt2.gguf', [['general.architecture', gguf.str('gpt2')]]);
+    await tiny('qwen3-moe.gguf', [['general.architecture', gguf.str('qwen3')], ['qwen3.expert_count', gguf.u32(8)]], 'blk.0.ffn_gate_exps.weight');
+    await tiny('projector.gguf', [['general.architecture', gguf.str('clip')]], 'v.patch_embd.weight');
+    await tiny('gemma3.gguf', [['general.architecture', gguf.str('gemma3')]]);
+    fs.writeFileSync(path.join(dir, 'half.gguf.part'), 'unfinished');
+    const found = await discoverDownloaded(dir);
+    const byName = Object.fromEntries(found.map((m) => [m.name, m]));
+    expect(Object.keys(byName)).toEqual(['gemma3.gguf', 'gpt2.gguf', 'projector.gguf', 'qwen3-moe.gguf', 'stories260K.gguf']);
+    expect(byName['stories260K.gguf']).toMatchObject({ source: 'downloaded', architecture: 'llama', trainable: true });
+    expect(byName['stories260K.gguf']).not.toHaveProperty('trainableReason');
+    expect(byName['gemma3.gguf']).toMatchObject({ architecture: 'gemma3', trainable: true });
+    expect(byName['gpt2.gguf']).toMatchObject({ trainable: false, trainableReason: expect.stringMatching(/^architecture "gpt2" cannot be trained \(DocTune trains llama, qwen2, qwen3, gemma3, phi3\)$/) });
+    expect(byName['qwen3-moe.gguf']).toMatchObject({ architecture: 'qwen3', trainable: false, trainableReason: expect.stringMatching(/mixture-of-experts models \(8 experts\) cannot be trained/) });
+    expect(byName['projector.gguf']).toMatchObject({ architecture: 'clip', trainable: false, trainableReason: expect.stringMatching(/vision projector \(mmproj\)/) });
+
+    // The same verdicts for LM Studio's files (and Ollama's: the same check of each blob).
+    const lm = path.join(root, 'lmstudio-verdicts');
+    fs.mkdirSync(path.join(lm, 'someone', 'Mixed-GGUF'), { recursive: true });
+    for (const f of ['gpt2.gguf', 'stories260K.gguf']) fs.copyFileSync(path.join(dir, f), path.join(lm, 'someone', 'Mixed-GGUF', f));
+    expect((await discoverLmStudio([lm])).map((m) => [m.name, m.trainable, m.trainableReason ?? null])).toEqual([
+      ['someone/Mixed-GGUF/gpt2.gguf', false, byName['gpt2.gguf']!.trainableReason],
+      ['someone/Mixed-GGUF/stories260K.gguf', true, null],
+    ]);
   });
 });

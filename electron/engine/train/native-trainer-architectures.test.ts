@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readGguf, readTensorData, type GgufFile } from '../models/gguf/gguf-reader.js';
+import { readTensorData, type GgufFile } from '../models/gguf/gguf-reader.js';
 import { GgmlType } from '../models/gguf/gguf-types.js';
 import { gguf, writeGguf } from '../models/gguf/gguf-writer.js';
 import { dequantize, quantize } from '../models/gguf/quantize.js';

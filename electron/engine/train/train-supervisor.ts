@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { DocTuneError, type ErrorCode } from '../errors.js';
-import { readGguf, metaString } from '../models/gguf/gguf-reader.js';
+import { readGguf } from '../models/gguf/gguf-reader.js';
+import { trainability } from '../models/trainability.js';
 import type { TrainResult } from './train-loop.js';
 import type { TrainRequest, WorkerMessage } from './train-worker.js';
 import { launchWorker, type WorkerHandle } from './worker-launcher.js';
@@ -26,16 +27,10 @@ export function forkTrainWorker(): WorkerHandle {
   return launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
 }
 
-/** Architectures the native trainer builds graphs for. */
-export const TRAINABLE_ARCHITECTURES: readonly string[] = ['llama', 'qwen2'];
-
 /** Refuse what cannot be trained before starting a process for it. */
 async function preflight(req: TrainRequest): Promise<void> {
-  const model = await readGguf(req.config.modelPath);
-  const arch = metaString(model, 'general.architecture') ?? 'unknown';
-  if (!TRAINABLE_ARCHITECTURES.includes(arch)) {
-    throw new DocTuneError('MODEL', `architecture "${arch}" cannot be trained yet (supported: llama, qwen2)`, { path: req.config.modelPath });
-  }
+  const verdict = trainability(await readGguf(req.config.modelPath));
+  if (!verdict.trainable) throw new DocTuneError('MODEL', verdict.reason ?? 'this model cannot be trained', { path: req.config.modelPath });
   if (!req.dataFile === !req.workspace) throw new DocTuneError('BAD_ARGUMENT', 'train from a data file or from a workspace (one of them)');
   if (req.dataFile && !fs.existsSync(req.dataFile)) throw new DocTuneError('NOT_FOUND', 'training data file not found', { path: req.dataFile });
   if (req.workspace && !fs.existsSync(req.workspace)) throw new DocTuneError('NOT_FOUND', 'workspace folder not found', { path: req.workspace });
