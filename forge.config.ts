@@ -14,7 +14,12 @@ const config: ForgeConfig = {
     appBundleId: 'app.doctune.desktop',
     icon: 'resources/icon',
     // Native addons and llama.cpp's shared libraries must live outside the asar to be loaded.
-    asar: { unpack: '**/{*.node,*.so,*.so.*,*.dylib,*.dll,*.metal,*.exe}' },
+    // Native libraries, and Tesseract's worker, WebAssembly core and language data (OCR runs them in worker
+    // threads, which read real files), stay outside the archive.
+    asar: {
+      unpack: '**/{*.node,*.so,*.so.*,*.dylib,*.dll,*.metal,*.exe}',
+      unpackDir: '**/node_modules/{tesseract.js,tesseract.js-core,@tesseract.js-data}',
+    },
     // Runtime dependencies (LanceDB, node-llama-cpp, parsers) are external to the Vite bundle, so
     // node_modules is packaged (devDependencies are pruned) alongside .vite.
     ignore: (file: string) => file !== '' && !KEEP.some((re) => re.test(file)),

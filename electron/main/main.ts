@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { Engine } from '../engine/api/engine.js';
+import { SUPPORTED_EXTENSIONS } from '../engine/ingest/detect-format.js';
 import { userDataDir } from '../engine/store/paths.js';
 import { setWorkerLauncher } from '../engine/train/worker-launcher.js';
 import { forwardEvents, registerIpc } from './ipc.js';
@@ -93,7 +94,7 @@ async function pickPaths(kind: 'files' | 'folder' | 'model' | 'adapter'): Promis
     properties: kind === 'folder' ? ['openDirectory', 'multiSelections'] : single ? ['openFile'] : ['openFile', 'multiSelections'],
     filters:
       kind === 'files'
-        ? [{ name: 'Documents', extensions: ['pdf', 'docx', 'html', 'htm', 'md', 'markdown', 'txt'] }]
+        ? [{ name: 'Documents', extensions: SUPPORTED_EXTENSIONS.map((e) => e.slice(1)) }]
         : kind === 'model' ? [{ name: 'GGUF models', extensions: ['gguf'] }] : kind === 'adapter' ? [{ name: 'LoRA adapters (GGUF)', extensions: ['gguf'] }] : [],
   };
   const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);

@@ -36,6 +36,8 @@ export const ChunkView = z.object({
   heading: z.array(z.string()),
   language: z.string(),
   tokens: z.number().int(),
+  /** Recognised from a page image (OCR): it may hold recognition errors. */
+  ocr: z.boolean(),
 });
 export type ChunkView = z.infer<typeof ChunkView>;
 
@@ -76,10 +78,16 @@ export const IngestProgress = z.object({
   fraction: z.number(),
   reason: z.string().optional(),
   chunks: z.number().int().optional(),
+  /** While scanned pages are read by OCR: pages read and to read in this file. */
+  ocr: z.object({ done: z.number().int(), total: z.number().int() }).optional(),
   filesDone: z.number().int(),
   filesTotal: z.number().int(),
 });
 export type IngestProgress = z.infer<typeof IngestProgress>;
+
+/** OCR for scanned pages and images: the language (detected per page with auto), or off. */
+export const OcrSetting = z.enum(['auto', 'en', 'zh', 'off']);
+export type OcrSetting = z.infer<typeof OcrSetting>;
 
 export const WorkspaceInfo = z.object({
   path: z.string(),
@@ -88,6 +96,7 @@ export const WorkspaceInfo = z.object({
   embeddingModel: z.string().nullable(),
   chunkTokens: z.number().int(),
   chunkOverlap: z.number().int(),
+  ocr: OcrSetting,
 });
 export type WorkspaceInfo = z.infer<typeof WorkspaceInfo>;
 
@@ -167,6 +176,8 @@ export const QaPassage = z.object({
   page: z.number().int().nullable(),
   documentTitle: z.string(),
   evidence: z.tuple([z.number().int(), z.number().int()]).nullable(),
+  /** The passage was read from a scan by OCR. */
+  ocr: z.boolean(),
 });
 export type QaPassage = z.infer<typeof QaPassage>;
 
@@ -292,6 +303,7 @@ const Job = z.object({ jobId: z.string() }).strict();
 export const channels = {
   'app.capabilities': { args: Empty, result: Capabilities },
   'workspace.info': { args: Empty, result: WorkspaceInfo },
+  'workspace.setOcr': { args: z.object({ ocr: OcrSetting }).strict(), result: WorkspaceInfo },
   'docs.list': { args: Empty, result: z.array(DocumentSummary) },
   'docs.chunks': { args: z.object({ documentId: z.string().min(1) }).strict(), result: z.array(ChunkView) },
   'docs.remove': { args: z.object({ documentId: z.string().min(1) }).strict(), result: z.object({ removed: z.boolean() }) },

@@ -86,7 +86,7 @@ export class DatasetDoor {
     const chunk = await ws.chunkById(pair.chunk_id);
     if (!chunk) return null;
     const doc = (await ws.committedDocumentIds()).get(chunk.document_id);
-    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: doc?.title ?? '', evidence: locateEvidence(chunk.text, pair.evidence) };
+    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: doc?.title ?? '', evidence: locateEvidence(chunk.text, pair.evidence), ocr: chunk.ocr === true };
   }
 
   async update(args: { id: string; question?: string | undefined; answer?: string | undefined; status?: QaPairRow['status'] | undefined }): Promise<QaPairView> {

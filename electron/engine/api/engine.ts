@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import type { Channel, DeviceReport, EventName, EventOf, IngestSummary, ResultOf } from '../../shared/contract.js';
+import type { Channel, DeviceReport, EventName, EventOf, IngestSummary, ResultOf, WorkspaceInfo } from '../../shared/contract.js';
 import { channels } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
@@ -115,11 +115,10 @@ export class Engine {
 
   private readonly handlers: Handlers = {
     'app.capabilities': async () => this.options.capabilities ?? { nativeDialogs: false, upload: false },
-    'workspace.info': async () => {
-      const ws = await this.ws();
-      const counts = await ws.counts();
-      const s = ws.settings;
-      return { path: ws.dir, ...counts, embeddingModel: s.embeddingModel, chunkTokens: s.chunkTokens, chunkOverlap: s.chunkOverlap };
+    'workspace.info': async () => this.workspaceInfo(),
+    'workspace.setOcr': async ({ ocr }) => {
+      await (await this.ws()).updateSettings({ ocr });
+      return this.workspaceInfo();
     },
     'docs.list': async () => (await (await this.ws()).listDocuments()).map(documentSummary),
     'docs.chunks': async ({ documentId }) => (await (await this.ws()).chunksOf(documentId)).map(chunkView),
@@ -197,6 +196,13 @@ export class Engine {
       });
     }
     return this.devices;
+  }
+
+  private async workspaceInfo(): Promise<WorkspaceInfo> {
+    const ws = await this.ws();
+    const counts = await ws.counts();
+    const s = ws.settings;
+    return { path: ws.dir, ...counts, embeddingModel: s.embeddingModel, chunkTokens: s.chunkTokens, chunkOverlap: s.chunkOverlap, ocr: s.ocr };
   }
 
   /** Import files; used directly by the CLI and through `ingest.start` by the UI. */

@@ -28,6 +28,7 @@ export function chunkView(c: ChunkRow): ChunkView {
     heading: c.heading,
     language: c.language,
     tokens: c.tokens,
+    ocr: c.ocr === true,
   };
 }
 

@@ -40,11 +40,11 @@ export function formatFit(examples: number, f: FitSummary): string {
 }
 
 /** A document's passages, each with its page and heading path. */
-export function formatPassages(doc: { title: string; path: string; error: string | null }, passages: { ordinal: number; page: number | null; heading: string[]; text: string }[]): string {
+export function formatPassages(doc: { title: string; path: string; error: string | null }, passages: { ordinal: number; page: number | null; heading: string[]; text: string; ocr?: boolean }[]): string {
   const head = `${doc.title}\n${doc.path}\n${passages.length} passage(s)`;
   if (!passages.length) return `${head}${doc.error ? `: the file did not import: ${doc.error}` : ''}`;
   return [head, ...passages.map((p, i) => {
-    const where = [p.page === null ? null : `p. ${p.page}`, p.heading.length ? p.heading.join(' › ') : null].filter(Boolean).join(' — ');
+    const where = [p.page === null ? null : `p. ${p.page}`, p.heading.length ? p.heading.join(' › ') : null, p.ocr ? 'OCR' : null].filter(Boolean).join(' — ');
     return `[${i + 1}] ${where}\n    ${p.text.replace(/\n/g, '\n    ')}`;
   })].join('\n\n');
 }

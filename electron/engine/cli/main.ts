@@ -15,7 +15,8 @@ import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
-import { int, port, positiveInt, UsageError } from './options.js';
+import { int, oneOf, port, positiveInt, UsageError } from './options.js';
+import type { OcrLanguageSetting } from '../ingest/ocr/ocr-engine.js';
 import { EXIT_INTERRUPTED } from './interrupt.js';
 import { ensurePortFree, listenError } from './port.js';
 import { findDocument, openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
@@ -58,22 +59,25 @@ export function buildCli(): Command {
 
   program
     .command('ingest')
-    .description('import documents and folders into the workspace (PDF, DOCX, HTML, Markdown, text)')
+    .description('import documents and folders into the workspace (PDF, DOCX, HTML, Markdown, text; scans and images by OCR)')
     .argument('<paths...>', 'files or folders')
     .addOption(workspaceOption(true))
     .option('--chunk-tokens <n>', 'target chunk size in tokens (saved to the workspace)', positiveInt)
     .option('--chunk-overlap <n>', 'overlap between chunks in tokens (saved to the workspace)', int)
+    .option('--ocr <language>', 'OCR for scanned pages and images: auto (detected per page) | en | zh | off (saved to the workspace)', oneOf(['auto', 'en', 'zh', 'off'] as const))
     .option('--json', 'print the result as JSON')
-    .action(async (paths: string[], opts: { workspace: string; json?: boolean; chunkTokens?: number; chunkOverlap?: number }) => {
+    .action(async (paths: string[], opts: { workspace: string; json?: boolean; chunkTokens?: number; chunkOverlap?: number; ocr?: OcrLanguageSetting | 'off' }) => {
       checkChunking(opts.chunkTokens, opts.chunkOverlap);
       const engine = new Engine({ workspaceDir: opts.workspace });
       try {
+        if (opts.ocr) await (await engine.ws()).updateSettings({ ocr: opts.ocr });
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
           const s = (await engine.ws()).settings;
           await engine.setChunking(opts.chunkTokens ?? s.chunkTokens, opts.chunkOverlap ?? s.chunkOverlap);
         }
         if (!opts.json) engine.on('ingest.progress', (p) => {
-          if (['done', 'error', 'unchanged'].includes(p.stage)) {
+          if (p.ocr) process.stderr.write(`[${p.filesDone + 1}/${p.filesTotal}] ${p.path}: OCR page ${p.ocr.done} of ${p.ocr.total}\n`);
+          else if (['done', 'error', 'unchanged'].includes(p.stage)) {
             const note = p.stage === 'error' ? `error: ${p.reason}` : p.stage === 'unchanged' ? 'unchanged' : `${p.chunks} chunks`;
             process.stderr.write(`[${p.filesDone}/${p.filesTotal}] ${p.path}: ${note}\n`);
           }
@@ -107,12 +111,12 @@ export function buildCli(): Command {
     .description("a document's passages with their page and heading path")
     .argument('<doc>', 'the document: its file name, title, or id (or part of one)')
     .addOption(workspaceOption())
-    .option('--json', 'print {"document", "passages": [{"id","ordinal","page","heading","text","tokens"}]} as JSON')
+    .option('--json', 'print {"document", "passages": [{"id","ordinal","page","heading","text","tokens","ocr"}]} as JSON')
     .action(async (arg: string, opts: { workspace: string; json?: boolean }) => {
       const ws = await openExistingWorkspace(opts.workspace);
       try {
         const doc = await findDocument(ws, arg);
-        const passages = (await ws.chunksOf(doc.id)).map((c) => ({ id: c.id, ordinal: c.ordinal, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
+        const passages = (await ws.chunksOf(doc.id)).map((c) => ({ id: c.id, ordinal: c.ordinal, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens, ocr: c.ocr === true }));
         print(Boolean(opts.json), { document: documentSummary(doc), passages }, () => formatPassages(doc, passages));
       } finally {
         ws.close();

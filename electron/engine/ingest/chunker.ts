@@ -14,6 +14,7 @@ interface Unit {
   page: number | null;
   /** Tables are glued with newlines and never share a chunk with an overlap tail. */
   table: boolean;
+  ocr?: boolean;
 }
 
 export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLanguage: string): ChunkDraft[] {
@@ -34,6 +35,7 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLang
       // Script decides per chunk (a Chinese passage in an English manual); statistics only per document.
       language: detectScriptLanguage(text) ?? documentLanguage,
       tokens: estimateTokens(text),
+      ocr: parts.some((u) => u.ocr),
     });
   };
 
@@ -77,8 +79,11 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLang
     }
     const text = block.kind === 'list-item' ? `• ${block.text}` : block.text;
     const tokens = estimateTokens(text);
+    const ocr = block.kind === 'paragraph' && block.ocr === true;
+    // Recognised text never shares a passage with text-layer text: the OCR mark stays exact.
+    if (units.length && Boolean(units[units.length - 1]!.ocr) !== ocr) flushSection();
     if (tokens <= target) {
-      units.push({ text, tokens, page: block.page, table: false });
+      units.push({ text, tokens, page: block.page, table: false, ocr });
       continue;
     }
     const language = detectScriptLanguage(text) ?? documentLanguage;
@@ -86,7 +91,7 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLang
       const s = sentence.trim();
       if (!s) continue;
       // A "sentence" longer than a chunk (no punctuation at all) is cut at word boundaries as a last resort.
-      for (const piece of hardWrap(s, target)) units.push({ text: piece, tokens: estimateTokens(piece), page: block.page, table: false });
+      for (const piece of hardWrap(s, target)) units.push({ text: piece, tokens: estimateTokens(piece), page: block.page, table: false, ocr });
     }
   }
   flushSection();

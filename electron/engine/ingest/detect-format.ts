@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
+import { sniffImage } from './ocr/image-kind.js';
 import type { DocumentFormat } from './types.js';
 
 const BY_EXTENSION: Record<string, DocumentFormat> = {
@@ -12,6 +13,14 @@ const BY_EXTENSION: Record<string, DocumentFormat> = {
   '.markdown': 'markdown',
   '.txt': 'text',
   '.text': 'text',
+  // Scans and photos of documents, read by OCR.
+  '.png': 'image',
+  '.jpg': 'image',
+  '.jpeg': 'image',
+  '.tif': 'image',
+  '.tiff': 'image',
+  '.webp': 'image',
+  '.bmp': 'image',
 };
 
 export const SUPPORTED_EXTENSIONS = Object.keys(BY_EXTENSION);
@@ -50,6 +59,10 @@ export function assertContentMatches(format: DocumentFormat, bytes: Uint8Array, 
   } else if (format === 'docx') {
     if (actual !== 'a ZIP archive') {
       throw new DocTuneError('UNSUPPORTED_FORMAT', `not a DOCX: the content is ${actual ?? 'not a ZIP package'}`, { path: file });
+    }
+  } else if (format === 'image') {
+    if (!sniffImage(bytes)) {
+      throw new DocTuneError('UNSUPPORTED_FORMAT', `not an image: the content is ${actual ?? 'not PNG, JPEG, WebP, BMP or TIFF data'}`, { path: file });
     }
   } else if (actual && actual !== 'a ZIP archive') {
     throw new DocTuneError('UNSUPPORTED_FORMAT', `not a ${format} file: the content is ${actual}`, { path: file });

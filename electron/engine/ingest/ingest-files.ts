@@ -19,6 +19,7 @@ export interface FileProgress {
   fraction: number;
   reason?: string;
   chunks?: number;
+  ocr?: { done: number; total: number };
   filesDone: number;
   filesTotal: number;
 }
@@ -64,7 +65,11 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     const existing = await ws.documentByPath(file);
     if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
     report({ path: file, stage: 'parsing', fraction: 0.1 });
-    const parsed = await options.parser.parse(file, chunking);
+    const parsed = await options.parser.parse(file, chunking, {
+      ocr: settings.ocr,
+      signal: options.signal,
+      onOcrPage: (done, total) => report({ path: file, stage: 'parsing', fraction: 0.1 + 0.5 * (done / total), ocr: { done, total } }),
+    });
     if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
     return { kind: 'parsed', sha, size: stat.size, parsed, previous: existing };
   };
@@ -152,6 +157,7 @@ async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ 
       heading: c.heading,
       language: c.language,
       tokens: c.tokens,
+      ocr: c.ocr,
       content_hash: createHash('sha256').update(c.text).digest('hex').slice(0, 32),
     };
     if (options.embedder) {

@@ -4,13 +4,18 @@ import { decodeText } from './decode-text.js';
 import { assertContentMatches, formatFromExtension } from './detect-format.js';
 import { parseDocx } from './parse-docx.js';
 import { parseHtml } from './parse-html.js';
+import { parseImage } from './parse-image.js';
+import type { OcrContext } from './ocr/ocr-pages.js';
 import { parseMarkdown } from './parse-markdown.js';
 import { parsePdf } from './parse-pdf.js';
 import { parseText } from './parse-text.js';
 import type { ParsedDocument } from './types.js';
 
-/** Parse one file's bytes into blocks. Throws DocTuneError naming the file and the reason. */
-export async function parseDocument(file: string, bytes: Buffer): Promise<ParsedDocument> {
+/**
+ * Parse one file's bytes into blocks. Throws DocTuneError naming the file and the reason. With `ocr`, scanned
+ * PDF pages and image files are read by OCR; without, they are refused.
+ */
+export async function parseDocument(file: string, bytes: Buffer, ocr?: OcrContext): Promise<ParsedDocument> {
   const format = formatFromExtension(file);
   if (!format) throw new DocTuneError('UNSUPPORTED_FORMAT', `unsupported file type "${path.extname(file) || 'none'}"`, { path: file });
   assertContentMatches(format, bytes, file);
@@ -18,7 +23,10 @@ export async function parseDocument(file: string, bytes: Buffer): Promise<Parsed
   let doc: ParsedDocument;
   switch (format) {
     case 'pdf':
-      doc = await parsePdf(bytes, file, fallbackTitle);
+      doc = await parsePdf(bytes, file, fallbackTitle, ocr);
+      break;
+    case 'image':
+      doc = await parseImage(bytes, file, fallbackTitle, ocr);
       break;
     case 'docx':
       doc = await parseDocx(bytes, file, fallbackTitle);

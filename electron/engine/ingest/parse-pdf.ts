@@ -2,14 +2,27 @@ import { PDFParse } from 'pdf-parse';
 import { DocTuneError } from '../errors.js';
 import { linesToBlocks, type Line } from './line-structure.js';
 import { bodySize, itemsToLines, looksLikeCode, mojibakeFonts, titleFromFirstPage, toPdfItem, type PdfItem } from './pdf-layout.js';
-import type { ParsedDocument } from './types.js';
+import { recognisePages, type OcrContext } from './ocr/ocr-pages.js';
+import { renderPdfPage } from './ocr/page-images.js';
+import type { Block, ParsedDocument } from './types.js';
 
+type PdfPage = Parameters<typeof renderPdfPage>[0] & { view: number[]; getTextContent(): Promise<{ items: unknown[] }>; cleanup(): void };
 interface PdfDocument {
   numPages: number;
-  getPage(n: number): Promise<{ view: number[]; getTextContent(): Promise<{ items: unknown[] }>; cleanup(): void }>;
+  getPage(n: number): Promise<PdfPage>;
+  canvasFactory: Parameters<typeof renderPdfPage>[1];
 }
 
-export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string): Promise<ParsedDocument> {
+/** Fewer letters than this in a page's text layer: the page is a scan (or a picture) and is read by OCR. */
+const MIN_PAGE_LETTERS = 30;
+
+const letterCount = (items: PdfItem[]): number => items.reduce((n, it) => n + (it.str.match(/\p{L}/gu) ?? []).length, 0);
+
+/**
+ * A PDF's text: the text layer where a page has one; pages without (scans, inside otherwise digital PDFs
+ * too) rendered and read by OCR when `ocr` is given, their passages marked as OCR text.
+ */
+export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string, ocr?: OcrContext): Promise<ParsedDocument> {
   // pdf.js quietly rebuilds a cut-off file's cross-reference table and returns part of the text; a missing
   // end-of-file marker tells us the download or copy was incomplete, which the user must hear about.
   const tail = buf.subarray(Math.max(0, buf.length - 2048)).toString('latin1');
@@ -20,6 +33,8 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
   try {
     const pages: PdfItem[][] = [];
     const heights: number[] = [];
+    const scanned: number[] = [];
+    let ocrBlocks: Block[] = [];
     let total: number;
     try {
       // load() is pdf-parse's own way to the pdf.js document (typed private): the items' sizes and fonts
@@ -29,12 +44,29 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
       for (let n = 1; n <= total; n++) {
         const page = await doc.getPage(n);
         const content = await page.getTextContent();
-        pages.push(content.items.map(toPdfItem).filter((it: PdfItem | null): it is PdfItem => it !== null));
+        const items = content.items.map(toPdfItem).filter((it: PdfItem | null): it is PdfItem => it !== null);
+        if (ocr && letterCount(items) < MIN_PAGE_LETTERS) {
+          scanned.push(n);
+          pages.push([]);
+        } else pages.push(items);
         heights.push(Math.abs((page.view[3] ?? 0) - (page.view[1] ?? 0)));
         page.cleanup();
       }
+      if (scanned.length && ocr) {
+        ocrBlocks = await recognisePages(scanned.map((n) => ({
+          page: n,
+          image: async () => {
+            const page = await doc.getPage(n);
+            try {
+              return await renderPdfPage(page, doc.canvasFactory);
+            } finally {
+              page.cleanup();
+            }
+          },
+        })), ocr, file);
+      }
     } catch (err) {
-      throw pdfError(err, file);
+      throw err instanceof DocTuneError ? err : pdfError(err, file);
     }
     let metadataTitle: string | null = null;
     try {
@@ -49,13 +81,15 @@ export async function parsePdf(buf: Buffer, file: string, fallbackTitle: string)
     const lines: Line[] = pages.flatMap((items, i) => itemsToLines(items, i + 1, mojibake, heights[i]));
     const letters = lines.reduce((n, l) => n + (l.text.match(/\p{L}/gu) ?? []).length, 0);
     if (total === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'PDF has no pages', { path: file });
-    if (letters < 20 * Math.min(total, 3)) {
-      throw new DocTuneError('NO_TEXT_LAYER', 'no text layer (scanned?): the PDF has pages but no extractable text', { path: file });
+    if (!ocr && letters < 20 * Math.min(total, 3)) {
+      throw new DocTuneError('NO_TEXT_LAYER', 'no text layer (scanned?): the PDF has pages but no extractable text, and OCR is switched off', { path: file });
     }
-    const blocks = linesToBlocks(lines);
+    if (!letters && !ocrBlocks.length) throw new DocTuneError('EMPTY_DOCUMENT', 'no text found in the PDF, even by OCR', { path: file });
+    // Text-layer pages and recognised pages in page order (the sort is stable: each page's blocks keep theirs).
+    const blocks = [...linesToBlocks(lines), ...ocrBlocks].sort((a, b) => (a.page ?? 0) - (b.page ?? 0));
     // The cover's largest text when the metadata has no real title; the file name when neither does.
-    const title = metadataTitle ?? titleFromFirstPage(lines, bodySize(lines)) ?? fallbackTitle.replace(/[_]+/g, ' ').trim();
-    return { format: 'pdf', title, pages: total, blocks };
+    const title = metadataTitle ?? (lines.length ? titleFromFirstPage(lines, bodySize(lines)) : null) ?? fallbackTitle.replace(/[_]+/g, ' ').trim();
+    return { format: 'pdf', title, pages: total, blocks, ...(scanned.length ? { ocrPages: scanned.length } : {}) };
   } finally {
     await parser.destroy().catch(() => undefined);
   }

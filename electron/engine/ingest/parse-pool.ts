@@ -2,12 +2,22 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import type { ChunkOptions } from './types.js';
-import type { ParsedFile, ParseRequest, ParseResponse } from './parse-protocol.js';
+import type { OcrLanguageSetting } from './ocr/ocr-engine.js';
+import type { ParsedFile, ParseMessage, ParseRequest } from './parse-protocol.js';
+
+export interface ParseFileOptions {
+  /** OCR for scanned pages and image files (default: detected language); 'off' refuses them. */
+  ocr?: OcrLanguageSetting | 'off';
+  /** After each page read by OCR. */
+  onOcrPage?: (done: number, total: number) => void;
+  /** Stops the file at once (its thread is replaced). */
+  signal?: AbortSignal;
+}
 
 export interface ParserOptions {
   /** Heap cap for the parsing thread; a file that needs more is reported as too large. */
   maxHeapMb?: number;
-  /** Wall-clock limit per file. */
+  /** Wall-clock limit per file, or per OCR page while a file is read by OCR. */
   timeoutMs?: number;
   /** Parsing threads; defaults to the spare cores, at most two. */
   threads?: number;
@@ -96,24 +106,25 @@ export class DocumentParser {
     );
   }
 
-  async parse(file: string, chunking: ChunkOptions): Promise<ParsedFile> {
+  async parse(file: string, chunking: ChunkOptions, options: ParseFileOptions = {}): Promise<ParsedFile> {
     const slot = await this.acquire();
     try {
-      return await this.parseOn(slot, file, chunking);
+      return await this.parseOn(slot, file, chunking, options);
     } finally {
       this.release(slot);
     }
   }
 
-  private parseOn(slot: number, file: string | null, chunking: ChunkOptions): Promise<ParsedFile> {
+  private parseOn(slot: number, file: string | null, chunking: ChunkOptions, options: ParseFileOptions = {}): Promise<ParsedFile> {
     const worker = (this.slots[slot] ??= this.spawn());
-    const req: ParseRequest = { id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens };
+    const req: ParseRequest = { id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens, ocr: options.ocr ?? 'auto' };
     return new Promise<ParsedFile>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
+        options.signal?.removeEventListener('abort', onAbort);
       };
       const fail = (code: ErrorCode, message: string): void => {
         cleanup();
@@ -121,8 +132,15 @@ export class DocumentParser {
         void worker.terminate();
         reject(new DocTuneError(code, message, file === null ? undefined : { path: file }));
       };
-      const onMessage = (res: ParseResponse): void => {
+      const onMessage = (res: ParseMessage): void => {
         if (res.id !== req.id) return;
+        if ('progress' in res) {
+          // OCR takes seconds a page: each page read restarts the clock.
+          clearTimeout(timer);
+          timer = setTimeout(onTimeout, this.timeoutMs);
+          options.onOcrPage?.(res.progress.ocrDone, res.progress.ocrTotal);
+          return;
+        }
         cleanup();
         if (res.ok) resolve({ document: res.document, chunks: res.chunks });
         else reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, file === null ? undefined : { path: file }));
@@ -133,7 +151,11 @@ export class DocumentParser {
         } else fail('PARSE_FAILED', `parser crashed: ${err.message}`);
       };
       const onExit = (code: number): void => fail('PARSE_FAILED', `parser stopped unexpectedly (exit ${code})`);
-      const timer = setTimeout(() => fail('TIMEOUT', `parsing took longer than ${Math.round(this.timeoutMs / 1000)} s`), this.timeoutMs);
+      const onTimeout = (): void => fail('TIMEOUT', `parsing took longer than ${Math.round(this.timeoutMs / 1000)} s`);
+      const onAbort = (): void => fail('CANCELLED', 'import cancelled');
+      let timer = setTimeout(onTimeout, this.timeoutMs);
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);

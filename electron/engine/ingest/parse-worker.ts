@@ -9,8 +9,9 @@ import { chunkBlocks } from './chunker.js';
 import { detectLanguage } from './detect-language.js';
 import { minimalTextPdf as textPdf } from './minimal-pdf.js';
 import { parseDocument } from './parse-document.js';
+import { OcrEngine, type OcrLanguageSetting } from './ocr/ocr-engine.js';
 import type { ChunkOptions } from './types.js';
-import type { ParseRequest, ParseResponse } from './parse-protocol.js';
+import type { ParseProgress, ParseRequest, ParseResponse } from './parse-protocol.js';
 
 if (!parentPort) throw new Error('parse-worker must run in a worker thread');
 const port = parentPort;
@@ -18,6 +19,14 @@ const port = parentPort;
 port.on('message', (req: ParseRequest) => {
   void handle(req).then((res) => port.postMessage(res));
 });
+
+// One OCR engine per language setting, kept across files (starting Tesseract costs about half a second).
+const engines = new Map<OcrLanguageSetting, OcrEngine>();
+function engine(setting: OcrLanguageSetting): OcrEngine {
+  let e = engines.get(setting);
+  if (!e) engines.set(setting, (e = new OcrEngine(setting)));
+  return e;
+}
 
 const WARMUP_PDF = textPdf(['Warm-up', 'This page exists to load the PDF engine before the first real file.']);
 
@@ -28,7 +37,11 @@ async function handle(req: ParseRequest): Promise<ParseResponse> {
   }
   try {
     const bytes = await readFile(req.file);
-    const doc = await parseDocument(req.file, bytes);
+    const ocr = req.ocr === 'off' ? undefined : {
+      engine: engine(req.ocr),
+      onPage: (ocrDone: number, ocrTotal: number) => port.postMessage({ id: req.id, progress: { ocrDone, ocrTotal } } satisfies ParseProgress),
+    };
+    const doc = await parseDocument(req.file, bytes, ocr);
     const sample = doc.blocks
       .slice(0, 200)
       .map((b) => (b.kind === 'table' ? b.rows.flat().join(' ') : b.text))
@@ -36,7 +49,7 @@ async function handle(req: ParseRequest): Promise<ParseResponse> {
     const language = detectLanguage(sample);
     const options: ChunkOptions = { targetTokens: req.targetTokens, overlapTokens: req.overlapTokens };
     const chunks = chunkBlocks(doc.blocks, options, language);
-    return { id: req.id, ok: true, document: { title: doc.title, format: doc.format, pages: doc.pages, language }, chunks };
+    return { id: req.id, ok: true, document: { title: doc.title, format: doc.format, pages: doc.pages, language, ...(doc.ocrPages ? { ocrPages: doc.ocrPages } : {}) }, chunks };
   } catch (err) {
     return { id: req.id, ok: false, error: toWireError(err) };
   }

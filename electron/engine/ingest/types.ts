@@ -1,18 +1,21 @@
 /** What parsers produce and the chunker consumes: a document as a flat list of structural blocks. */
 export type Block =
   | { kind: 'heading'; level: number; text: string; page: number | null }
-  | { kind: 'paragraph'; text: string; page: number | null }
+  /** ocr: recognised from a page image (a scan), not read from a text layer. */
+  | { kind: 'paragraph'; text: string; page: number | null; ocr?: boolean }
   | { kind: 'list-item'; text: string; page: number | null }
   | { kind: 'table'; rows: string[][]; page: number | null };
 
-export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text';
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text' | 'image';
 
 export interface ParsedDocument {
   format: DocumentFormat;
   title: string;
-  /** Page count where the format has pages (PDF, DOCX metadata). */
+  /** Page count where the format has pages (PDF, DOCX metadata, the frames of an image). */
   pages: number | null;
   blocks: Block[];
+  /** Pages whose text came from OCR. */
+  ocrPages?: number;
 }
 
 export interface ChunkDraft {
@@ -22,6 +25,8 @@ export interface ChunkDraft {
   heading: string[];
   language: string;
   tokens: number;
+  /** Some of the text was recognised from a page image (OCR), so it may hold recognition errors. */
+  ocr: boolean;
 }
 
 export interface ChunkOptions {

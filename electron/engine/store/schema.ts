@@ -1,4 +1,4 @@
-import { type DataType, Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { Bool, type DataType, Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 
 export const DOCUMENTS_TABLE = 'documents';
 export const CHUNKS_TABLE = 'chunks';
@@ -36,6 +36,8 @@ export function chunksSchema(vectorDim: number | null): Schema {
     new Field('language', new Utf8(), false),
     new Field('tokens', new Int32(), false),
     new Field('content_hash', new Utf8(), false),
+    // Added after the first release (older tables get it, null, when opened): the text came from OCR.
+    new Field('ocr', new Bool(), true),
   ];
   if (vectorDim !== null) {
     fields.push(new Field('vector', new FixedSizeList(vectorDim, new Field('item', new Float32(), true)), false));
@@ -113,8 +115,13 @@ export interface ChunkRow {
   language: string;
   tokens: number;
   content_hash: string;
+  /** Recognised from a page image (null in workspaces written before OCR). */
+  ocr?: boolean | null;
   vector?: number[];
 }
+
+/** The chunk columns read back (all but the index's segmented text and the vector). */
+export const CHUNK_COLUMNS = ['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash', 'ocr'];
 
 /** SQL string literal for LanceDB filters. */
 export function sqlString(value: string): string {

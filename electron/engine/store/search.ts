@@ -1,11 +1,11 @@
 import type { SearchHit } from '../../shared/contract.js';
 import type { Embedder } from '../models/embedder.js';
 import { queryTerms, segmentForIndex } from '../ingest/text-units.js';
-import { sqlString } from './schema.js';
+import { CHUNK_COLUMNS, sqlString } from './schema.js';
 import { plainChunk, type Workspace } from './workspace.js';
 
 const RRF_K = 60;
-const COLUMNS = ['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash'];
+const COLUMNS = CHUNK_COLUMNS;
 
 /**
  * Hybrid search: BM25 over the (CJK-segmented) full-text column always; nearest vectors too when the

@@ -13,9 +13,11 @@ import {
   settingsSchema,
   sqlString,
   WORKSPACE_VERSION,
+  CHUNK_COLUMNS,
   type ChunkRow,
   type DocumentRow,
 } from './schema.js';
+import type { OcrSetting } from '../../shared/contract.js';
 
 export interface WorkspaceSettings {
   version: number;
@@ -27,6 +29,8 @@ export interface WorkspaceSettings {
   teacher: StoredTeacherSettings | null;
   /** The chat window's model, adapter and sampling. */
   chat: StoredChatSettings | null;
+  /** OCR for scanned pages and images: its language, detected per page (auto), or off. */
+  ocr: OcrSetting;
 }
 
 export interface StoredChatSettings {
@@ -58,6 +62,7 @@ const DEFAULT_SETTINGS: WorkspaceSettings = {
   chunkOverlap: 50,
   teacher: null,
   chat: null,
+  ocr: 'auto',
 };
 
 /**
@@ -112,6 +117,12 @@ export class Workspace {
     const chunks = names.has(CHUNKS_TABLE)
       ? await db.openTable(CHUNKS_TABLE)
       : await db.createEmptyTable(CHUNKS_TABLE, chunksSchema(settings.embeddingDim), { existOk: true });
+    if (names.has(CHUNKS_TABLE)) {
+      // A table from an older version gets the newer (nullable) columns.
+      const have = new Set((await chunks.schema()).fields.map((f) => f.name));
+      const missing = chunksSchema(null).fields.filter((f) => !have.has(f.name));
+      if (missing.length) await chunks.addColumns(missing);
+    }
     const ws = new Workspace(abs, db, documents, chunks, settingsTable, settings);
     if (!names.has(SETTINGS_TABLE)) await ws.updateSettings({});
     await ws.removeOrphanChunks();
@@ -216,7 +227,7 @@ export class Workspace {
     const rows = await this.chunks
       .query()
       .where(`document_id = ${sqlString(documentId)}`)
-      .select(['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash'])
+      .select(CHUNK_COLUMNS)
       .toArray();
     return rows.map(plainChunk).sort((a, b) => a.ordinal - b.ordinal);
   }
@@ -225,7 +236,7 @@ export class Workspace {
     const rows = await this.chunks
       .query()
       .where(`id = ${sqlString(id)}`)
-      .select(['id', 'document_id', 'ordinal', 'text', 'page', 'heading', 'language', 'tokens', 'content_hash'])
+      .select(CHUNK_COLUMNS)
       .limit(1)
       .toArray();
     return rows[0] ? plainChunk(rows[0]) : null;
@@ -328,5 +339,6 @@ export function plainChunk(r: Record<string, unknown>): ChunkRow {
     language: r.language as string,
     tokens: Number(r.tokens),
     content_hash: r.content_hash as string,
+    ocr: typeof r.ocr === 'boolean' ? r.ocr : null,
   };
 }

@@ -15,6 +15,8 @@ export interface FileRow {
   fraction: number;
   reason?: string;
   chunks?: number;
+  /** While scanned pages are read by OCR: pages read of pages to read. */
+  ocr?: { done: number; total: number };
   /** Part of the job's filesTotal (files rejected while collecting, before processing, are not). */
   counted: boolean;
 }
@@ -193,6 +195,7 @@ class IngestStore {
       fraction: Math.max(0, Math.min(1, progress.fraction)),
       reason: progress.reason,
       chunks: progress.chunks,
+      ocr: progress.ocr,
       // Files rejected while the engine collected them arrive straight as skipped/error and are not in filesTotal.
       counted: progress.stage !== 'skipped' && progress.stage !== 'error',
     };

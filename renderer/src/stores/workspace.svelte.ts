@@ -1,4 +1,4 @@
-import type { Capabilities, WorkspaceInfo } from '$shared/contract';
+import type { Capabilities, OcrSetting, WorkspaceInfo } from '$shared/contract';
 import { getApi, isBrowserMode } from '../lib/api';
 import { problemOf, type Problem } from '../lib/problems';
 
@@ -18,6 +18,16 @@ class WorkspaceStore {
       ]);
       this.info = info;
       this.capabilities = capabilities;
+      this.problem = null;
+    } catch (err) {
+      this.problem = problemOf(err);
+    }
+  }
+
+  /** How scanned pages and images are read from the next import on (kept in the workspace). */
+  async setOcr(ocr: OcrSetting): Promise<void> {
+    try {
+      this.info = await getApi().invoke('workspace.setOcr', { ocr });
       this.problem = null;
     } catch (err) {
       this.problem = problemOf(err);
