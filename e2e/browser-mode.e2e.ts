@@ -1,9 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { createCanvas } from '@napi-rs/canvas';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { OUTPUT, openPage, startUi, writeAdapterRun, type UiServer } from './helpers.js';
+
+/** Lines of text on a white image, as a phone photo of a notice would give (black on white, 1600 px wide). */
+function typesetPng(lines: string[]): Buffer {
+  const canvas = createCanvas(1600, 120 + lines.length * 90);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = 'white';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = 'black';
+  ctx.font = '52px sans-serif';
+  lines.forEach((line, i) => ctx.fillText(line, 60, 110 + i * 90));
+  return canvas.toBuffer('image/png');
+}
 
 const CORPUS_FILES = fs.readdirSync(CORPUS).filter((f) => !f.startsWith('.')).length;
 /** Waiting for the engine to answer a list or a write (it may be busy with passages asked for meanwhile). */
@@ -453,6 +466,28 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     await page.getByTestId('serve-start').waitFor();
     expect(await page.getByTestId('serve-panel').getAttribute('data-running')).toBe('false');
     await expect(fetch(`${base}/models`)).rejects.toThrow();
+  });
+
+  it('reads a photographed notice by OCR in the language chosen, and marks its passages', async () => {
+    await page.getByTestId('nav-documents').click();
+    await page.getByTestId('ocr-setting').selectOption('en');
+    const photo = path.join(tempDir('e2e-ocr'), 'notice-photo.png');
+    fs.writeFileSync(photo, typesetPng(['In case of fire, leave by the nearest exit.', 'Meet at the assembly point in the north car park.', 'Do not use the lifts.']));
+    await page.getByTestId('file-input').setInputFiles(photo);
+    const overall = page.getByTestId('overall-progress');
+    await expect.poll(async () => overall.getAttribute('data-state'), { timeout: 120_000, interval: 500 }).toBe('finished');
+    expect(await page.getByTestId('file-row').filter({ hasText: 'notice-photo.png' }).getAttribute('data-stage')).toBe('done');
+    await page.getByTestId('doc-filter').fill('notice-photo');
+    await expect.poll(async () => page.getByTestId('doc-row').count(), LIST_WAIT).toBe(1);
+    await page.getByTestId('doc-row').first().click();
+    const chunk = page.getByTestId('chunk').first();
+    await chunk.getByTestId('chunk-ocr').waitFor();
+    expect(await chunk.innerText()).toMatch(/assembly point/);
+    await page.screenshot({ path: path.join(OUTPUT, '14-ocr.png') });
+    await page.getByTestId('doc-filter').fill('');
+    // The setting is the workspace's: still there after a reload.
+    await page.reload();
+    await expect.poll(async () => page.getByTestId('ocr-setting').inputValue(), LIST_WAIT).toBe('en');
   });
 
   it('logged no errors in the page', () => {

@@ -13,7 +13,9 @@ import type { IngestSummary } from '../../shared/contract.js';
 const EXPECTED_ERRORS: Record<string, RegExp> = {
   'truncated.pdf': /^truncated PDF/,
   'encrypted.pdf': /^encrypted PDF/,
-  'scanned.pdf': /^no text layer \(scanned\?\)/,
+  // A grey square where a scan would be: read by OCR, and nothing found.
+  'scanned.pdf': /^no text found in the PDF, even by OCR/,
+  'picture.png': /^truncated PNG image/,
   'really-a-png.pdf': /^not a PDF: the content is a PNG image/,
   'broken.docx': /^corrupt ZIP package/,
   'bomb.docx': /zip bomb.*expands/,
@@ -53,6 +55,7 @@ describe('bad input', () => {
     write('good/notes with spaces.txt', 'Shelter in place\n\nClose all windows and doors and turn off ventilation systems.\n');
     write('.hidden-notes.txt', 'hidden');
     write('picture.png', Buffer.from('89504e47', 'hex'));
+    write('archive.7z', Buffer.from('377abcaf271c', 'hex'));
     fs.mkdirSync(path.join(dir, 'loop'));
     fs.symlinkSync('..', path.join(dir, 'loop', 'back-to-top'));
     ws = await Workspace.open(tempDir('bad-ws'));
@@ -79,7 +82,7 @@ describe('bad input', () => {
   it('skips hidden files, unsupported types and symlink loops with a reason', () => {
     const skipped = Object.fromEntries(summary.skipped.map((s) => [path.relative(dir, s.path), s.reason]));
     expect(skipped['.hidden-notes.txt']).toBe('hidden');
-    expect(skipped['picture.png']).toMatch(/unsupported file type "\.png"/);
+    expect(skipped['archive.7z']).toMatch(/unsupported file type "\.7z"/);
     expect(skipped['loop/back-to-top']).toMatch(/symbolic link loop/);
   });
 
