@@ -59,7 +59,7 @@ export function buildCli(): Command {
 
   program
     .command('ingest')
-    .description('import documents and folders into the workspace (PDF, DOCX, HTML, Markdown, text; scans and images by OCR)')
+    .description('import documents and folders into the workspace (PDF, DOCX, XLSX, ODS, CSV, EPUB, PPTX, HTML, Markdown, text; scans and images by OCR)')
     .argument('<paths...>', 'files or folders')
     .addOption(workspaceOption(true))
     .option('--chunk-tokens <n>', 'target chunk size in tokens (saved to the workspace)', positiveInt)

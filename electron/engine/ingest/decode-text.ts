@@ -46,6 +46,11 @@ export function decodeText(bytes: Uint8Array, path: string): DecodedText {
 
   const guess = jschardet.detect(buf, { minimumThreshold: 0 });
   const encoding = guess.encoding ? LEGACY_ENCODINGS[guess.encoding] : undefined;
+  // Short Chinese files (a CSV of names and duties) get low statistical confidence; GB18030 is accepted
+  // then only if it decodes cleanly into Chinese text.
+  if (encoding === 'gb18030' && guess.confidence >= 0.2 && guess.confidence < 0.5 && readsAsChinese(iconv.decode(buf, encoding))) {
+    return { text: iconv.decode(buf, encoding), encoding };
+  }
   if (!encoding || guess.confidence < 0.5) {
     throw new DocTuneError(
       'ENCODING',
@@ -54,6 +59,14 @@ export function decodeText(bytes: Uint8Array, path: string): DecodedText {
     );
   }
   return { text: iconv.decode(buf, encoding), encoding };
+}
+
+/** No replacement characters, and nine in ten non-ASCII characters are Han or CJK punctuation. */
+function readsAsChinese(text: string): boolean {
+  if (text.includes('\ufffd')) return false;
+  const wide = text.match(/[^\x00-\x7f]/gu) ?? [];
+  const han = wide.filter((c) => /[\p{Script=Han}\u3000-\u303f\uff00-\uffef]/u.test(c)).length;
+  return wide.length >= 4 && han >= wide.length * 0.9;
 }
 
 function strictUtf8(buf: Buffer, path: string): string {

@@ -13,6 +13,11 @@ const BY_EXTENSION: Record<string, DocumentFormat> = {
   '.markdown': 'markdown',
   '.txt': 'text',
   '.text': 'text',
+  '.xlsx': 'xlsx',
+  '.ods': 'ods',
+  '.csv': 'csv',
+  '.epub': 'epub',
+  '.pptx': 'pptx',
   // Scans and photos of documents, read by OCR.
   '.png': 'image',
   '.jpg': 'image',
@@ -56,9 +61,10 @@ export function assertContentMatches(format: DocumentFormat, bytes: Uint8Array, 
     if (!head.includes('%PDF-')) {
       throw new DocTuneError('UNSUPPORTED_FORMAT', `not a PDF: the content is ${actual ?? 'not PDF data'}`, { path: file });
     }
-  } else if (format === 'docx') {
-    if (actual !== 'a ZIP archive') {
-      throw new DocTuneError('UNSUPPORTED_FORMAT', `not a DOCX: the content is ${actual ?? 'not a ZIP package'}`, { path: file });
+  } else if (format === 'docx' || format === 'xlsx' || format === 'ods' || format === 'epub' || format === 'pptx') {
+    // Packages are ZIPs; an OLE file is a password-protected (encrypted) Office file, which its parser names.
+    if (actual !== 'a ZIP archive' && !((format === 'xlsx' || format === 'pptx') && actual === 'an old Word (.doc) or other OLE file')) {
+      throw new DocTuneError('UNSUPPORTED_FORMAT', `not a ${format.toUpperCase()}: the content is ${actual ?? 'not a ZIP package'}`, { path: file });
     }
   } else if (format === 'image') {
     if (!sniffImage(bytes)) {

@@ -5,6 +5,9 @@ import { assertContentMatches, formatFromExtension } from './detect-format.js';
 import { parseDocx } from './parse-docx.js';
 import { parseHtml } from './parse-html.js';
 import { parseImage } from './parse-image.js';
+import { parseEpub } from './formats/parse-epub.js';
+import { parsePptx } from './formats/parse-pptx.js';
+import { parseCsv, parseOds, parseXlsx } from './formats/parse-spreadsheet.js';
 import type { OcrContext } from './ocr/ocr-pages.js';
 import { parseMarkdown } from './parse-markdown.js';
 import { parsePdf } from './parse-pdf.js';
@@ -27,6 +30,21 @@ export async function parseDocument(file: string, bytes: Buffer, ocr?: OcrContex
       break;
     case 'image':
       doc = await parseImage(bytes, file, fallbackTitle, ocr);
+      break;
+    case 'xlsx':
+      doc = await parseXlsx(bytes, file, fallbackTitle);
+      break;
+    case 'ods':
+      doc = await parseOds(bytes, file, fallbackTitle);
+      break;
+    case 'csv':
+      doc = parseCsv(bytes, file, fallbackTitle);
+      break;
+    case 'epub':
+      doc = await parseEpub(bytes, file, fallbackTitle);
+      break;
+    case 'pptx':
+      doc = await parsePptx(bytes, file, fallbackTitle);
       break;
     case 'docx':
       doc = await parseDocx(bytes, file, fallbackTitle);

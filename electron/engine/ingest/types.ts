@@ -6,7 +6,7 @@ export type Block =
   | { kind: 'list-item'; text: string; page: number | null }
   | { kind: 'table'; rows: string[][]; page: number | null };
 
-export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text' | 'image';
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text' | 'image' | 'xlsx' | 'ods' | 'csv' | 'epub' | 'pptx';
 
 export interface ParsedDocument {
   format: DocumentFormat;

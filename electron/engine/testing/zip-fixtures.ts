@@ -73,6 +73,14 @@ export function docx(paragraphs: string[]): Buffer {
 
 /** A DOCX whose document.xml inflates to `megabytes` MB of blanks, built without holding it in memory. */
 export function docxZipBomb(megabytes = 400, options: { lie?: boolean } = {}): Buffer {
+  return zipBomb('word/document.xml', megabytes, options, [
+    { name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES) },
+    { name: '_rels/.rels', data: Buffer.from(RELS) },
+  ]);
+}
+
+/** Any package whose part `name` inflates to `megabytes` MB of blanks, beside the small parts given. */
+export function zipBomb(name: string, megabytes = 400, options: { lie?: boolean } = {}, others: Entry[] = []): Buffer {
   const mb = Buffer.alloc(1024 * 1024, 0x20);
   // Full-flush blocks are byte-aligned, so one compressed megabyte can be repeated to form the stream.
   const block = zlib.deflateRawSync(mb, { finishFlush: zlib.constants.Z_FULL_FLUSH, level: 9 });
@@ -81,10 +89,9 @@ export function docxZipBomb(megabytes = 400, options: { lie?: boolean } = {}): B
   for (let i = 0; i < megabytes; i++) crc = zlib.crc32(mb, crc);
   const data = Buffer.concat([...Array.from({ length: megabytes }, () => block), final]);
   return zip([
-    { name: '[Content_Types].xml', data: Buffer.from(CONTENT_TYPES) },
-    { name: '_rels/.rels', data: Buffer.from(RELS) },
+    ...others,
     {
-      name: 'word/document.xml',
+      name,
       data: Buffer.alloc(0),
       deflated: { data, size: megabytes * 1024 * 1024, crc },
       ...(options.lie ? { declaredSize: data.length * 2 } : {}),

@@ -15,7 +15,7 @@ export const en = {
   'count.results': { one: '{count} result', other: '{count} results' },
 
   'import.title': 'Import documents',
-  'import.hint': 'Drop files or folders here: PDF, Word (DOCX), HTML, Markdown or plain text, and scans or photos of pages (PNG, JPEG, TIFF, WebP, BMP), in English or Chinese.',
+  'import.hint': 'Drop files or folders here: PDF, Word (DOCX), spreadsheets (XLSX, ODS, CSV), e-books (EPUB), slides (PPTX), HTML, Markdown or plain text, and scans or photos of pages (PNG, JPEG, TIFF, WebP, BMP), in English or Chinese.',
   'import.ocr': 'Scanned pages and images (OCR):',
   'import.ocr.auto': 'read, language detected',
   'import.ocr.en': 'read as English',

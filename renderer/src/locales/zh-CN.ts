@@ -16,7 +16,7 @@ export const zhCN: Record<MessageKey, Message> = {
   'count.results': '{count} 条结果',
 
   'import.title': '导入文档',
-  'import.hint': '将文件或文件夹拖放到此处：支持 PDF、Word（DOCX）、HTML、Markdown、纯文本，以及页面的扫描件或照片（PNG、JPEG、TIFF、WebP、BMP），中英文均可。',
+  'import.hint': '将文件或文件夹拖放到此处：支持 PDF、Word（DOCX）、电子表格（XLSX、ODS、CSV）、电子书（EPUB）、幻灯片（PPTX）、HTML、Markdown、纯文本，以及页面的扫描件或照片（PNG、JPEG、TIFF、WebP、BMP），中英文均可。',
   'import.ocr': '扫描页与图片（OCR）：',
   'import.ocr.auto': '识别，自动检测语言',
   'import.ocr.en': '按英文识别',
