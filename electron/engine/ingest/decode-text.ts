@@ -64,7 +64,7 @@ export function decodeText(bytes: Uint8Array, path: string): DecodedText {
 /** No replacement characters, and nine in ten non-ASCII characters are Han or CJK punctuation. */
 function readsAsChinese(text: string): boolean {
   if (text.includes('\ufffd')) return false;
-  const wide = text.match(/[^\x00-\x7f]/gu) ?? [];
+  const wide = [...text].filter((c) => c.charCodeAt(0) > 0x7f);
   const han = wide.filter((c) => /[\p{Script=Han}\u3000-\u303f\uff00-\uffef]/u.test(c)).length;
   return wide.length >= 4 && han >= wide.length * 0.9;
 }
