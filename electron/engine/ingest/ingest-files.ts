@@ -52,6 +52,9 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   const settings = ws.settings;
   const chunking = { targetTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlap };
   let wrote = false;
+  // What is stored, read once: a query per file costs more than the file as a folder grows to thousands.
+  const stored = new Map((await ws.listDocuments()).map((d) => [d.path, d]));
+  const storedShas = new Map([...stored.values()].filter((d) => d.status === 'ready').map((d) => [d.sha256, d.path]));
   const committedShas = new Map<string, string>();
 
   // Files are parsed ahead on the parser's threads while earlier ones are committed, in order, here.
@@ -62,12 +65,12 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     const stat = await fs.stat(file);
     const sha = await sha256File(file);
     shaOf.set(file, sha);
-    const existing = await ws.documentByPath(file);
+    const existing = stored.get(file) ?? null;
     if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
     report({ path: file, stage: 'parsing', fraction: 0.1 });
     const parsed = await options.parser.parse(file, chunking, {
       ocr: settings.ocr,
-      signal: options.signal,
+      ...(options.signal ? { signal: options.signal } : {}),
       onOcrPage: (done, total) => report({ path: file, stage: 'parsing', fraction: 0.1 + 0.5 * (done / total), ocr: { done, total } }),
     });
     if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
@@ -85,63 +88,100 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   };
   for (let i = 0; i < lookahead; i++) start(i);
 
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i]!;
-    if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
-    try {
-      const prepared = await pending[i]!;
-      start(i + lookahead);
-      if (prepared.kind === 'unchanged') {
-        summary.unchanged++;
-        done++;
-        report({ path: file, stage: 'unchanged', fraction: 1, chunks: prepared.chunks });
-        continue;
-      }
-      const twinPath = committedShas.get(prepared.sha) ?? (await ws.documentBySha(prepared.sha))?.path;
-      if (twinPath && twinPath !== file) {
-        const reason = `same content as ${twinPath}, already imported`;
-        summary.skipped.push({ path: file, reason });
-        done++;
-        report({ path: file, stage: 'skipped', fraction: 1, reason });
-        continue;
-      }
-      report({ path: file, stage: 'indexing', fraction: 0.6 });
-      const rows = await chunkRows(prepared.parsed, options);
-      const doc: DocumentRow = {
-        id: rows.id,
-        path: file,
-        title: prepared.parsed.document.title,
-        sha256: prepared.sha,
-        format: prepared.parsed.document.format,
-        language: prepared.parsed.document.language,
-        pages: prepared.parsed.document.pages,
-        chunks: rows.rows.length,
-        status: 'ready',
-        error: null,
-        size: prepared.size,
-        imported_at: new Date().toISOString(),
-      };
-      if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
-      await ws.commitDocument(doc, rows.rows, { previous: prepared.previous });
-      committedShas.set(prepared.sha, file);
+  // Documents are committed in batches (a few table versions a second at most, however small the files);
+  // a file is reported done once its batch is stored.
+  let batch: { doc: DocumentRow; chunks: ChunkRow[]; previous: DocumentRow | null }[] = [];
+  let failures: DocumentRow[] = [];
+  let batchRows = 0;
+  let lastFlush = Date.now();
+  const flush = async (): Promise<void> => {
+    if (!batch.length && !failures.length) return;
+    const items = batch;
+    const failed = failures;
+    batch = [];
+    failures = [];
+    batchRows = 0;
+    await ws.commitBatch(items, failed);
+    lastFlush = Date.now();
+    for (const { doc, chunks } of items) {
+      stored.set(doc.path, doc);
       wrote = true;
       summary.documents++;
-      summary.chunks += rows.rows.length;
+      summary.chunks += chunks.length;
       done++;
-      report({ path: file, stage: 'done', fraction: 1, chunks: rows.rows.length });
-    } catch (err) {
-      start(i + lookahead);
-      if (err instanceof DocTuneError && err.code === 'CANCELLED') throw err;
-      const wire = toWireError(err);
-      summary.errors.push({ path: file, reason: wire.message });
-      done++;
-      report({ path: file, stage: 'error', fraction: 1, reason: wire.message });
-      await recordFailure(ws, file, wire.message, shaOf.get(file)).catch(() => undefined);
+      report({ path: doc.path, stage: 'done', fraction: 1, chunks: chunks.length });
+    }
+    if (failed.length) wrote = true;
+  };
+  const due = (): boolean => batch.length + failures.length >= BATCH_FILES || batchRows >= BATCH_ROWS || Date.now() - lastFlush >= BATCH_MS;
+
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]!;
+      if (options.signal?.aborted) throw new DocTuneError('CANCELLED', 'import cancelled');
+      try {
+        const prepared = await pending[i]!;
+        start(i + lookahead);
+        if (prepared.kind === 'unchanged') {
+          summary.unchanged++;
+          done++;
+          report({ path: file, stage: 'unchanged', fraction: 1, chunks: prepared.chunks });
+          continue;
+        }
+        const twinPath = committedShas.get(prepared.sha) ?? storedShas.get(prepared.sha);
+        if (twinPath && twinPath !== file) {
+          const reason = `same content as ${twinPath}, already imported`;
+          summary.skipped.push({ path: file, reason });
+          done++;
+          report({ path: file, stage: 'skipped', fraction: 1, reason });
+          continue;
+        }
+        report({ path: file, stage: 'indexing', fraction: 0.6 });
+        const rows = await chunkRows(prepared.parsed, options);
+        const doc: DocumentRow = {
+          id: rows.id,
+          path: file,
+          title: prepared.parsed.document.title,
+          sha256: prepared.sha,
+          format: prepared.parsed.document.format,
+          language: prepared.parsed.document.language,
+          pages: prepared.parsed.document.pages,
+          chunks: rows.rows.length,
+          status: 'ready',
+          error: null,
+          size: prepared.size,
+          imported_at: new Date().toISOString(),
+        };
+        batch.push({ doc, chunks: rows.rows, previous: prepared.previous });
+        batchRows += rows.rows.length;
+        committedShas.set(prepared.sha, file);
+      } catch (err) {
+        start(i + lookahead);
+        if (err instanceof DocTuneError && err.code === 'CANCELLED') throw err;
+        const wire = toWireError(err);
+        summary.errors.push({ path: file, reason: wire.message });
+        done++;
+        report({ path: file, stage: 'error', fraction: 1, reason: wire.message });
+        const failure = await failureRow(file, wire.message, shaOf.get(file)).catch(() => null);
+        if (failure) failures.push(failure);
+      }
+      if (due()) await flush();
+    }
+  } finally {
+    // Files parsed before a cancel are kept: their batch is stored either way.
+    await flush();
+    if (wrote) {
+      await ws.refreshIndexes();
+      await ws.compact();
     }
   }
-  if (wrote) await ws.refreshIndexes();
   return summary;
 }
+
+/** Documents per commit, rows per commit, and the longest a parsed file waits to be stored. */
+const BATCH_FILES = 500;
+const BATCH_ROWS = 20_000;
+const BATCH_MS = 2000;
 
 async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ id: string; rows: ChunkRow[] }> {
   const id = randomUUID();
@@ -169,10 +209,10 @@ async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ 
   return { id, rows };
 }
 
-async function recordFailure(ws: Workspace, file: string, reason: string, knownSha?: string): Promise<void> {
+async function failureRow(file: string, reason: string, knownSha?: string): Promise<DocumentRow> {
   const stat = await fs.stat(file).catch(() => null);
   const sha = knownSha ?? (stat ? await sha256File(file).catch(() => '') : '');
-  await ws.recordFailure({
+  return {
     id: randomUUID(),
     path: file,
     title: path.basename(file),
@@ -185,5 +225,5 @@ async function recordFailure(ws: Workspace, file: string, reason: string, knownS
     error: reason,
     size: stat?.size ?? 0,
     imported_at: new Date().toISOString(),
-  });
+  };
 }
