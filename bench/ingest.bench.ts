@@ -99,6 +99,7 @@ if (smallFiles > 0) {
   const seconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const listed = (await ws.listDocuments()).length;
+  if (listed !== smallFiles) throw new Error(`listed ${listed} of ${smallFiles} documents`);
   const listMs = performance.now() - t1;
   const versions = fs.readdirSync(path.join(wsDir, 'documents.lance', '_versions')).length;
   await smallParser.close();
