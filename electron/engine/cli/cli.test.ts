@@ -176,7 +176,7 @@ describe('doctune CLI', () => {
     const passages = JSON.parse(byName.stdout);
     expect(passages.document).toMatchObject({ id: law.id, title: law.title });
     expect(passages.passages).toHaveLength(law.chunks);
-    expect(Object.keys(passages.passages[0]).sort()).toEqual(['heading', 'id', 'ordinal', 'page', 'text', 'tokens']);
+    expect(Object.keys(passages.passages[0]).sort()).toEqual(['heading', 'id', 'ocr', 'ordinal', 'page', 'text', 'tokens']);
     expect(passages.passages[1].heading[0]).toBe('中华人民共和国治安管理处罚法');
     expect(JSON.parse(doctune('docs', 'show', law.id, '--workspace', ws, '--json').stdout).document.id).toBe(law.id);
     const pdf = docs.find((d) => d.path.endsWith('osha_factsheet_lockout_tagout.pdf'))!;

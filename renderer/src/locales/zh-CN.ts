@@ -79,7 +79,7 @@ export const zhCN: Record<MessageKey, Message> = {
   'chunks.empty': '此文档没有分块。',
   'chunks.ordinal': '第 {n} 块',
   'chunks.page': '第 {page} 页',
-  'chunks.ocr': 'OCR',
+  'chunks.ocr': 'OCR 识别',
   'chunks.ocrHint': '由扫描页面经 OCR 识别：可能有识别错误，请与原件核对。',
   'chunks.headingPath': '标题路径',
   'chunks.documentError': '此文档导入失败：{error}',
