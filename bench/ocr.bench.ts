@@ -11,10 +11,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import { GlobalFonts } from '@napi-rs/canvas';
 import { characterErrorRate } from '../electron/engine/ingest/ocr/character-error-rate.js';
 import { OcrEngine, tidyOcrText, type OcrLanguage } from '../electron/engine/ingest/ocr/ocr-engine.js';
 import { corpusFile } from '../electron/engine/testing/corpus.js';
+import { typesetPng } from '../electron/engine/testing/typeset.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
@@ -32,15 +33,8 @@ const statute = fs.readFileSync(corpusFile('突发事件应对法(2024-06-28).md
 for (let k = 0; k < 2; k++) {
   const text = statute.slice(k * 1400, (k + 1) * 1400);
   const lines = Array.from({ length: Math.ceil(text.length / 40) }, (_, i) => text.slice(i * 40, (i + 1) * 40));
-  const canvas = createCanvas(2480, 3508);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = 'white';
-  ctx.fillRect(0, 0, 2480, 3508);
-  ctx.fillStyle = 'black';
-  ctx.font = '50px BenchCJK';
-  lines.forEach((line, i) => ctx.fillText(line, 200, 200 + (i + 1) * 80));
   const image = path.join(dir, `statute-${k + 1}.png`);
-  fs.writeFileSync(image, canvas.toBuffer('image/png'));
+  fs.writeFileSync(image, typesetPng(lines, { font: 'BenchCJK', size: 50, lineHeight: 80 }));
   pages.push({ image, reference: lines.join(''), language: 'zh' });
 }
 

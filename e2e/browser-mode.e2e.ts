@@ -1,22 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createCanvas } from '@napi-rs/canvas';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
+import { typesetPng } from '../electron/engine/testing/typeset.js';
 import { OUTPUT, openPage, startUi, writeAdapterRun, type UiServer } from './helpers.js';
-
-/** Lines of text on a white image, as a phone photo of a notice would give (black on white, 1600 px wide). */
-function typesetPng(lines: string[]): Buffer {
-  const canvas = createCanvas(1600, 120 + lines.length * 90);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = 'white';
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.fillStyle = 'black';
-  ctx.font = '52px sans-serif';
-  lines.forEach((line, i) => ctx.fillText(line, 60, 110 + i * 90));
-  return canvas.toBuffer('image/png');
-}
 
 const CORPUS_FILES = fs.readdirSync(CORPUS).filter((f) => !f.startsWith('.')).length;
 /** Waiting for the engine to answer a list or a write (it may be busy with passages asked for meanwhile). */
@@ -472,7 +460,7 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     await page.getByTestId('nav-documents').click();
     await page.getByTestId('ocr-setting').selectOption('en');
     const photo = path.join(tempDir('e2e-ocr'), 'notice-photo.png');
-    fs.writeFileSync(photo, typesetPng(['In case of fire, leave by the nearest exit.', 'Meet at the assembly point in the north car park.', 'Do not use the lifts.']));
+    fs.writeFileSync(photo, typesetPng(['In case of fire, leave by the nearest exit.', 'Meet at the assembly point in the north car park.', 'Do not use the lifts.'], { font: 'sans-serif', size: 52, width: 1600, height: 390, left: 60, top: 20, lineHeight: 90 }));
     await page.getByTestId('file-input').setInputFiles(photo);
     const overall = page.getByTestId('overall-progress');
     await expect.poll(async () => overall.getAttribute('data-state'), { timeout: 120_000, interval: 500 }).toBe('finished');

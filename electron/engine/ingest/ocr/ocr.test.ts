@@ -14,6 +14,7 @@ import { DocTuneError } from '../../errors.js';
 import { corpusFile, tempDir } from '../../testing/corpus.js';
 import { doctune } from '../../testing/cli.js';
 import { scannedPdf } from '../../testing/scanned-pdf.js';
+import { typesetPng } from '../../testing/typeset.js';
 import { parseDocument } from '../parse-document.js';
 import { characterErrorRate } from './character-error-rate.js';
 import { OcrEngine, tidyOcrText } from './ocr-engine.js';
@@ -32,17 +33,7 @@ function scanOf(pdf: string, n: number): Buffer {
 
 const textLayer = (pdf: string, n: number): string => execFileSync('pdftotext', ['-f', String(n), '-l', String(n), pdf, '-'], { encoding: 'utf8' });
 
-/** Lines of text typeset on a white A4 page at 300 dpi (2480×3508). */
-function typeset(lines: string[], font: string, size = 50): Buffer {
-  const canvas = createCanvas(2480, 3508);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = 'white';
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.fillStyle = 'black';
-  ctx.font = `${size}px ${font}`;
-  lines.forEach((line, i) => ctx.fillText(line, 200, 200 + (i + 1) * size * 1.6));
-  return canvas.toBuffer('image/png');
-}
+const typeset = (lines: string[], font: string, size = 50): Buffer => typesetPng(lines, { font, size });
 
 /** A baseline TIFF (uncompressed 8-bit grayscale, one strip per page), pages chained as scanners write them. */
 function grayTiff(pages: { width: number; height: number; gray: Uint8Array }[]): Buffer {
