@@ -111,6 +111,7 @@ void app.whenReady().then(async () => {
     parser: { workerUrl: new URL('./parse-worker.js', import.meta.url) },
     pickPaths,
     warmUp: true,
+    watch: true,
     capabilities: { nativeDialogs: true, upload: false },
   });
   registerIpc(engine, isTrustedSender);

@@ -10,7 +10,8 @@ import { ModelInfo, ModelsOverview, PipelineProgressEvent, PipelineResultView, P
 export * from './eval-reliability.js';
 export * from './pipeline-schemas.js';
 
-export const DocumentStatus = z.enum(['ready', 'error']);
+/** removed: the file left a watched folder; kept for the QA pairs written from it. */
+export const DocumentStatus = z.enum(['ready', 'error', 'removed']);
 
 export const DocumentSummary = z.object({
   id: z.string(),
@@ -66,6 +67,28 @@ export const IngestSummary = z.object({
   errors: z.array(FileOutcome),
 });
 export type IngestSummary = z.infer<typeof IngestSummary>;
+
+/** A watched folder's sync: the import's summary, and the files that left, moved or came back. */
+export const SyncSummary = IngestSummary.extend({
+  /** Files gone from the folder: their documents are marked removed (kept for their QA pairs). */
+  removed: z.array(z.string()),
+  /** Files moved or renamed: the document follows, with its passages and QA pairs. */
+  renamed: z.array(z.object({ from: z.string(), to: z.string() })),
+  /** Removed files back in place: their documents are ready again. */
+  restored: z.array(z.string()),
+});
+export type SyncSummary = z.infer<typeof SyncSummary>;
+
+/** A folder the workspace keeps in step with (new, changed, renamed and deleted files). */
+export const WatchedFolder = z.object({
+  path: z.string(),
+  /** watching: listening for changes; syncing: importing what changed; error: the folder cannot be watched. */
+  state: z.enum(['watching', 'syncing', 'error']),
+  error: z.string().nullable(),
+  /** When it was last brought in step, and what that changed. */
+  lastSync: z.object({ at: z.string(), summary: SyncSummary }).nullable(),
+});
+export type WatchedFolder = z.infer<typeof WatchedFolder>;
 
 export const FileStage = z.enum(['queued', 'parsing', 'indexing', 'done', 'unchanged', 'skipped', 'error']);
 export type FileStage = z.infer<typeof FileStage>;
@@ -134,6 +157,9 @@ export const QaStatus = z.enum(['pending', 'accepted', 'rejected', 'edited']);
 export type QaStatus = z.infer<typeof QaStatus>;
 
 /** A QA pair as the review screen shows it, with where it came from. */
+export const SourceState = z.enum(['current', 'changed', 'removed']);
+export type SourceState = z.infer<typeof SourceState>;
+
 export const QaPairView = z.object({
   id: z.string(),
   question: z.string(),
@@ -151,6 +177,8 @@ export const QaPairView = z.object({
   paraphraseOf: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Whether the passage it rests on is still there (current), changed when its file did, or its document was removed. */
+  sourceState: SourceState,
 });
 export type QaPairView = z.infer<typeof QaPairView>;
 
@@ -165,6 +193,8 @@ export const QaPage = z.object({
   counts: QaCounts,
   documents: z.array(z.object({ id: z.string(), title: z.string() })),
   sources: z.array(z.string()),
+  /** Accepted pairs whose document was removed: kept and shown, but left out of training. */
+  acceptedOfRemoved: z.number().int(),
 });
 export type QaPage = z.infer<typeof QaPage>;
 
@@ -178,6 +208,7 @@ export const QaPassage = z.object({
   evidence: z.tuple([z.number().int(), z.number().int()]).nullable(),
   /** The passage was read from a scan by OCR. */
   ocr: z.boolean(),
+  sourceState: SourceState,
 });
 export type QaPassage = z.infer<typeof QaPassage>;
 
@@ -312,6 +343,10 @@ export const channels = {
     result: z.object({ jobId: z.string() }),
   },
   'ingest.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  /** Watched folders: kept in the workspace and watched while the app (or browser mode) runs. */
+  'watch.list': { args: Empty, result: z.array(WatchedFolder) },
+  'watch.add': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(WatchedFolder) },
+  'watch.remove': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(WatchedFolder) },
   'search.query': {
     args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10) }).strict(),
     result: z.array(SearchHit),
@@ -419,6 +454,8 @@ export const events = {
   'ingest.progress': IngestProgress,
   'ingest.done': z.object({ jobId: z.string(), summary: IngestSummary }),
   'ingest.failed': z.object({ jobId: z.string(), error: z.string() }),
+  /** A watched folder's state changed (a sync started or ended, or watching failed). */
+  'watch.changed': z.array(WatchedFolder),
   'generate.progress': z.object({ jobId: z.string(), done: z.number().int(), total: z.number().int(), pairs: z.number().int(), eta: z.number().nullable() }),
   'generate.done': z.object({ jobId: z.string(), summary: GenerateSummary }),
   'chat.citations': z.object({ jobId: z.string(), citations: z.array(Citation) }),

@@ -11,8 +11,8 @@ import { exportFileName, exportPairs, pairSources } from '../dataset/export.js';
 import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
-import { countByStatus, listQaPairs, qaPairById, setQaStatus, updateQaPair } from '../store/qa-store.js';
-import type { QaPairRow } from '../store/schema.js';
+import { countByStatus, listQaPairs, qaPairById, setQaStatus, sourceState, updateQaPair } from '../store/qa-store.js';
+import type { DocumentRow, QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
 
 export const DEFAULT_TEACHER: StoredTeacherSettings = {
@@ -34,11 +34,12 @@ export function locateEvidence(text: string, evidence: string | null): [number, 
   return at < 0 ? null : [positions[at]!, positions[at + needle.length - 1]! + 1];
 }
 
-function pairView(p: QaPairRow, titles: Map<string, string>): QaPairView {
+function pairView(p: QaPairRow, docs: ReadonlyMap<string, DocumentRow>): QaPairView {
+  const titles = { get: (id: string) => docs.get(id)?.title };
   return {
     id: p.id, question: p.question, answer: p.answer, evidence: p.evidence, status: p.status, source: p.source, teacher: p.teacher ?? null,
     documentId: p.document_id, documentTitle: p.document_id ? titles.get(p.document_id) ?? null : null, chunkId: p.chunk_id, language: p.language,
-    paraphraseOf: p.paraphrase_of ?? null, createdAt: p.created_at, updatedAt: p.updated_at ?? p.created_at,
+    paraphraseOf: p.paraphrase_of ?? null, createdAt: p.created_at, updatedAt: p.updated_at ?? p.created_at, sourceState: sourceState(p, docs),
   };
 }
 
@@ -57,14 +58,14 @@ export class DatasetDoor {
     return this.generating !== null;
   }
 
-  private async titles(ws: Workspace): Promise<Map<string, string>> {
-    return new Map((await ws.listDocuments()).map((d) => [d.id, d.title]));
+  private async documents(ws: Workspace): Promise<Map<string, DocumentRow>> {
+    return new Map((await ws.listDocuments()).map((d) => [d.id, d]));
   }
 
   /** One read of the table: the page, the counts, and the documents and teachers to filter by. */
   async list(f: { status: string; documentId?: string | undefined; source?: string | undefined; search?: string | undefined; offset: number; limit: number }): Promise<ResultOf<'qa.list'>> {
     const ws = await this.ws();
-    const [titles, all] = await Promise.all([this.titles(ws), listQaPairs(ws)]);
+    const [docs, all] = await Promise.all([this.documents(ws), listQaPairs(ws)]);
     const words = (f.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
     const rows = all.filter((p) =>
       (f.status === 'all' || p.status === f.status) && (!f.documentId || p.document_id === f.documentId) && (!f.source || p.source === f.source) &&
@@ -72,10 +73,11 @@ export class DatasetDoor {
     const docIds = new Set(all.map((p) => p.document_id).filter((d): d is string => Boolean(d)));
     return {
       total: rows.length,
-      pairs: rows.slice(f.offset, f.offset + f.limit).map((p) => pairView(p, titles)),
+      pairs: rows.slice(f.offset, f.offset + f.limit).map((p) => pairView(p, docs)),
       counts: countByStatus(all),
-      documents: [...docIds].map((id) => ({ id, title: titles.get(id) ?? id })).sort((a, b) => a.title.localeCompare(b.title)),
+      documents: [...docIds].map((id) => ({ id, title: docs.get(id)?.title ?? id })).sort((a, b) => a.title.localeCompare(b.title)),
       sources: [...new Set(all.map((p) => p.source))].sort(),
+      acceptedOfRemoved: all.filter((p) => (p.status === 'accepted' || p.status === 'edited') && sourceState(p, docs) === 'removed').length,
     };
   }
 
@@ -85,15 +87,20 @@ export class DatasetDoor {
     if (!pair?.chunk_id) return null;
     const chunk = await ws.chunkById(pair.chunk_id);
     if (!chunk) return null;
-    const doc = (await ws.committedDocumentIds()).get(chunk.document_id);
-    return { chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: doc?.title ?? '', evidence: locateEvidence(chunk.text, pair.evidence), ocr: chunk.ocr === true };
+    // A removed document's passages stay readable from its pairs.
+    const docs = await this.documents(ws);
+    const doc = docs.get(chunk.document_id);
+    return {
+      chunkId: chunk.id, text: chunk.text, heading: chunk.heading, page: chunk.page ?? null, documentTitle: doc?.title ?? '',
+      evidence: locateEvidence(chunk.text, pair.evidence), ocr: chunk.ocr === true, sourceState: sourceState(pair, docs),
+    };
   }
 
   async update(args: { id: string; question?: string | undefined; answer?: string | undefined; status?: QaPairRow['status'] | undefined }): Promise<QaPairView> {
     const ws = await this.ws();
     const row = await updateQaPair(ws, args.id, { ...(args.question ? { question: args.question } : {}), ...(args.answer ? { answer: args.answer } : {}), ...(args.status ? { status: args.status } : {}) });
     if (!row) throw new DocTuneError('NOT_FOUND', `no QA pair ${args.id}`);
-    return pairView(row, await this.titles(ws));
+    return pairView(row, await this.documents(ws));
   }
 
   async setStatus(ids: string[], status: QaPairRow['status']): Promise<{ updated: number }> {

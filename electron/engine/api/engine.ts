@@ -16,6 +16,7 @@ import { ChatDoor } from './chat-door.js';
 import { ServeDoor } from './serve-door.js';
 import { ModelsDoor } from './models-door.js';
 import { PipelineDoor } from './pipeline-door.js';
+import { WatchDoor } from './watch-door.js';
 import path from 'node:path';
 import { userDataDir } from '../store/paths.js';
 
@@ -33,6 +34,10 @@ export interface EngineOptions {
   capabilities?: { nativeDialogs: boolean; upload: boolean };
   /** Where model downloads go (default: the models folder beside the workspaces, shared with the CLI). */
   modelsDir?: string;
+  /** Watch the workspace's watched folders while the engine runs (the app and browser mode). */
+  watch?: boolean;
+  /** How long a watched folder must be quiet before its changes are synced (ms). */
+  watchQuietMs?: number;
 }
 
 type Handlers = { [C in Channel]: (args: ResultArgs<C>) => Promise<ResultOf<C>> };
@@ -63,6 +68,8 @@ export class Engine {
   readonly models: ModelsDoor;
   /** Documents to a tested adapter in one run. */
   readonly pipeline: PipelineDoor;
+  /** Watched folders, kept in step with the workspace. */
+  readonly watch: WatchDoor;
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
@@ -76,7 +83,23 @@ export class Engine {
       () => this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it'
         // Passages still being imported would get no QA pairs.
         : this.jobs.size > 0 ? 'documents are still being imported: wait for them to finish' : null);
+    this.watch = new WatchDoor({
+      ws: () => this.ws(),
+      exclusive: (work) => this.exclusive(work),
+      ingestOptions: async (ws) => ({ parser: this.parser, embedder: await this.embedderFor(ws) }),
+      emit: (e, p) => this.emit(e, p),
+      ...(options.watchQuietMs !== undefined ? { quietMs: options.watchQuietMs } : {}),
+    });
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
+    // Failures show on the folder (watch.list); starting never fails the engine.
+    if (options.watch) void this.watch.start().catch(() => undefined);
+  }
+
+  /** Run work in the import queue: imports and watched-folder syncs one at a time, in order. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   async ws(): Promise<Workspace> {
@@ -136,6 +159,9 @@ export class Engine {
       );
       return { jobId };
     },
+    'watch.list': async () => this.watch.list(),
+    'watch.add': async ({ path: folder }) => this.watch.add(folder),
+    'watch.remove': async ({ path: folder }) => this.watch.remove(folder),
     'ingest.cancel': async ({ jobId }) => {
       const job = this.jobs.get(jobId);
       job?.abort();
@@ -246,6 +272,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.watch.close();
     this.models.close();
     await this.pipeline.close();
     await this.dataset.close();

@@ -1,4 +1,4 @@
-import type { DocumentSummary, IngestSummary, SearchHit } from '../../shared/contract.js';
+import type { DocumentSummary, IngestSummary, SearchHit, SyncSummary } from '../../shared/contract.js';
 import type { FitSummary } from '../train/prepare-examples.js';
 
 export function formatIngestSummary(s: IngestSummary): string {
@@ -8,9 +8,24 @@ export function formatIngestSummary(s: IngestSummary): string {
   return lines.join('\n');
 }
 
+/** One watched folder's sync, as `doctune ingest --watch` prints it. */
+export function formatSyncSummary(folder: string, s: SyncSummary, at = new Date()): string {
+  const parts = [`${s.documents} imported`, `${s.unchanged} unchanged`];
+  if (s.renamed.length) parts.push(`${s.renamed.length} moved or renamed`);
+  if (s.restored.length) parts.push(`${s.restored.length} back`);
+  if (s.removed.length) parts.push(`${s.removed.length} removed`);
+  if (s.errors.length) parts.push(`${s.errors.length} failed`);
+  const lines = [`[${at.toLocaleTimeString('en-GB')}] ${folder}: ${parts.join(', ')}`];
+  for (const r of s.renamed) lines.push(`  moved: ${r.from} -> ${r.to}`);
+  for (const p of s.restored) lines.push(`  back: ${p}`);
+  for (const p of s.removed) lines.push(`  removed (kept for its QA pairs): ${p}`);
+  for (const e of s.errors) lines.push(`  ${e.path}: ${e.reason}`);
+  return lines.join('\n');
+}
+
 export function formatDocuments(docs: DocumentSummary[]): string {
   if (!docs.length) return 'No documents in this workspace yet. Add some with: doctune ingest <files or folders>';
-  const rows = docs.map((d) => [d.status === 'ready' ? 'ok' : 'ERROR', d.format, d.language, d.pages === null ? '-' : String(d.pages), String(d.chunks), d.title]);
+  const rows = docs.map((d) => [d.status === 'ready' ? 'ok' : d.status === 'removed' ? 'removed' : 'ERROR', d.format, d.language, d.pages === null ? '-' : String(d.pages), String(d.chunks), d.title]);
   const header = ['status', 'format', 'lang', 'pages', 'chunks', 'title'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

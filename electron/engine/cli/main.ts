@@ -8,7 +8,7 @@ import { DocTuneError, toWireError } from '../errors.js';
 import { startBrowserServer } from '../server/browser-server.js';
 import { defaultWorkspaceDir } from '../store/paths.js';
 import { searchWorkspace } from '../store/search.js';
-import { formatDocuments, formatHits, formatIngestSummary, formatPassages } from './format.js';
+import { formatDocuments, formatHits, formatIngestSummary, formatPassages, formatSyncSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
 import { addDatasetCommands } from './dataset-commands.js';
 import { addServeCommand } from './serve-command.js';
@@ -17,7 +17,8 @@ import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
 import { int, oneOf, port, positiveInt, UsageError } from './options.js';
 import type { OcrLanguageSetting } from '../ingest/ocr/ocr-engine.js';
-import { EXIT_INTERRUPTED } from './interrupt.js';
+import type { EventOf } from '../../shared/contract.js';
+import { EXIT_INTERRUPTED, interruptible } from './interrupt.js';
 import { ensurePortFree, listenError } from './port.js';
 import { findDocument, openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
 
@@ -65,8 +66,9 @@ export function buildCli(): Command {
     .option('--chunk-tokens <n>', 'target chunk size in tokens (saved to the workspace)', positiveInt)
     .option('--chunk-overlap <n>', 'overlap between chunks in tokens (saved to the workspace)', int)
     .option('--ocr <language>', 'OCR for scanned pages and images: auto (detected per page) | en | zh | off (saved to the workspace)', oneOf(['auto', 'en', 'zh', 'off'] as const))
-    .option('--json', 'print the result as JSON')
-    .action(async (paths: string[], opts: { workspace: string; json?: boolean; chunkTokens?: number; chunkOverlap?: number; ocr?: OcrLanguageSetting | 'off' }) => {
+    .option('--watch', 'keep the folders in step until Ctrl-C: new and changed files are imported, deleted ones marked removed')
+    .option('--json', 'print the result as JSON (with --watch: one line per sync)')
+    .action(async (paths: string[], opts: { workspace: string; json?: boolean; watch?: boolean; chunkTokens?: number; chunkOverlap?: number; ocr?: OcrLanguageSetting | 'off' }) => {
       checkChunking(opts.chunkTokens, opts.chunkOverlap);
       const engine = new Engine({ workspaceDir: opts.workspace });
       try {
@@ -75,13 +77,29 @@ export function buildCli(): Command {
           const s = (await engine.ws()).settings;
           await engine.setChunking(opts.chunkTokens ?? s.chunkTokens, opts.chunkOverlap ?? s.chunkOverlap);
         }
-        if (!opts.json) engine.on('ingest.progress', (p) => {
+        const printProgress = (p: Omit<EventOf<'ingest.progress'>, 'jobId'>): void => {
           if (p.ocr) process.stderr.write(`[${p.filesDone + 1}/${p.filesTotal}] ${p.path}: OCR page ${p.ocr.done} of ${p.ocr.total}\n`);
-          else if (['done', 'error', 'unchanged'].includes(p.stage)) {
+          else if (['done', 'error'].includes(p.stage) || (p.stage === 'unchanged' && !opts.watch)) {
             const note = p.stage === 'error' ? `error: ${p.reason}` : p.stage === 'unchanged' ? 'unchanged' : `${p.chunks} chunks`;
             process.stderr.write(`[${p.filesDone}/${p.filesTotal}] ${p.path}: ${note}\n`);
           }
-        });
+        };
+        if (!opts.json) engine.on('ingest.progress', printProgress);
+        if (opts.watch) {
+          const stop = interruptible('stopping: the import in progress finishes first');
+          process.stderr.write(`Watching ${paths.join(', ')} (Ctrl-C to stop)\n`);
+          try {
+            await engine.watch.follow(paths, {
+              signal: stop.signal,
+              onSync: (folder, summary) => process.stdout.write(`${opts.json ? JSON.stringify({ folder, at: new Date().toISOString(), ...summary }) : formatSyncSummary(folder, summary)}\n`),
+              onError: (folder, err) => process.stderr.write(`${folder}: ${toWireError(err).message}\n`),
+              ...(opts.json ? {} : { progress: printProgress }),
+            });
+          } finally {
+            stop.dispose();
+          }
+          return;
+        }
         const summary = await engine.ingest(paths);
         print(Boolean(opts.json), summary, () => formatIngestSummary(summary));
         // Failed only when files were tried and none got in or was already in.
@@ -182,7 +200,7 @@ export function buildCli(): Command {
     .option('--threads <n>', 'CPU threads for models and training (default: the physical cores free when each starts)', positiveInt)
     .action(async (opts: { workspace: string; port: number; host: string; threads?: number }) => {
       await ensurePortFree(opts.host, opts.port);
-      const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}), warmUp: true, capabilities: { nativeDialogs: false, upload: true } });
+      const engine = new Engine({ workspaceDir: opts.workspace, ...(opts.threads ? { threads: opts.threads } : {}), warmUp: true, watch: true, capabilities: { nativeDialogs: false, upload: true } });
       await engine.ws();
       const server = await startBrowserServer({
         engine,

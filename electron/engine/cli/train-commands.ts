@@ -20,7 +20,7 @@ const targets = (v: string): LoraTarget[] => {
 
 function describe(e: TrainProgress): string | null {
   switch (e.type) {
-    case 'prepared': return formatFit(e.examples, e.fit);
+    case 'prepared': return formatFit(e.examples, e.fit) + (e.leftOut ? `\n${e.leftOut} accepted QA pairs left out: their documents were removed` : '');
     case 'plan': return `device: ${e.device.backend} ${e.device.name} (${e.device.description})${e.notes ? ` [${e.notes}]` : ''}\n` +
       `precision: ${e.precision}${e.precisionNote ? ` [${e.precisionNote}]` : ''}\n` +
       `memory: ${describePlan(e.memory)}; batch ${e.batch} × ${e.seq} tokens${e.perUpdate > e.batch ? ` (${e.perUpdate} per update, accumulated)` : ''}${e.compactTransposed ? ', compact transposed weights' : ''}${e.checkpointing ? ', activation checkpointing' : ''}`;

@@ -177,7 +177,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // Training reads a snapshot, not the workspace: the workspace may change (and is open in this process)
     // while the training process runs, and a resumed run must see the same data.
     if (!state.snapshot) {
-      const conversations = await acceptedConversations(ws);
+      // Pairs of removed documents are left out; the Training set page says how many.
+      const { conversations } = await acceptedConversations(ws);
       if (!conversations.length) {
         const waiting = await ws.qaTable().then((t) => t.countRows("status = 'pending'"));
         throw new DocTuneError('BAD_ARGUMENT', waiting

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { detectLanguage } from '../ingest/detect-language.js';
 import type { Conversation } from '../train/sft-data.js';
-import { sqlString, type QaPairRow } from './schema.js';
+import type { SourceState } from '../../shared/contract.js';
+import { sqlString, type DocumentRow, type QaPairRow } from './schema.js';
 import type { Workspace } from './workspace.js';
 
 export type QaStatus = QaPairRow['status'];
@@ -46,13 +47,36 @@ export function pairsFromConversations(conversations: Conversation[], status: Qa
   return out;
 }
 
-/** Accepted (and edited) pairs as single-turn conversations: what `doctune train --workspace` learns from. */
-export async function acceptedConversations(ws: Workspace): Promise<Conversation[]> {
+/**
+ * Whether a pair's source is still there: `removed` when its document was removed (its file left a watched
+ * folder, or the user removed it), `changed` when the document was imported again without the pair's passage
+ * (a re-imported document's pairs keep the old passage's id, and passage ids start with their document's).
+ * Pairs without a document (imported conversations) are current.
+ */
+export function sourceState(p: Pick<QaPairRow, 'document_id' | 'chunk_id'>, docs: ReadonlyMap<string, Pick<DocumentRow, 'status'>>): SourceState {
+  if (!p.document_id) return 'current';
+  const doc = docs.get(p.document_id);
+  if (!doc || doc.status === 'removed') return 'removed';
+  if (p.chunk_id && !p.chunk_id.startsWith(`${p.document_id}:`)) return 'changed';
+  return 'current';
+}
+
+/**
+ * Accepted (and edited) pairs as single-turn conversations: what `doctune train --workspace` learns from.
+ * Pairs of removed documents are left out (the user's folder no longer holds their source) and counted, so
+ * the run can say so; they stay in the workspace, marked, and come back if the file does.
+ */
+export async function acceptedConversations(ws: Workspace): Promise<{ conversations: Conversation[]; leftOut: number }> {
+  const docs = new Map((await ws.listDocuments()).map((d) => [d.id, d]));
   const pairs = [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
-  return pairs.map((p) => [
-    { role: 'user', content: p.question },
-    { role: 'assistant', content: p.answer },
-  ]);
+  const kept = pairs.filter((p) => sourceState(p, docs) !== 'removed');
+  return {
+    conversations: kept.map((p) => [
+      { role: 'user', content: p.question },
+      { role: 'assistant', content: p.answer },
+    ]),
+    leftOut: pairs.length - kept.length,
+  };
 }
 
 export interface QaFilter {

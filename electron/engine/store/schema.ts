@@ -98,7 +98,8 @@ export interface DocumentRow {
   language: string;
   pages: number | null;
   chunks: number;
-  status: 'ready' | 'error';
+  /** removed: the file left a watched folder; its row and chunks stay for the QA pairs that rest on them. */
+  status: 'ready' | 'error' | 'removed';
   error: string | null;
   size: number;
   imported_at: string;

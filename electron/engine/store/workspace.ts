@@ -31,6 +31,8 @@ export interface WorkspaceSettings {
   chat: StoredChatSettings | null;
   /** OCR for scanned pages and images: its language, detected per page (auto), or off. */
   ocr: OcrSetting;
+  /** Folders kept in step with the workspace while the app runs (absolute paths). */
+  watchedFolders: string[];
 }
 
 export interface StoredChatSettings {
@@ -63,6 +65,7 @@ const DEFAULT_SETTINGS: WorkspaceSettings = {
   teacher: null,
   chat: null,
   ocr: 'auto',
+  watchedFolders: [],
 };
 
 /**
@@ -205,7 +208,10 @@ export class Workspace {
       await this.chunks.delete(`document_id = ${sqlString(doc.id)}`).catch(() => undefined);
       throw err;
     }
-    if (previous && previous.id !== doc.id) await this.chunks.delete(`document_id = ${sqlString(previous.id)}`);
+    if (previous && previous.id !== doc.id) {
+      await this.relinkQaPairs([{ from: previous.id, to: doc.id }]);
+      await this.chunks.delete(`document_id = ${sqlString(previous.id)}`);
+    }
   }
 
   /**
@@ -231,8 +237,42 @@ export class Workspace {
         throw err;
       }
     }
-    const replaced = items.filter((i) => i.previous && i.previous.id !== i.doc.id).map((i) => sqlString(i.previous!.id));
-    if (replaced.length) await this.chunks.delete(`document_id IN (${replaced.join(', ')})`);
+    const replaced = items.filter((i) => i.previous && i.previous.id !== i.doc.id).map((i) => ({ from: i.previous!.id, to: i.doc.id }));
+    if (replaced.length) {
+      await this.relinkQaPairs(replaced);
+      await this.chunks.delete(`document_id IN (${replaced.map((r) => sqlString(r.from)).join(', ')})`);
+    }
+  }
+
+  /**
+   * A document imported again (its file changed): its QA pairs move to the new version. A pair follows its
+   * passage when the passage's text is still there (same content hash); otherwise it keeps the old passage's
+   * id, which no longer exists, and so reads as resting on a passage that changed (never silently current).
+   */
+  private async relinkQaPairs(replaced: { from: string; to: string }[]): Promise<void> {
+    if (!(await this.db.tableNames()).includes(QA_TABLE)) return;
+    const qa = await this.qaTable();
+    const to = new Map(replaced.map((r) => [r.from, r.to]));
+    const fromIds = replaced.map((r) => sqlString(r.from)).join(', ');
+    const pairs = await qa.query().where(`document_id IN (${fromIds})`).toArray();
+    if (!pairs.length) return;
+    const hashOf = new Map<string, string>();
+    for (const c of await this.chunks.query().where(`document_id IN (${fromIds})`).select(['id', 'content_hash']).toArray()) {
+      hashOf.set(c.id as string, c.content_hash as string);
+    }
+    const current = new Map<string, string>();
+    const toIds = [...new Set(to.values())].map(sqlString).join(', ');
+    for (const c of await this.chunks.query().where(`document_id IN (${toIds})`).select(['id', 'content_hash', 'document_id']).toArray()) {
+      const key = `${c.document_id as string}|${c.content_hash as string}`;
+      if (!current.has(key)) current.set(key, c.id as string);
+    }
+    const rows = pairs.map((p) => {
+      const documentId = to.get(p.document_id as string)!;
+      const hash = p.chunk_id ? hashOf.get(p.chunk_id as string) : undefined;
+      const chunkId = (hash && current.get(`${documentId}|${hash}`)) ?? (p.chunk_id as string | null);
+      return { ...(p as Record<string, unknown>), document_id: documentId, chunk_id: chunkId };
+    });
+    await qa.mergeInsert('id').whenMatchedUpdateAll().execute(rows);
   }
 
   /** Stored rows for these paths (one query). */
@@ -254,6 +294,42 @@ export class Workspace {
     const cleanupOlderThan = new Date(Date.now() - 60_000);
     await this.documents.optimize({ cleanupOlderThan });
     await this.chunks.optimize({ cleanupOlderThan });
+  }
+
+  /**
+   * Documents whose files are gone (deleted from a watched folder): they leave search and generation, but
+   * their rows and chunks stay, so the QA pairs written from them still show their passages and are marked
+   * as resting on a removed document instead of silently losing their source.
+   */
+  async markRemoved(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500).map(sqlString);
+      await this.documents.update({ where: `id IN (${part.join(', ')})`, values: { status: 'removed' } });
+    }
+  }
+
+  /** Forget failed files' rows (a failure whose file is gone has nothing to keep). */
+  async forgetDocuments(ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500).map(sqlString);
+      await this.documents.delete(`id IN (${part.join(', ')})`);
+    }
+  }
+
+  /**
+   * A file moved or renamed (same content at a new path), or a removed file back: the document keeps its
+   * id, chunks and QA pairs under the new path, and is ready again.
+   */
+  async moveDocument(id: string, to: string): Promise<void> {
+    const [row] = await this.documents.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
+    if (!row) return;
+    const doc = plainDocument(row as DocumentRow);
+    // A title that was only the file's name follows the file.
+    const title = doc.title === path.basename(doc.path) ? path.basename(to) : doc.title;
+    const stale = doc.path === to ? null : await this.documentByPath(to);
+    if (stale) await this.documents.delete(`id = ${sqlString(stale.id)}`);
+    await this.documents.update({ where: `id = ${sqlString(id)}`, values: { path: to, title, status: 'ready' } });
+    if (stale) await this.chunks.delete(`document_id = ${sqlString(stale.id)}`);
   }
 
   /** Remember a file that failed, unless a good version of it is already stored (which stays untouched). */
@@ -327,7 +403,8 @@ export class Workspace {
   }
 
   private async removeOrphanChunks(): Promise<void> {
-    const ids = await this.committedDocumentIds();
+    // Chunks of ready and of removed documents stay (the latter for their QA pairs).
+    const ids = new Set((await this.listDocuments()).filter((d) => d.status !== 'error').map((d) => d.id));
     const rows = await this.chunks.query().select(['document_id']).toArray();
     const orphans = new Set<string>();
     for (const r of rows) if (!ids.has(r.document_id as string)) orphans.add(r.document_id as string);

@@ -24,7 +24,7 @@ export interface TrainRequest {
 }
 
 export type WorkerMessage =
-  | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number; fit: FitSummary } }
+  | { type: 'event'; event: TrainEvent | { type: 'prepared'; examples: number; fit: FitSummary; leftOut?: number } }
   | { type: 'devices'; devices: DeviceInfo[]; notes: string; cpuKernel: string }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; error: { code: string; message: string; path?: string } };
@@ -63,26 +63,27 @@ onParentGone(() => {
   if (!finished) cancelled = true;
 });
 
-async function workspaceConversations(dir: string): Promise<Conversation[]> {
+async function workspaceConversations(dir: string): Promise<{ conversations: Conversation[]; leftOut: number }> {
   const ws = await Workspace.open(dir);
   try {
-    const conversations = await acceptedConversations(ws);
-    if (!conversations.length) {
-      throw new DocTuneError('BAD_ARGUMENT', 'the workspace has no accepted QA pairs yet (review generated pairs, or add reviewed ones with `doctune dataset import`)', { path: dir });
+    const accepted = await acceptedConversations(ws);
+    if (!accepted.conversations.length) {
+      const why = accepted.leftOut ? `: the ${accepted.leftOut} accepted pairs it has rest on removed documents` : ' (review generated pairs, or add reviewed ones with `doctune dataset import`)';
+      throw new DocTuneError('BAD_ARGUMENT', `the workspace has no accepted QA pairs to train on${why}`, { path: dir });
     }
-    return conversations;
+    return accepted;
   } finally {
     ws.close();
   }
 }
 
 async function run(req: TrainRequest): Promise<TrainResult> {
-  const conversations = req.workspace ? await workspaceConversations(req.workspace) : await readConversations(req.dataFile!);
+  const { conversations, leftOut } = req.workspace ? await workspaceConversations(req.workspace) : { conversations: await readConversations(req.dataFile!), leftOut: 0 };
   // seq 0 (auto) resolves the same way on every resume: the model's context, capped.
   const model = await readGguf(req.config.modelPath);
   const seq = req.config.seq > 0 ? req.config.seq : autoSeq(metaNumber(model, `${metaString(model, 'general.architecture') ?? 'llama'}.context_length`));
   const { examples, fit } = await prepareExamples(req.config.modelPath, conversations, seq, req.config.longSequences);
-  send({ type: 'event', event: { type: 'prepared', examples: examples.length, fit } });
+  send({ type: 'event', event: { type: 'prepared', examples: examples.length, fit, ...(leftOut ? { leftOut } : {}) } });
   return trainAdapter({ ...req.config, seq }, examples, req.outDir, {
     fit,
     onEvent: (event) => send({ type: 'event', event }),

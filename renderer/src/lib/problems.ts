@@ -21,6 +21,7 @@ export function problemOf(err: unknown): Problem {
     case 'BAD_RESPONSE':
       return { key: 'error.BAD_RESPONSE', params: { message: error.message } };
     default:
-      return { key: 'error.generic', params: { message: error.message } };
+      // A failure about a file or folder names it.
+      return error.path ? { key: 'error.withPath', params: { path: error.path, message: error.message } } : { key: 'error.generic', params: { message: error.message } };
   }
 }

@@ -31,6 +31,8 @@ class QaStore {
   pairs = $state.raw<QaPairView[]>([]);
   total = $state(0);
   counts = $state.raw<QaCounts>(NO_COUNTS);
+  /** Accepted pairs whose document was removed: shown, left out of training. */
+  acceptedOfRemoved = $state(0);
   documents = $state.raw<QaPage['documents']>([]);
   sources = $state.raw<string[]>([]);
   loading = $state(false);
@@ -323,6 +325,7 @@ class QaStore {
     this.pairs = pairs;
     this.total = page.total;
     this.counts = page.counts;
+    this.acceptedOfRemoved = page.acceptedOfRemoved;
     this.documents = page.documents;
     this.sources = page.sources;
   }
