@@ -5,8 +5,14 @@
  * DocTune's parsing threads live as long as the app (or `doctune ui`); the first import after start pays
  * for loading pdf.js and warming its JIT. The steady-state figure (the goal) imports into a fresh workspace
  * with warm threads; the cold figure is reported beside it.
- * Then a folder of 20,000 small files (`--small-files N`, 0 to skip): goal ≤ 2 minutes.
- * Usage: npm run bench:ingest [-- --runs 5] [--small-files 20000]
+ * Then, at scale (each 0 to skip):
+ * - 1,000 real PDFs (`--many-pdfs N`): the corpus PDFs copied under different names, each copy made distinct
+ *   by a comment after its end so none is skipped as a duplicate; DocTune against pdftotext over the same
+ *   files. Goal: ≥ 0.5× pdftotext's pages/s.
+ * - a folder of 20,000 small files (`--small-files N`): goal ≤ 2 minutes.
+ * - one 200 MB text file (`--big-text MB`): real text (the corpus's English manuals and Chinese statutes,
+ *   repeated as numbered parts), imported in a process of its own. Goal: peak RSS ≤ 1 GB.
+ * Usage: npm run bench:ingest [-- --runs 5] [--many-pdfs 1000] [--small-files 20000] [--big-text 200]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,8 +23,11 @@ import { DocumentParser } from '../electron/engine/ingest/parse-pool.js';
 import { Workspace } from '../electron/engine/store/workspace.js';
 import { CORPUS } from '../electron/engine/testing/corpus.js';
 
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const runs = numberArg('--runs', 5);
 const pdfs = fs.readdirSync(CORPUS).filter((f) => f.endsWith('.pdf')).map((f) => path.join(CORPUS, f));
 
 function pdfPages(file: string): number {
@@ -82,8 +91,38 @@ console.log(`  DocTune cold (first import after start): ${result.doctuneCold.pag
 
 // Scale: a folder of many small files (notes, forms, exported records) into a fresh workspace, with the
 // table versions and the time to list the documents afterwards. Goal: 20,000 files in ≤ 2 minutes.
-const smallArg = process.argv.indexOf('--small-files');
-const smallFiles = smallArg > 0 ? Number(process.argv[smallArg + 1]) : 20_000;
+const manyPdfs = numberArg('--many-pdfs', 1000);
+if (manyPdfs > 0) {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'doctune-bench-pdfs-'));
+  const files: string[] = [];
+  let manyPages = 0;
+  for (let i = 0; i < manyPdfs; i++) {
+    const source = pdfs[i % pdfs.length]!;
+    const copy = path.join(folder, `copy-${String(i).padStart(4, '0')}-${path.basename(source)}`);
+    // Bytes after %%EOF are ignored by PDF readers; the comment makes each copy's hash (and so its document) its own.
+    fs.writeFileSync(copy, Buffer.concat([fs.readFileSync(source), Buffer.from(`\n% copy ${i}\n`)]));
+    files.push(copy);
+    manyPages += pdfPages(source);
+  }
+  const manyParser = new DocumentParser();
+  await manyParser.warmUp();
+  const popplerMany = timePdftotext(files);
+  const doctuneMany = await timeDocTune(manyParser, files);
+  await manyParser.close();
+  fs.rmSync(folder, { recursive: true, force: true });
+  const ppsMany = (ms: number): number => Math.round((manyPages / (ms / 1000)) * 10) / 10;
+  const many = {
+    pdfs: manyPdfs, pages: manyPages, parserThreads: manyParser.threads,
+    doctune: { seconds: Math.round(doctuneMany / 100) / 10, pagesPerSecond: ppsMany(doctuneMany) },
+    pdftotext: { seconds: Math.round(popplerMany / 100) / 10, pagesPerSecond: ppsMany(popplerMany) },
+    ratio: Math.round((popplerMany / doctuneMany) * 100) / 100,
+    goalRatio: 0.5,
+  };
+  fs.writeFileSync(path.join(import.meta.dirname, 'output', 'ingest-many-pdfs.json'), JSON.stringify(many, null, 2));
+  console.log(`  ${manyPdfs} PDFs (${manyPages} pages): DocTune ${many.doctune.pagesPerSecond} pages/s, pdftotext ${many.pdftotext.pagesPerSecond} pages/s, ratio ${many.ratio}× (goal ≥ 0.5×)`);
+}
+
+const smallFiles = numberArg('--small-files', 20_000);
 if (smallFiles > 0) {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'doctune-bench-small-'));
   for (let i = 0; i < smallFiles; i++) {
@@ -109,4 +148,28 @@ if (smallFiles > 0) {
   const scale = { files: smallFiles, imported: summary.documents, errors: summary.errors.length, seconds: Math.round(seconds * 10) / 10, filesPerSecond: Math.round(smallFiles / seconds), listDocumentsMs: Math.round(listMs), documentTableVersionsLeft: versions, goalSeconds: 120 };
   fs.writeFileSync(path.join(import.meta.dirname, 'output', 'ingest-small-files.json'), JSON.stringify(scale, null, 2));
   console.log(`  ${smallFiles} small text files: ${scale.seconds} s (${scale.filesPerSecond} files/s; goal ≤ 120 s), listing them ${scale.listDocumentsMs} ms, ${versions} document-table versions left`);
+}
+
+const bigMb = numberArg('--big-text', 200);
+if (bigMb > 0) {
+  // Real text to the size asked: the corpus's English manuals (pdftotext) and the Chinese statutes, as
+  // numbered parts of one long compilation.
+  const english = pdfs.map((f) => execFileSync('pdftotext', ['-layout', f, '-'], { maxBuffer: 64 * 1024 * 1024 }).toString());
+  const chinese = fs.readdirSync(CORPUS).filter((f) => f.endsWith('.md')).map((f) => fs.readFileSync(path.join(CORPUS, f), 'utf8'));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'doctune-bench-big-')), 'compilation.txt');
+  const fd = fs.openSync(file, 'w');
+  let written = 0;
+  for (let part = 1; written < bigMb * 1_000_000; part++) {
+    for (const text of [...english, ...chinese]) {
+      const piece = Buffer.from(`Part ${part}\n\n${text}\n\n`);
+      fs.writeSync(fd, piece);
+      written += piece.length;
+    }
+  }
+  fs.closeSync(fd);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-big-text.ts'), file], { maxBuffer: 16 * 1024 * 1024 }).toString();
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  const big = { ...JSON.parse(out.trim().split('\n').at(-1)!), goalPeakRssMb: 1024 };
+  fs.writeFileSync(path.join(import.meta.dirname, 'output', 'ingest-big-text.json'), JSON.stringify(big, null, 2));
+  console.log(`  one ${Math.round(big.bytes / 1e6)} MB text file: ${big.chunks} passages stored in ${big.storedSeconds} s, indexed and compacted by ${big.seconds} s, peak RSS ${big.peakRssMb} MB (goal ≤ 1024 MB)`);
 }

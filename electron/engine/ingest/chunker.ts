@@ -18,84 +18,112 @@ interface Unit {
 }
 
 export function chunkBlocks(blocks: Block[], options: ChunkOptions, documentLanguage: string): ChunkDraft[] {
-  const target = Math.max(32, options.targetTokens);
-  const overlap = Math.max(0, Math.min(options.overlapTokens, Math.floor(target / 2)));
-  const chunks: ChunkDraft[] = [];
-  const headingStack: { level: number; text: string }[] = [];
-  let units: Unit[] = [];
+  const chunker = new Chunker(options, documentLanguage);
+  for (const block of blocks) chunker.push(block);
+  return chunker.finish();
+}
 
-  const emit = (parts: Unit[]): void => {
-    const text = parts.map((u) => u.text).join(parts.some((u) => u.table) ? '\n' : ' ').trim();
-    if (!text) return;
-    chunks.push({
-      ordinal: chunks.length,
-      text,
-      page: parts.find((u) => u.page !== null)?.page ?? null,
-      heading: headingStack.map((h) => h.text),
-      // Script decides per chunk (a Chinese passage in an English manual); statistics only per document.
-      language: detectScriptLanguage(text) ?? documentLanguage,
-      tokens: estimateTokens(text),
-      ocr: parts.some((u) => u.ocr),
-    });
-  };
+/**
+ * The chunker fed one block at a time: finished chunks can be taken as it goes, so a file far larger than
+ * memory is chunked in bounded pieces (a streamed text file) with the same result as all at once.
+ */
+export class Chunker {
+  private readonly target: number;
+  private readonly overlap: number;
+  private readonly headingStack: { level: number; text: string }[] = [];
+  private done: ChunkDraft[] = [];
+  private ordinal = 0;
+  private current: Unit[] = [];
+  private currentTokens = 0;
 
-  let current: Unit[] = [];
-  let currentTokens = 0;
-  const flushSection = (): void => {
-    for (const unit of units) {
-      if (currentTokens + unit.tokens > target && current.length > 0) {
-        emit(current);
-        // Carry whole trailing sentences (not tables) into the next chunk as overlap.
-        const carry: Unit[] = [];
-        let carried = 0;
-        for (let i = current.length - 1; i >= 0; i--) {
-          const u = current[i]!;
-          if (u.table || carried + u.tokens > overlap) break;
-          carry.unshift(u);
-          carried += u.tokens;
-        }
-        current = unit.table ? [] : carry;
-        currentTokens = unit.table ? 0 : carried;
-      }
-      current.push(unit);
-      currentTokens += unit.tokens;
-    }
-    if (current.length) emit(current);
-    current = [];
-    currentTokens = 0;
-    units = [];
-  };
+  constructor(options: ChunkOptions, private readonly documentLanguage: string) {
+    this.target = Math.max(32, options.targetTokens);
+    this.overlap = Math.max(0, Math.min(options.overlapTokens, Math.floor(this.target / 2)));
+  }
 
-  for (const block of blocks) {
+  push(block: Block): void {
     if (block.kind === 'heading') {
-      flushSection();
-      while (headingStack.length && headingStack[headingStack.length - 1]!.level >= block.level) headingStack.pop();
-      headingStack.push({ level: block.level, text: block.text });
-      continue;
+      this.flushSection();
+      const stack = this.headingStack;
+      while (stack.length && stack[stack.length - 1]!.level >= block.level) stack.pop();
+      stack.push({ level: block.level, text: block.text });
+      return;
     }
     if (block.kind === 'table') {
-      units.push(...tableUnits(block.rows, block.page, target));
-      continue;
+      for (const unit of tableUnits(block.rows, block.page, this.target)) this.add(unit);
+      return;
     }
     const text = block.kind === 'list-item' ? `• ${block.text}` : block.text;
     const tokens = estimateTokens(text);
     const ocr = block.kind === 'paragraph' && block.ocr === true;
     // Recognised text never shares a passage with text-layer text: the OCR mark stays exact.
-    if (units.length && Boolean(units[units.length - 1]!.ocr) !== ocr) flushSection();
-    if (tokens <= target) {
-      units.push({ text, tokens, page: block.page, table: false, ocr });
-      continue;
+    const last = this.current[this.current.length - 1];
+    if (last && Boolean(last.ocr) !== ocr) this.flushSection();
+    if (tokens <= this.target) {
+      this.add({ text, tokens, page: block.page, table: false, ocr });
+      return;
     }
-    const language = detectScriptLanguage(text) ?? documentLanguage;
+    const language = detectScriptLanguage(text) ?? this.documentLanguage;
     for (const sentence of splitSentences(text, language)) {
       const s = sentence.trim();
       if (!s) continue;
       // A "sentence" longer than a chunk (no punctuation at all) is cut at word boundaries as a last resort.
-      for (const piece of hardWrap(s, target)) units.push({ text: piece, tokens: estimateTokens(piece), page: block.page, table: false, ocr });
+      for (const piece of hardWrap(s, this.target)) this.add({ text: piece, tokens: estimateTokens(piece), page: block.page, table: false, ocr });
     }
   }
-  flushSection();
-  return chunks;
+
+  /** The chunks finished so far (each handed out once). */
+  take(): ChunkDraft[] {
+    const out = this.done;
+    this.done = [];
+    return out;
+  }
+
+  /** The last chunks, once every block has been pushed. */
+  finish(): ChunkDraft[] {
+    this.flushSection();
+    return this.take();
+  }
+
+  private add(unit: Unit): void {
+    if (this.currentTokens + unit.tokens > this.target && this.current.length > 0) {
+      this.emit(this.current);
+      // Carry whole trailing sentences (not tables) into the next chunk as overlap.
+      const carry: Unit[] = [];
+      let carried = 0;
+      for (let i = this.current.length - 1; i >= 0; i--) {
+        const u = this.current[i]!;
+        if (u.table || carried + u.tokens > this.overlap) break;
+        carry.unshift(u);
+        carried += u.tokens;
+      }
+      this.current = unit.table ? [] : carry;
+      this.currentTokens = unit.table ? 0 : carried;
+    }
+    this.current.push(unit);
+    this.currentTokens += unit.tokens;
+  }
+
+  private flushSection(): void {
+    if (this.current.length) this.emit(this.current);
+    this.current = [];
+    this.currentTokens = 0;
+  }
+
+  private emit(parts: Unit[]): void {
+    const text = parts.map((u) => u.text).join(parts.some((u) => u.table) ? '\n' : ' ').trim();
+    if (!text) return;
+    this.done.push({
+      ordinal: this.ordinal++,
+      text,
+      page: parts.find((u) => u.page !== null)?.page ?? null,
+      heading: this.headingStack.map((h) => h.text),
+      // Script decides per chunk (a Chinese passage in an English manual); statistics only per document.
+      language: detectScriptLanguage(text) ?? this.documentLanguage,
+      tokens: estimateTokens(text),
+      ocr: parts.some((u) => u.ocr),
+    });
+  }
 }
 
 function tableUnits(rows: string[][], page: number | null, target: number): Unit[] {

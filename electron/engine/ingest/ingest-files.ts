@@ -57,10 +57,19 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   const storedShas = new Map([...stored.values()].filter((d) => d.status === 'ready').map((d) => [d.sha256, d.path]));
   const committedShas = new Map<string, string>();
 
+  // Writes to the tables go one at a time: a large file's passages are stored while it is read (see below),
+  // between the batches' commits.
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = writing.then(work);
+    writing = run.catch(() => undefined);
+    return run;
+  };
+
   // Files are parsed ahead on the parser's threads while earlier ones are committed, in order, here.
   type Prepared =
     | { kind: 'unchanged'; chunks: number }
-    | { kind: 'parsed'; sha: string; size: number; parsed: ParsedFile; previous: DocumentRow | null };
+    | { kind: 'parsed'; id: string; sha: string; size: number; parsed: ParsedFile; previous: DocumentRow | null };
   const prepare = async (file: string): Promise<Prepared> => {
     const stat = await fs.stat(file);
     const sha = await sha256File(file);
@@ -68,13 +77,27 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     const existing = stored.get(file) ?? null;
     if (existing && existing.sha256 === sha && existing.status === 'ready') return { kind: 'unchanged', chunks: existing.chunks };
     report({ path: file, stage: 'parsing', fraction: 0.1 });
-    const parsed = await options.parser.parse(file, chunking, {
-      ocr: settings.ocr,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onOcrPage: (done, total) => report({ path: file, stage: 'parsing', fraction: 0.1 + 0.5 * (done / total), ocr: { done, total } }),
-    });
-    if (parsed.chunks.length === 0) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
-    return { kind: 'parsed', sha, size: stat.size, parsed, previous: existing };
+    const id = randomUUID();
+    let streamed = 0;
+    try {
+      const parsed = await options.parser.parse(file, chunking, {
+        ocr: settings.ocr,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onOcrPage: (done, total) => report({ path: file, stage: 'parsing', fraction: 0.1 + 0.5 * (done / total), ocr: { done, total } }),
+        // A large text file arrives in batches: each is stored at once, so the file never sits whole in memory.
+        onChunks: async (drafts) => {
+          const rows = await chunkRows(id, drafts, streamed, options);
+          await write(() => ws.addChunks(rows));
+          streamed += rows.length;
+          report({ path: file, stage: 'parsing', fraction: 0.3, chunks: streamed });
+        },
+      });
+      if (parsed.chunks.length === 0 && !parsed.streamed) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
+      return { kind: 'parsed', id, sha, size: stat.size, parsed, previous: existing };
+    } catch (err) {
+      if (streamed) await write(() => ws.discardChunks(id)).catch(() => undefined);
+      throw err;
+    }
   };
   // Hashes computed while preparing, so recording a failure does not read the file again.
   const shaOf = new Map<string, string>();
@@ -101,7 +124,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     batch = [];
     failures = [];
     batchRows = 0;
-    await ws.commitBatch(items, failed);
+    await write(() => ws.commitBatch(items, failed));
     lastFlush = Date.now();
     for (const { doc, chunks } of items) {
       stored.set(doc.path, doc);
@@ -130,6 +153,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
         }
         const twinPath = committedShas.get(prepared.sha) ?? storedShas.get(prepared.sha);
         if (twinPath && twinPath !== file) {
+          if (prepared.parsed.streamed) await write(() => ws.discardChunks(prepared.id));
           const reason = `same content as ${twinPath}, already imported`;
           summary.skipped.push({ path: file, reason });
           done++;
@@ -137,23 +161,24 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
           continue;
         }
         report({ path: file, stage: 'indexing', fraction: 0.6 });
-        const rows = await chunkRows(prepared.parsed, options);
+        const streamed = prepared.parsed.streamed ?? 0;
+        const rows = await chunkRows(prepared.id, prepared.parsed.chunks, streamed, options);
         const doc: DocumentRow = {
-          id: rows.id,
+          id: prepared.id,
           path: file,
           title: prepared.parsed.document.title,
           sha256: prepared.sha,
           format: prepared.parsed.document.format,
           language: prepared.parsed.document.language,
           pages: prepared.parsed.document.pages,
-          chunks: rows.rows.length,
+          chunks: streamed + rows.length,
           status: 'ready',
           error: null,
           size: prepared.size,
           imported_at: new Date().toISOString(),
         };
-        batch.push({ doc, chunks: rows.rows, previous: prepared.previous });
-        batchRows += rows.rows.length;
+        batch.push({ doc, chunks: rows, previous: prepared.previous });
+        batchRows += rows.length;
         committedShas.set(prepared.sha, file);
       } catch (err) {
         start(i + lookahead);
@@ -170,6 +195,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   } finally {
     // Files parsed before a cancel are kept: their batch is stored either way.
     await flush();
+    await writing;
     if (wrote) {
       await ws.refreshIndexes();
       await ws.compact();
@@ -183,10 +209,12 @@ const BATCH_FILES = 500;
 const BATCH_ROWS = 20_000;
 const BATCH_MS = 2000;
 
-async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ id: string; rows: ChunkRow[] }> {
-  const id = randomUUID();
+/** Rows for a document's chunks (from `first` on: a streamed file's batches continue the numbering). */
+async function chunkRows(id: string, drafts: ParsedFile['chunks'], first: number, options: IngestOptions): Promise<ChunkRow[]> {
   const rows: ChunkRow[] = [];
-  for (const c of parsed.chunks) {
+  for (const c of drafts) {
+    // The worker numbers each streamed batch's chunks on from the last; checked, since ids rest on it.
+    if (c.ordinal !== first + rows.length) throw new DocTuneError('INTERNAL', `chunk ${c.ordinal} arrived out of order`);
     const row: ChunkRow = {
       id: `${id}:${c.ordinal}`,
       document_id: id,
@@ -206,7 +234,7 @@ async function chunkRows(parsed: ParsedFile, options: IngestOptions): Promise<{ 
     }
     rows.push(row);
   }
-  return { id, rows };
+  return rows;
 }
 
 async function failureRow(file: string, reason: string, knownSha?: string): Promise<DocumentRow> {

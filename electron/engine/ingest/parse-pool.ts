@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DocTuneError, type ErrorCode } from '../errors.js';
-import type { ChunkOptions } from './types.js';
+import type { ChunkDraft, ChunkOptions } from './types.js';
 import type { OcrLanguageSetting } from './ocr/ocr-engine.js';
-import type { ParsedFile, ParseMessage, ParseRequest } from './parse-protocol.js';
+import type { ParseAck, ParsedFile, ParseMessage, ParseRequest } from './parse-protocol.js';
 
 export interface ParseFileOptions {
   /** OCR for scanned pages and image files (default: detected language); 'off' refuses them. */
@@ -12,6 +12,11 @@ export interface ParseFileOptions {
   onOcrPage?: (done: number, total: number) => void;
   /** Stops the file at once (its thread is replaced). */
   signal?: AbortSignal;
+  /**
+   * Takes chunks in batches as a large text file is read (the file then never sits whole in memory); the
+   * thread reads on once the returned promise resolves. Without it every file's chunks come at the end.
+   */
+  onChunks?: (chunks: ChunkDraft[]) => Promise<void>;
 }
 
 export interface ParserOptions {
@@ -23,6 +28,8 @@ export interface ParserOptions {
   threads?: number;
   /** Override the worker script (the Electron build bundles it next to the main process). */
   workerUrl?: URL;
+  /** Plain-text files from this size on are read in pieces (default 16 MB), in batches of chunks (tests lower both). */
+  streamText?: { fromBytes?: number; batchChunks?: number };
 }
 
 function defaultWorker(): { script: URL | string; eval: boolean } {
@@ -48,11 +55,13 @@ export class DocumentParser {
   private readonly maxHeapMb: number;
   private readonly timeoutMs: number;
   private readonly workerUrl: URL | undefined;
+  private readonly streamText: ParserOptions['streamText'];
 
   constructor(options: ParserOptions = {}) {
     this.maxHeapMb = options.maxHeapMb ?? 1024;
     this.timeoutMs = options.timeoutMs ?? 180_000;
     this.workerUrl = options.workerUrl;
+    this.streamText = options.streamText;
     const size = Math.max(1, options.threads ?? Math.min(2, availableParallelism()));
     this.slots = Array.from({ length: size }, () => null);
     this.busy = Array.from({ length: size }, () => false);
@@ -117,9 +126,15 @@ export class DocumentParser {
 
   private parseOn(slot: number, file: string | null, chunking: ChunkOptions, options: ParseFileOptions = {}): Promise<ParsedFile> {
     const worker = (this.slots[slot] ??= this.spawn());
-    const req: ParseRequest = { id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens, ocr: options.ocr ?? 'auto' };
+    const req: ParseRequest = {
+      id: this.nextId++, file, targetTokens: chunking.targetTokens, overlapTokens: chunking.overlapTokens, ocr: options.ocr ?? 'auto',
+      ...(options.onChunks ? { stream: true } : {}),
+      ...(this.streamText ? { streamText: this.streamText } : {}),
+    };
     return new Promise<ParsedFile>((resolve, reject) => {
+      let settled = false;
       const cleanup = (): void => {
+        settled = true;
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
@@ -134,6 +149,23 @@ export class DocumentParser {
       };
       const onMessage = (res: ParseMessage): void => {
         if (res.id !== req.id) return;
+        if ('batch' in res) {
+          // A streamed file's batch: the clock restarts once it is stored (a huge file is slow, not stuck).
+          clearTimeout(timer);
+          options.onChunks!(res.batch).then(
+            () => {
+              if (settled) return;
+              timer = setTimeout(onTimeout, this.timeoutMs);
+              worker.postMessage({ ack: req.id } satisfies ParseAck);
+            },
+            (err: unknown) => {
+              if (settled) return;
+              const e = err instanceof DocTuneError ? err : null;
+              fail(e?.code ?? 'INTERNAL', e?.message ?? `storing passages failed: ${(err as Error).message}`);
+            },
+          );
+          return;
+        }
         if ('progress' in res) {
           // OCR takes seconds a page: each page read restarts the clock.
           clearTimeout(timer);
@@ -142,7 +174,7 @@ export class DocumentParser {
           return;
         }
         cleanup();
-        if (res.ok) resolve({ document: res.document, chunks: res.chunks });
+        if (res.ok) resolve({ document: res.document, chunks: res.chunks, ...(res.streamed ? { streamed: res.streamed } : {}) });
         else reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, file === null ? undefined : { path: file }));
       };
       const onError = (err: Error & { code?: string }): void => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import './lance-threads.js';
 import * as lancedb from '@lancedb/lancedb';
 import { DocTuneError } from '../errors.js';
 import {
@@ -273,6 +274,23 @@ export class Workspace {
       return { ...(p as Record<string, unknown>), document_id: documentId, chunk_id: chunkId };
     });
     await qa.mergeInsert('id').whenMatchedUpdateAll().execute(rows);
+  }
+
+  /**
+   * Passages of a document still being imported (a large file streamed in batches): invisible to readers
+   * until its row is committed, and removed on the next open if that never happens.
+   */
+  async addChunks(chunks: ChunkRow[]): Promise<void> {
+    if (!chunks.length) return;
+    if (this.hasVectors && chunks.some((c) => !c.vector)) {
+      throw new DocTuneError('INTERNAL', 'workspace has an embedding model but chunks came without vectors');
+    }
+    await this.chunks.add(chunks as unknown as Record<string, unknown>[]);
+  }
+
+  /** Drop the passages of a document whose import did not complete. */
+  async discardChunks(documentId: string): Promise<void> {
+    await this.chunks.delete(`document_id = ${sqlString(documentId)}`);
   }
 
   /** Stored rows for these paths (one query). */
