@@ -82,12 +82,14 @@ export class Engine {
     this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads,
       () => this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it'
         // Passages still being imported would get no QA pairs.
-        : this.jobs.size > 0 ? 'documents are still being imported: wait for them to finish' : null);
+        : this.jobs.size > 0 || this.watch.syncing ? 'documents are still being imported: wait for them to finish' : null);
     this.watch = new WatchDoor({
       ws: () => this.ws(),
       exclusive: (work) => this.exclusive(work),
       ingestOptions: async (ws) => ({ parser: this.parser, embedder: await this.embedderFor(ws) }),
       emit: (e, p) => this.emit(e, p),
+      // A watched folder's sync waits while the pipeline or generation writes to the workspace.
+      blocked: () => (this.pipeline.running ? 'pipeline' : this.dataset.generatingNow ? 'generating' : null),
       ...(options.watchQuietMs !== undefined ? { quietMs: options.watchQuietMs } : {}),
     });
     if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
@@ -249,8 +251,14 @@ export class Engine {
    * table rewritten with vectors in one commit, so search never sees a mix of models.
    */
   async setEmbeddingModel(modelPath: string | null): Promise<{ dimensions: number | null; chunks: number }> {
+    // In the import queue: an import or a watched folder's sync writing meanwhile would be lost in the rewrite.
+    return this.exclusive(() => this.rewriteEmbeddings(modelPath));
+  }
+
+  private async rewriteEmbeddings(modelPath: string | null): Promise<{ dimensions: number | null; chunks: number }> {
     const ws = await this.ws();
-    const chunks = await ws.allChunks();
+    // Removed documents' passages are rewritten too: their QA pairs still show them.
+    const chunks = await ws.keptChunks();
     if (!modelPath) {
       await ws.rewriteChunks(chunks, null);
       await ws.updateSettings({ embeddingModel: null, embeddingDim: null });

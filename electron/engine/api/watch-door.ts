@@ -13,11 +13,18 @@ export interface WatchDoorOptions {
   exclusive: <T>(work: () => Promise<T>) => Promise<T>;
   ingestOptions: (ws: Workspace) => Promise<IngestOptions>;
   emit: <E extends EventName>(event: E, payload: EventOf<E>) => void;
+  /** Why the workspace cannot be written now (the pipeline or generation at work), or null. */
+  blocked?: () => string | null;
   quietMs?: number;
 }
 
+/** How long a sync waits before trying again while other work holds the workspace. */
+const RETRY_MS = 3000;
+
 interface FolderState {
   watcher: FolderWatcher | null;
+  /** Stops this folder's sync in progress (the folder removed, the engine closing). */
+  controller: AbortController;
   state: WatchedFolder['state'];
   error: string | null;
   lastSync: WatchedFolder['lastSync'];
@@ -32,16 +39,24 @@ export class WatchDoor {
   private readonly folders = new Map<string, FolderState>();
   private started: Promise<void> | null = null;
   private closed = false;
+  private running = 0;
+  /** Copies skipped as twins of stored documents, across folders and syncs (see SyncOptions.twins). */
+  private readonly twins = new Map<string, string>();
 
   constructor(private readonly o: WatchDoorOptions) {}
 
-  /** Start watching the workspace's folders (once; later calls wait for the first). */
+  /** Start watching the workspace's folders (once); their catch-up syncs go on in the background. */
   start(): Promise<void> {
     this.started ??= (async () => {
       const ws = await this.o.ws();
-      for (const folder of ws.settings.watchedFolders) await this.begin(folder);
+      for (const folder of ws.settings.watchedFolders) void this.begin(folder);
     })();
     return this.started;
+  }
+
+  /** Whether a sync is writing to the workspace now. */
+  get syncing(): boolean {
+    return this.running > 0;
   }
 
   async list(): Promise<WatchedFolder[]> {
@@ -57,8 +72,10 @@ export class WatchDoor {
     if (outer) throw new DocTuneError('BAD_ARGUMENT', outer === dir ? 'already watched' : `already watched as part of ${outer}`, { path: dir });
     // A folder around watched ones takes their place.
     for (const inner of [...this.folders.keys()].filter((f) => isInside(f, dir))) await this.end(inner);
-    await ws.updateSettings({ watchedFolders: [...this.folders.keys(), dir] });
-    await this.begin(dir);
+    const begun = this.begin(dir);
+    await ws.updateSettings({ watchedFolders: [...this.folders.keys()] });
+    // The folder is listed (syncing) at once; its first import goes on in the background.
+    await begun.watching;
     return this.list();
   }
 
@@ -83,7 +100,9 @@ export class WatchDoor {
     const run = async (dir: string, changes?: FolderChanges): Promise<void> => {
       if (o.signal.aborted) return;
       try {
-        const summary = await this.o.exclusive(async () => syncFolders(ws, [dir], { ...(await this.o.ingestOptions(ws)), ...(o.progress ? { onProgress: o.progress } : {}) }, changes));
+        const summary = await this.o.exclusive(async () => syncFolders(ws, [dir], {
+          ...(await this.o.ingestOptions(ws)), signal: o.signal, twins: this.twins, ...(o.progress ? { onProgress: o.progress } : {}),
+        }, changes));
         o.onSync(dir, summary);
       } catch (err) {
         o.onError(dir, err);
@@ -104,66 +123,76 @@ export class WatchDoor {
   async close(): Promise<void> {
     this.closed = true;
     await this.started?.catch(() => undefined);
+    for (const s of this.folders.values()) s.controller.abort();
     await Promise.all([...this.folders.values()].map((s) => s.watcher?.close()));
   }
 
-  private async begin(dir: string): Promise<void> {
-    const state: FolderState = { watcher: null, state: 'syncing', error: null, lastSync: null };
+  /** Register the folder and start watching it; `watching` resolves once events flow, the catch-up runs after. */
+  private begin(dir: string): { watching: Promise<void> } {
+    const state: FolderState = { watcher: null, controller: new AbortController(), state: 'syncing', error: null, lastSync: null };
     this.folders.set(dir, state);
     this.changed();
-    try {
-      // Watch first, so that nothing changing during the catch-up is missed; then catch up.
-      state.watcher = await FolderWatcher.open([dir], {
-        quietMs: this.o.quietMs ?? 1000,
-        sync: (changes) => this.sync(dir, changes),
-        onError: (err) => this.fail(dir, err),
-      });
-      if (this.closed) {
-        await state.watcher.close();
-        return;
+    const watching = (async () => {
+      try {
+        // Watch first, so that nothing changing during the catch-up is missed; then catch up.
+        const watcher = await FolderWatcher.open([dir], {
+          quietMs: this.o.quietMs ?? 1000,
+          sync: (changes) => this.sync(dir, state, changes),
+          onError: (err) => this.fail(dir, state, err),
+        });
+        // Closed, or the folder dropped, while the watcher started.
+        if (this.closed || this.folders.get(dir) !== state) await watcher.close();
+        else state.watcher = watcher;
+      } catch (err) {
+        this.fail(dir, state, err);
       }
-      await this.sync(dir);
-    } catch (err) {
-      this.fail(dir, err);
-    }
+    })();
+    void watching.then(() => (state.watcher ? this.sync(dir, state) : undefined));
+    return { watching };
   }
 
   private async end(dir: string): Promise<void> {
     const state = this.folders.get(dir);
     this.folders.delete(dir);
+    state?.controller.abort();
     await state?.watcher?.close();
     this.changed();
   }
 
-  private async sync(dir: string, changes?: FolderChanges): Promise<void> {
-    const state = this.folders.get(dir);
-    if (!state || this.closed) return;
-    const exists = await fs.stat(dir).then((s) => s.isDirectory(), () => false);
-    if (!exists) {
-      // A folder that went away (an unplugged drive, an unmounted share) is not taken as every file deleted.
-      this.fail(dir, new DocTuneError('NOT_FOUND', 'the folder is not there any more; its documents are kept', { path: dir }));
-      return;
+  private async sync(dir: string, state: FolderState, changes?: FolderChanges): Promise<void> {
+    if (this.closed || this.folders.get(dir) !== state) return;
+    const blocked = this.o.blocked?.();
+    if (blocked) {
+      // The pipeline or generation holds the workspace: the same changes are tried again shortly.
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      return this.sync(dir, state, changes);
     }
     state.state = 'syncing';
     this.changed();
     try {
       const summary: SyncSummary = await this.o.exclusive(async () => {
-        const ws = await this.o.ws();
-        return syncFolders(ws, [dir], await this.o.ingestOptions(ws), changes);
+        this.running++;
+        try {
+          const ws = await this.o.ws();
+          // The folder is checked here, in the queue, right before the sync reads it.
+          return await syncFolders(ws, [dir], { ...(await this.o.ingestOptions(ws)), signal: state.controller.signal, twins: this.twins }, changes);
+        } finally {
+          this.running--;
+        }
       });
       state.state = 'watching';
       state.error = null;
       state.lastSync = { at: new Date().toISOString(), summary };
     } catch (err) {
-      this.fail(dir, err);
+      if (state.controller.signal.aborted) return;
+      this.fail(dir, state, err);
       return;
     }
     this.changed();
   }
 
-  private fail(dir: string, err: unknown): void {
-    const state = this.folders.get(dir);
-    if (!state) return;
+  private fail(dir: string, state: FolderState, err: unknown): void {
+    if (this.folders.get(dir) !== state) return;
     state.state = 'error';
     state.error = toWireError(err).message;
     this.changed();

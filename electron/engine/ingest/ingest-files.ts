@@ -79,29 +79,40 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     report({ path: file, stage: 'parsing', fraction: 0.1 });
     const id = randomUUID();
     let streamed = 0;
+    // A batch may still be on its way to the table when the parse is stopped: waited for before cleaning up.
+    let inflight: Promise<unknown> = Promise.resolve();
+    let wrote = false;
     try {
       const parsed = await options.parser.parse(file, chunking, {
         ocr: settings.ocr,
         ...(options.signal ? { signal: options.signal } : {}),
         onOcrPage: (done, total) => report({ path: file, stage: 'parsing', fraction: 0.1 + 0.5 * (done / total), ocr: { done, total } }),
         // A large text file arrives in batches: each is stored at once, so the file never sits whole in memory.
-        onChunks: async (drafts) => {
-          const rows = await chunkRows(id, drafts, streamed, options);
-          await write(() => ws.addChunks(rows));
-          streamed += rows.length;
-          report({ path: file, stage: 'parsing', fraction: 0.3, chunks: streamed });
+        onChunks: (drafts) => {
+          const run = (async () => {
+            const rows = await chunkRows(id, drafts, streamed, options);
+            wrote = true;
+            await write(() => ws.addChunks(rows));
+            streamed += rows.length;
+            report({ path: file, stage: 'parsing', fraction: 0.3, chunks: streamed });
+          })();
+          inflight = run.catch(() => undefined);
+          return run;
         },
       });
       if (parsed.chunks.length === 0 && !parsed.streamed) throw new DocTuneError('EMPTY_DOCUMENT', 'no text content found', { path: file });
       return { kind: 'parsed', id, sha, size: stat.size, parsed, previous: existing };
     } catch (err) {
-      if (streamed) await write(() => ws.discardChunks(id)).catch(() => undefined);
+      await inflight;
+      if (wrote) await write(() => ws.discardChunks(id)).catch(() => undefined);
       throw err;
     }
   };
   // Hashes computed while preparing, so recording a failure does not read the file again.
   const shaOf = new Map<string, string>();
   const lookahead = Math.max(1, options.parser.threads);
+  /** Documents handed to a batch (committed, or rolled back by the commit itself). */
+  const batched = new Set<string>();
   const pending: Promise<Prepared>[] = [];
   const start = (i: number): void => {
     const file = files[i];
@@ -178,6 +189,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
           imported_at: new Date().toISOString(),
         };
         batch.push({ doc, chunks: rows, previous: prepared.previous });
+        batched.add(doc.id);
         batchRows += rows.length;
         committedShas.set(prepared.sha, file);
       } catch (err) {
@@ -195,6 +207,12 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
   } finally {
     // Files parsed before a cancel are kept: their batch is stored either way.
     await flush();
+    // Files read but never added to a batch (read ahead before a cancel or a failed commit, or stopped
+    // half-way through the loop): passages they streamed go.
+    await Promise.all(pending.map((p) => p?.then(
+      (prepared) => (prepared.kind === 'parsed' && prepared.parsed.streamed && !batched.has(prepared.id) ? write(() => ws.discardChunks(prepared.id)) : undefined),
+      () => undefined,
+    )));
     await writing;
     if (wrote) {
       await ws.refreshIndexes();

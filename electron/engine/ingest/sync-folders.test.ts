@@ -151,4 +151,54 @@ describe('keeping a workspace in step with a folder', () => {
     expect(await sync({ changed: [], removed: [a, folder] })).toMatchObject({ removed: [] });
     expect((await ws.documentByPath(a))?.status).toBe('ready');
   });
+
+  it('a file moved onto an existing name is imported with its new content, not skipped as a copy', async () => {
+    const a = write('draft.md', EXTINGUISHERS);
+    const b = write('final.md', LADDERS);
+    await sync();
+    fs.renameSync(a, b); // final.md now holds the extinguisher text
+    const summary = await sync({ changed: [b], removed: [a] });
+    expect(summary).toMatchObject({ documents: 1, removed: [a], skipped: [] });
+    expect((await ws.chunksOf((await ws.documentByPath(b))!.id))[0]!.text).toMatch(/extinguishers/);
+    expect((await ws.documentByPath(a))?.status).toBe('removed');
+  });
+
+  it('a copy made in one sync and the original deleted in the next: the copy takes the document over', async () => {
+    const a = write('extinguishers.md', EXTINGUISHERS);
+    const twins = new Map<string, string>();
+    await syncFolders(ws, [folder], { parser, twins });
+    await pairsFor(a);
+    const id = (await ws.documentByPath(a))!.id;
+    const copy = write('archive/extinguishers.md', EXTINGUISHERS);
+    const first = await syncFolders(ws, [folder], { parser, twins }, { changed: [copy], removed: [] });
+    expect(first.skipped).toEqual([{ path: copy, reason: `same content as ${a}, already imported` }]);
+    fs.rmSync(a);
+    const second = await syncFolders(ws, [folder], { parser, twins }, { changed: [], removed: [a] });
+    expect(second).toMatchObject({ removed: [], renamed: [{ from: a, to: copy }] });
+    expect(await ws.documentByPath(copy)).toMatchObject({ id, status: 'ready' });
+    expect(Object.values(await states())).toEqual(['current']);
+  });
+
+  it('a full sync removes nothing a walk merely skips, and refuses a folder that looks unmounted', async () => {
+    const readme = write('README.md', '# About\n\nThis folder holds the site safety manuals and nothing else of note here.\n');
+    write('ladders.md', LADDERS);
+    // Imported as a file of its own (a watcher reports it by name); a walk of the folder skips READMEs.
+    await sync({ changed: [readme, path.join(folder, 'ladders.md')], removed: [] });
+    expect(await sync()).toMatchObject({ removed: [] });
+    expect((await ws.documentByPath(readme))?.status).toBe('ready');
+
+    for (const f of fs.readdirSync(folder)) fs.rmSync(path.join(folder, f));
+    await expect(sync()).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/not mounted/) });
+    expect((await ws.listDocuments()).every((d) => d.status === 'ready')).toBe(true);
+    fs.rmSync(folder, { recursive: true });
+    await expect(sync({ changed: [], removed: [folder] })).rejects.toMatchObject({ code: 'NOT_FOUND', path: folder });
+    expect((await ws.listDocuments()).every((d) => d.status === 'ready')).toBe(true);
+  });
+
+  it('pairs whose document id is gone (workspaces from before) read as changed and still train', async () => {
+    await addQaPairs(ws, [{ question: 'old?', answer: 'an answer', chunk_id: 'gone:0', document_id: 'gone', evidence: null, language: 'en', source: 'extractive', status: 'accepted' }]);
+    expect(await states()).toEqual({ 'old?': 'changed' });
+    expect(await acceptedConversations(ws)).toMatchObject({ leftOut: 0, conversations: [[{ content: 'old?' }, { content: 'an answer' }]] });
+  });
 });
+

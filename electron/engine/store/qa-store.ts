@@ -48,15 +48,17 @@ export function pairsFromConversations(conversations: Conversation[], status: Qa
 }
 
 /**
- * Whether a pair's source is still there: `removed` when its document was removed (its file left a watched
- * folder, or the user removed it), `changed` when the document was imported again without the pair's passage
- * (a re-imported document's pairs keep the old passage's id, and passage ids start with their document's).
- * Pairs without a document (imported conversations) are current.
+ * Whether a pair's source is still there: `removed` when its document is marked removed (its file left a
+ * watched folder, or the user removed it), `changed` when its passage is no longer in the workspace (the
+ * document was imported again without it: a re-imported document's pairs keep the old passage's id, and
+ * passage ids start with their document's; or, in workspaces older than this rule, the document id itself is
+ * gone). Only `removed` pairs leave training. Pairs without a document (imported conversations) are current.
  */
 export function sourceState(p: Pick<QaPairRow, 'document_id' | 'chunk_id'>, docs: ReadonlyMap<string, Pick<DocumentRow, 'status'>>): SourceState {
   if (!p.document_id) return 'current';
   const doc = docs.get(p.document_id);
-  if (!doc || doc.status === 'removed') return 'removed';
+  if (!doc) return 'changed';
+  if (doc.status === 'removed') return 'removed';
   if (p.chunk_id && !p.chunk_id.startsWith(`${p.document_id}:`)) return 'changed';
   return 'current';
 }

@@ -19,7 +19,13 @@ export async function searchWorkspace(ws: Workspace, query: string, k: number, e
   if (docs.size === 0) return [];
   const table = ws.chunkTable();
   const pool = Math.max(k * 4, 20);
-  const where = options.documentId ? `document_id = ${sqlString(options.documentId)}` : null;
+  // Removed documents keep their passages (for their QA pairs): left out in the query itself, so that they
+  // never crowd real hits out of the candidate pool.
+  const removed = (await ws.listDocuments()).filter((d) => d.status === 'removed').map((d) => sqlString(d.id));
+  const where = [
+    options.documentId ? `document_id = ${sqlString(options.documentId)}` : null,
+    removed.length ? `document_id NOT IN (${removed.join(', ')})` : null,
+  ].filter(Boolean).join(' AND ') || null;
 
   const ftsQuery = segmentForIndex(q);
   const textQuery = table.query().fullTextSearch(ftsQuery, { columns: ['fts_text'] });

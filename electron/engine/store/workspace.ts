@@ -253,26 +253,27 @@ export class Workspace {
   private async relinkQaPairs(replaced: { from: string; to: string }[]): Promise<void> {
     if (!(await this.db.tableNames()).includes(QA_TABLE)) return;
     const qa = await this.qaTable();
-    const to = new Map(replaced.map((r) => [r.from, r.to]));
     const fromIds = replaced.map((r) => sqlString(r.from)).join(', ');
-    const pairs = await qa.query().where(`document_id IN (${fromIds})`).toArray();
+    const pairs = await qa.query().where(`document_id IN (${fromIds})`).select(['id', 'chunk_id', 'document_id']).toArray();
     if (!pairs.length) return;
     const hashOf = new Map<string, string>();
     for (const c of await this.chunks.query().where(`document_id IN (${fromIds})`).select(['id', 'content_hash']).toArray()) {
       hashOf.set(c.id as string, c.content_hash as string);
     }
     const current = new Map<string, string>();
-    const toIds = [...new Set(to.values())].map(sqlString).join(', ');
+    const toIds = [...new Set(replaced.map((r) => r.to))].map(sqlString).join(', ');
     for (const c of await this.chunks.query().where(`document_id IN (${toIds})`).select(['id', 'content_hash', 'document_id']).toArray()) {
       const key = `${c.document_id as string}|${c.content_hash as string}`;
       if (!current.has(key)) current.set(key, c.id as string);
     }
+    const to = new Map(replaced.map((r) => [r.from, r.to]));
     const rows = pairs.map((p) => {
       const documentId = to.get(p.document_id as string)!;
       const hash = p.chunk_id ? hashOf.get(p.chunk_id as string) : undefined;
       const chunkId = (hash && current.get(`${documentId}|${hash}`)) ?? (p.chunk_id as string | null);
-      return { ...(p as Record<string, unknown>), document_id: documentId, chunk_id: chunkId };
+      return { id: p.id as string, chunk_id: chunkId, document_id: documentId };
     });
+    // Only these two columns are written, in one commit: a review made meanwhile (wording, status) stays.
     await qa.mergeInsert('id').whenMatchedUpdateAll().execute(rows);
   }
 
@@ -345,9 +346,14 @@ export class Workspace {
     // A title that was only the file's name follows the file.
     const title = doc.title === path.basename(doc.path) ? path.basename(to) : doc.title;
     const stale = doc.path === to ? null : await this.documentByPath(to);
-    if (stale) await this.documents.delete(`id = ${sqlString(stale.id)}`);
+    // A removed document already at that path keeps its row and passages when QA pairs rest on them,
+    // under a path no file has (paths are unique); otherwise it goes.
+    const kept = stale && stale.status === 'removed' && (await this.db.tableNames()).includes(QA_TABLE)
+      && (await (await this.qaTable()).countRows(`document_id = ${sqlString(stale.id)}`)) > 0;
+    if (stale && kept) await this.documents.update({ where: `id = ${sqlString(stale.id)}`, values: { path: `${to} (removed ${stale.imported_at})` } });
+    else if (stale) await this.documents.delete(`id = ${sqlString(stale.id)}`);
     await this.documents.update({ where: `id = ${sqlString(id)}`, values: { path: to, title, status: 'ready' } });
-    if (stale) await this.chunks.delete(`document_id = ${sqlString(stale.id)}`);
+    if (stale && !kept) await this.chunks.delete(`document_id = ${sqlString(stale.id)}`);
   }
 
   /** Remember a file that failed, unless a good version of it is already stored (which stays untouched). */
@@ -412,6 +418,13 @@ export class Workspace {
     });
     if (rows.length === 0) this.chunks = await this.db.openTable(CHUNKS_TABLE);
     await this.refreshIndexes();
+  }
+
+  /** Every stored passage worth keeping: those of ready documents and of removed ones (for their QA pairs). */
+  async keptChunks(): Promise<ChunkRow[]> {
+    const ids = new Set((await this.listDocuments()).filter((d) => d.status !== 'error').map((d) => d.id));
+    const rows = await this.chunks.query().toArray();
+    return rows.map(plainChunk).filter((c) => ids.has(c.document_id));
   }
 
   async allChunks(): Promise<ChunkRow[]> {

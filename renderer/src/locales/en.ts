@@ -64,7 +64,7 @@ export const en = {
   'watch.stopFor': 'Stop watching {path}',
   'watch.state.watching': 'Watching',
   'watch.state.syncing': 'Syncing…',
-  'watch.state.error': 'Not watched',
+  'watch.state.error': 'Problem',
   'watch.lastSync': 'Checked {at}: {changes}',
   'watch.sync.imported': '{count} imported',
   'watch.sync.moved': '{count} moved or renamed',

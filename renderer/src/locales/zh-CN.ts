@@ -65,7 +65,7 @@ export const zhCN: Record<MessageKey, Message> = {
   'watch.stopFor': '停止监视 {path}',
   'watch.state.watching': '监视中',
   'watch.state.syncing': '同步中…',
-  'watch.state.error': '未在监视',
+  'watch.state.error': '出现问题',
   'watch.lastSync': '{at} 检查：{changes}',
   'watch.sync.imported': '导入 {count} 个',
   'watch.sync.moved': '移动或改名 {count} 个',

@@ -2,6 +2,7 @@ import type { WatchedFolder } from '$shared/contract';
 import { getApi } from '../lib/api';
 import { problemOf, type Problem } from '../lib/problems';
 import { documents } from './documents.svelte';
+import { qa } from './qa.svelte';
 import { workspace } from './workspace.svelte';
 
 /** The workspace's watched folders: what each is doing, and what its last sync changed. */
@@ -66,6 +67,8 @@ class WatchStore {
     if (synced) {
       void documents.refresh();
       void workspace.refresh();
+      // Pairs may now rest on removed or changed passages.
+      if (qa.loaded) void qa.refresh();
     }
   }
 }
