@@ -388,7 +388,10 @@ export const channels = {
    * files the user added from elsewhere (`added`; modelPath empty when no run.json beside it names one).
    */
   'chat.adapters': { args: Empty, result: z.array(AdapterInfo) },
-  /** Remember an adapter file from outside the workspace (checked as a LoRA adapter GGUF first); returns the list and its entry. */
+  /**
+   * Remember an adapter file from outside the workspace (checked as a LoRA adapter GGUF first); a folder is a
+   * PEFT adapter, converted for the chat settings' base model first. Returns the list and its entry.
+   */
   'chat.adapters.add': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.object({ adapters: z.array(AdapterInfo), added: AdapterInfo }) },
   /** Forget an added adapter file (the file itself stays); returns the list. */
   'chat.adapters.forget': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(AdapterInfo) },

@@ -7,6 +7,7 @@ import { targetShape, writeLoraAdapter } from '../models/lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { randomF32, rng } from '../testing/random-model.js';
 import { Engine } from './engine.js';
+import { exportPeftAdapter, readLoraGguf } from '../models/peft-adapter.js';
 
 /** Collect one chat job's events until every side is done or failed. */
 function collect(engine: Engine, sides: number): { result: Promise<{ tokens: Record<string, string>; done: EventOf<'chat.done'>[]; failed: EventOf<'chat.failed'>[]; citations: EventOf<'chat.citations'>['citations'] }>; setJob(id: string): void } {
@@ -180,4 +181,21 @@ describe('chat window and evaluation through the contract', () => {
     expect(await engine.invoke('chat.adapters.forget', { path: outside })).toEqual([added[0]]);
     expect(fs.existsSync(outside)).toBe(true);
   });
+
+  it('imports a PEFT adapter folder for the chat\'s base model, as an adapter of its own', async () => {
+    const peft = path.join(dir, 'peft-in');
+    await exportPeftAdapter(adapter, TINY_MODEL, peft, { baseModel: 'karpathy/tinyllamas' });
+    expect((await engine.invoke('chat.settings.get', {})).modelPath).toBe(TINY_MODEL);
+    const { added } = await engine.invoke('chat.adapters.add', { path: peft });
+    expect(added).toMatchObject({ modelPath: TINY_MODEL, added: true });
+    expect(added.adapterPath).toMatch(/imported-adapters[\\/]peft-in-[^\\/]+[\\/]adapter\.gguf$/);
+    const model = await readGguf(TINY_MODEL);
+    const imported = new Map((await readLoraGguf(added.adapterPath, model)).pairs.map((p) => [p.target, p]));
+    for (const p of (await readLoraGguf(adapter, model)).pairs) expect(imported.get(p.target)!.b).toEqual(p.b);
+    // Each import gets a path of its own (llama.cpp caches adapters by path).
+    const again = await engine.invoke('chat.adapters.add', { path: peft });
+    expect(again.added.adapterPath).not.toBe(added.adapterPath);
+    await expect(engine.invoke('chat.adapters.add', { path: dir })).rejects.toMatchObject({ message: expect.stringMatching(/not a PEFT adapter folder/) });
+  });
 });
+

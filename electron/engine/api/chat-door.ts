@@ -13,6 +13,7 @@ import { historyFor } from '../chat/history.js';
 import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
 import type { Conversation as ModelConversation } from '../train/sft-data.js';
 import type { Teacher } from '../dataset/teacher.js';
+import { importPeftAdapter } from '../models/peft-adapter.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { evalReliability } from '../../shared/eval-reliability.js';
 import { readEvalReport } from '../eval/report-html.js';
@@ -123,6 +124,8 @@ export class ChatDoor {
   /** Checks the file is a LoRA adapter GGUF, then remembers it (trained with `doctune train --out …`, or elsewhere). */
   async addAdapter(file: string): Promise<ResultOf<'chat.adapters.add'>> {
     const full = path.resolve(file);
+    // A folder is a PEFT adapter trained elsewhere: converted for the chat's base model, then added.
+    if (await fs.stat(full).then((s) => s.isDirectory(), () => false)) return this.addAdapter(await this.importPeft(full));
     let g;
     try {
       g = await readGguf(full);
@@ -139,6 +142,28 @@ export class ChatDoor {
     });
     const adapters = await this.adapters();
     return { adapters, added: adapters.find((a) => a.adapterPath === full)! };
+  }
+
+  /**
+   * A PEFT adapter folder (adapter_config.json + adapter_model.safetensors) converted for the chat settings'
+   * base model, into a folder of its own in the workspace with a run record naming that model. Each import
+   * gets a new path: llama.cpp caches adapters by path.
+   */
+  private async importPeft(dir: string): Promise<string> {
+    const modelPath = (await this.settings()).modelPath;
+    if (!modelPath) throw new DocTuneError('BAD_ARGUMENT', 'choose the base model first: a PEFT adapter is converted for the model it was trained on', { path: dir });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const outDir = path.join((await this.ws()).dir, 'imported-adapters', `${path.basename(dir).replace(/[^\w.-]+/g, '_')}-${stamp}`);
+    await fs.mkdir(outDir, { recursive: true });
+    const adapter = path.join(outDir, 'adapter.gguf');
+    try {
+      await importPeftAdapter(dir, modelPath, adapter);
+    } catch (err) {
+      await fs.rm(outDir, { recursive: true, force: true });
+      throw err;
+    }
+    await writeFileAtomic(path.join(outDir, 'run.json'), JSON.stringify({ adapter: 'adapter.gguf', base_model: { path: modelPath }, finished_at: new Date().toISOString(), imported_from: dir }, null, 2));
+    return adapter;
   }
 
   async forgetAdapter(file: string): Promise<ResultOf<'chat.adapters'>> {

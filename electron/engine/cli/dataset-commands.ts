@@ -7,6 +7,8 @@ import { type Command } from 'commander';
 import { keychainDelete, keychainSet } from '../dataset/api-key.js';
 import { EXPORT_FORMATS, exportPairs, pairSources, type ExportFormat } from '../dataset/export.js';
 import { acceptAllPending, generatePairs } from '../dataset/generate.js';
+import { BUNDLE_ENGINES, writeTrainingBundle, type BundleEngine } from '../dataset/training-bundle.js';
+import { bundleChoice } from './bundle-options.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, queryQaPairs, setQaStatus, updateQaPair, type QaStatus } from '../store/qa-store.js';
 import type { QaPairRow } from '../store/schema.js';
 import { Workspace } from '../store/workspace.js';
@@ -127,20 +129,40 @@ function addDatasetGroup(program: Command): void {
   addReviewCommands(dataset);
 
   dataset.command('export')
-    .description('write QA pairs for training elsewhere, each with its source (document, page, heading), and add them to a LLaMA-Factory dataset_info.json')
+    .description('write QA pairs for training elsewhere, each with its source (document, page, heading), and add them to a LLaMA-Factory dataset_info.json; or, with --bundle, a folder ready to train on a GPU cluster')
     .requiredOption('-w, --workspace <dir>', 'workspace folder')
-    .requiredOption('--format <f>', 'alpaca | sharegpt (JSON) | messages (JSON Lines)', oneOf(EXPORT_FORMATS))
-    .requiredOption('--out <file>', 'output file (.json, or .jsonl for messages)')
+    .option('--format <f>', 'alpaca | sharegpt (JSON) | messages (JSON Lines)', oneOf(EXPORT_FORMATS))
+    .requiredOption('--out <file>', 'output file (.json, or .jsonl for messages); with --bundle, a folder')
+    .option('--bundle <engine>', 'llama-factory | axolotl: the pairs, the dataset description, LoRA configs (one GPU, and DeepSpeed ZeRO-3) and the commands', oneOf(BUNDLE_ENGINES))
+    .option('--run <dir>', 'with --bundle: train with this DocTune run\'s settings and base model (default: DocTune\'s defaults)')
+    .option('-m, --model <model>', 'with --bundle: the base model GGUF (its architecture, chat template and the Hugging Face model it records)')
+    .option('--base <hf-model>', 'with --bundle: the Hugging Face model to train (default: what the GGUF records)')
+    .option('--template <name>', 'with --bundle llama-factory: its chat template name (default: from the model)')
     .option('--status <s>', 'accepted | all', oneOf(['accepted', 'all'] as const), 'accepted')
     .option('--doc <doc>', 'only pairs from this document (file name, title or id)')
     .option('--name <name>', 'the entry in dataset_info.json (default: the file name without extension)')
     .option('--no-source', 'leave out where each pair came from')
-    .action(async (o: { workspace: string; format: ExportFormat; out: string; status: 'accepted' | 'all'; doc?: string; name?: string; source: boolean }) => {
+    .action(async (o: {
+      workspace: string; format?: ExportFormat; out: string; status: 'accepted' | 'all'; doc?: string; name?: string; source: boolean;
+      bundle?: BundleEngine; run?: string; model?: string; base?: string; template?: string;
+    }) => {
+      if (!o.format && !o.bundle) throw new UsageError('give --format (a data file) or --bundle (a training folder)');
+      const choice = o.bundle ? await bundleChoice(o) : null;
       const ws = await openExistingWorkspace(o.workspace);
       try {
         const documentId = o.doc ? (await findDocument(ws, o.doc)).id : undefined;
         let pairs = o.status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
         if (documentId) pairs = pairs.filter((p) => p.document_id === documentId);
+        if (o.bundle && choice) {
+          const { heldOut, ...settings } = choice;
+          const kept = pairs.filter((p) => !heldOut.has(p.question));
+          if (!kept.length) throw new UsageError('no accepted QA pairs to bundle (review some first, or --status all)');
+          const bundle = await writeTrainingBundle({ engine: o.bundle, outDir: o.out, pairs: kept, ...settings });
+          if (kept.length < pairs.length) process.stdout.write(`left out the run's ${pairs.length - kept.length} held-out pair(s): \`doctune eval --run\` scores on them\n`);
+          process.stdout.write(`wrote a ${o.bundle} bundle of ${kept.length} pair(s) for ${choice.baseModel} to ${bundle.dir}\n  train:      ${bundle.commands.train}\n  multi-GPU:  ${bundle.commands.trainMultiGpu}\n  back:       ${bundle.commands.importBack}\n  serve:      ${bundle.commands.serve}\n`);
+          return;
+        }
+        if (!o.format) return;
         const file = await exportPairs(pairs, o.format, path.resolve(o.out), {
           name: o.name ?? path.basename(o.out).replace(/\.jsonl?$/i, ''), ...(o.source ? { sources: await pairSources(ws, pairs) } : {}),
         });

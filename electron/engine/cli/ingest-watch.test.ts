@@ -53,17 +53,4 @@ describe('doctune ingest --watch', () => {
     // Plain text lists what a removed document keeps.
     expect(doctune('docs', '--workspace', ws).stdout).toMatch(/^removed\s+markdown .*Hoses$/m);
   });
-
-  it('refuses a file or the workspace folder itself, naming it', () => {
-    const ws = tempDir('cli-watch-bad');
-    const file = path.join(tempDir('cli-watch-file'), 'a.md');
-    fs.writeFileSync(file, 'x');
-    const r = doctune('ingest', file, '--watch', '--workspace', ws);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(file);
-    expect(r.stderr).toMatch(/not a folder/);
-    const self = doctune('ingest', ws, '--watch', '--workspace', ws);
-    expect(self.code).toBe(1);
-    expect(self.stderr).toMatch(/workspace folder cannot be watched/);
-  });
 });

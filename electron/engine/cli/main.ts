@@ -15,6 +15,7 @@ import { addServeCommand } from './serve-command.js';
 import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
+import { addAdapterCommands } from './adapter-commands.js';
 import { int, oneOf, port, positiveInt, UsageError } from './options.js';
 import type { OcrLanguageSetting } from '../ingest/ocr/ocr-engine.js';
 import type { EventOf } from '../../shared/contract.js';
@@ -227,6 +228,7 @@ export function buildCli(): Command {
   addChatCommands(program);
   addPipelineCommand(program);
   addModelsCommand(program);
+  addAdapterCommands(program, print);
   return program;
 }
 

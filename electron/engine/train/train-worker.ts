@@ -68,8 +68,9 @@ async function workspaceConversations(dir: string): Promise<{ conversations: Con
   try {
     const accepted = await acceptedConversations(ws);
     if (!accepted.conversations.length) {
-      const why = accepted.leftOut ? `: the ${accepted.leftOut} accepted pairs it has rest on removed documents` : ' (review generated pairs, or add reviewed ones with `doctune dataset import`)';
-      throw new DocTuneError('BAD_ARGUMENT', `the workspace has no accepted QA pairs to train on${why}`, { path: dir });
+      throw new DocTuneError('BAD_ARGUMENT', accepted.leftOut
+        ? `the workspace has no accepted QA pairs to train on: the ${accepted.leftOut} it has rest on removed documents`
+        : 'the workspace has no accepted QA pairs yet (review generated pairs, or add reviewed ones with `doctune dataset import`)', { path: dir });
     }
     return accepted;
   } finally {

@@ -1,0 +1,91 @@
+/**
+ * The safetensors format, as Hugging Face writes it: an 8-byte little-endian header length, a JSON header
+ * (`name → {dtype, shape, data_offsets: [begin, end]}`, plus an optional `__metadata__` of strings), then the
+ * tensors' raw little-endian bytes. Read and written whole (LoRA adapters are megabytes, not gigabytes).
+ */
+import fs from 'node:fs/promises';
+import { DocTuneError } from '../errors.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { fromF16 } from './gguf/quantize.js';
+
+export interface SafeTensor {
+  shape: number[];
+  /** Values as F32 (F16 and BF16 files are widened on reading). */
+  data: Float32Array;
+}
+
+export interface SafeTensorsFile {
+  tensors: Map<string, SafeTensor>;
+  metadata: Record<string, string>;
+}
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+/** A header larger than this is not an adapter's (and would be a way to exhaust memory). */
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export async function readSafetensors(file: string): Promise<SafeTensorsFile> {
+  const bytes = await fs.readFile(file);
+  const bad = (why: string): DocTuneError => new DocTuneError('MODEL', `not a valid safetensors file: ${why}`, { path: file });
+  if (bytes.length < 8) throw bad('too short');
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length) throw bad(`header length ${headerLength} does not fit the file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw bad('the header is not JSON');
+  }
+  const body = bytes.subarray(8 + headerLength);
+  const tensors = new Map<string, SafeTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    const size = e.dtype ? DTYPE_BYTES[e.dtype] : undefined;
+    if (!size) throw bad(`tensor "${name}" has dtype ${String(e.dtype)}; LoRA weights must be F32, F16 or BF16`);
+    const [begin, end] = e.data_offsets ?? [NaN, NaN];
+    const count = (e.shape ?? []).reduce((n, d) => n * d, 1);
+    if (!Array.isArray(e.shape) || !(begin! >= 0) || end! > body.length || end! - begin! !== count * size) {
+      throw bad(`tensor "${name}" has offsets or a shape that do not fit the file`);
+    }
+    const raw = body.subarray(begin, end);
+    const data = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      data[i] = e.dtype === 'F32' ? raw.readFloatLE(i * 4) : e.dtype === 'F16' ? fromF16(raw.readUInt16LE(i * 2)) : fromBf16(raw.readUInt16LE(i * 2));
+    }
+    tensors.set(name, { shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+/** A BF16 value is the top half of an F32's bits. */
+function fromBf16(h: number): number {
+  return new Float32Array(new Uint32Array([h << 16]).buffer)[0]!;
+}
+
+/** Write F32 tensors, in name order, with 8-byte alignment of the data as Hugging Face's writer pads it. */
+export async function writeSafetensors(file: string, tensors: Map<string, SafeTensor>, metadata: Record<string, string> = {}): Promise<void> {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = Object.keys(metadata).length ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    const count = t.shape.reduce((n, d) => n * d, 1);
+    if (count !== t.data.length) throw new DocTuneError('INTERNAL', `tensor "${name}" has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };
+    offset += count * 4;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  const parts: Uint8Array[] = [head, Buffer.from(json, 'utf8')];
+  for (const name of names) {
+    const d = tensors.get(name)!.data;
+    parts.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  await writeFileAtomic(file, Buffer.concat(parts));
+}
