@@ -15,7 +15,8 @@
  *   repeated as numbered parts), imported in a process of its own. Goal: peak RSS ≤ 1 GB.
  * Usage: npm run bench:ingest [-- --runs 5] [--many-pdfs 1000] [--small-files 20000] [--big-text 200]
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,8 @@ import { DocumentParser } from '../electron/engine/ingest/parse-pool.js';
 import { Workspace } from '../electron/engine/store/workspace.js';
 import { CORPUS } from '../electron/engine/testing/corpus.js';
 import type { OcrSetting } from '../electron/shared/contract.js';
+
+const execFileAsync = promisify(execFile);
 
 function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -55,9 +58,17 @@ async function timeDocTune(parser: DocumentParser, files: string[], ocr: OcrSett
   return ms;
 }
 
-function timePdftotext(files: string[]): number {
+/**
+ * pdftotext over the files as a user runs it on a batch (`xargs -P N`): as many processes at a time as DocTune
+ * has parsing threads, so that both sides use the same cores.
+ */
+async function timePdftotext(files: string[], workers: number): Promise<number> {
   const t0 = performance.now();
-  for (const f of files) execFileSync('pdftotext', [f, '-'], { maxBuffer: 64 * 1024 * 1024 });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) await execFileAsync('pdftotext', [files[next++]!, '-'], { maxBuffer: 64 * 1024 * 1024 });
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
   return performance.now() - t0;
 }
 
@@ -70,7 +81,7 @@ if (runs > 0) {
   const doctuneMs: number[] = [];
   const popplerMs: number[] = [];
   for (let i = 0; i < runs; i++) {
-    popplerMs.push(timePdftotext(pdfs));
+    popplerMs.push(await timePdftotext(pdfs, parser.threads));
     doctuneMs.push(await timeDocTune(parser, pdfs));
   }
   await parser.close();
@@ -83,7 +94,7 @@ if (runs > 0) {
     parserThreads: parser.threads,
     doctune: { medianMs: Math.round(median(doctuneMs)), pagesPerSecond: pps(median(doctuneMs)), what: 'parse + chunk + index (LanceDB + full-text index)' },
     doctuneCold: { ms: Math.round(coldMs), pagesPerSecond: pps(coldMs), what: 'first import after start (loads pdf.js)' },
-    pdftotext: { medianMs: Math.round(median(popplerMs)), pagesPerSecond: pps(median(popplerMs)), what: 'text extraction only, one process per file' },
+    pdftotext: { medianMs: Math.round(median(popplerMs)), pagesPerSecond: pps(median(popplerMs)), what: `text extraction only, one process per file, ${parser.threads} at a time (DocTune's parsing threads)` },
     ratio: Math.round((median(popplerMs) / median(doctuneMs)) * 100) / 100,
     machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, node ${process.version}`,
   };
@@ -113,7 +124,7 @@ if (manyPdfs > 0) {
   }
   const manyParser = new DocumentParser();
   await manyParser.warmUp();
-  const popplerMany = timePdftotext(files);
+  const popplerMany = await timePdftotext(files, manyParser.threads);
   // Text layer only, the work pdftotext does (the goal); then as imported by default, where pages without a
   // usable text layer (4 of the corpus's 134: covers and figures) are read by OCR too.
   const doctuneMany = await timeDocTune(manyParser, files, 'off');
@@ -125,7 +136,7 @@ if (manyPdfs > 0) {
     pdfs: manyPdfs, pages: manyPages, parserThreads: manyParser.threads,
     doctune: { seconds: Math.round(doctuneMany / 100) / 10, pagesPerSecond: ppsMany(doctuneMany), what: 'text layer only (OCR off), as pdftotext' },
     doctuneWithOcr: { seconds: Math.round(doctuneManyOcr / 100) / 10, pagesPerSecond: ppsMany(doctuneManyOcr), what: 'the default: pages without a usable text layer read by OCR' },
-    pdftotext: { seconds: Math.round(popplerMany / 100) / 10, pagesPerSecond: ppsMany(popplerMany) },
+    pdftotext: { seconds: Math.round(popplerMany / 100) / 10, pagesPerSecond: ppsMany(popplerMany), processesAtATime: manyParser.threads },
     ratio: Math.round((popplerMany / doctuneMany) * 100) / 100,
     goalRatio: 0.5,
   };

@@ -14,6 +14,7 @@ import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
 import type { Conversation as ModelConversation } from '../train/sft-data.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { importPeftAdapter } from '../models/peft-adapter.js';
+import { Serial } from '../serial.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { evalReliability } from '../../shared/eval-reliability.js';
 import { readEvalReport } from '../eval/report-html.js';
@@ -32,16 +33,6 @@ function withQuestion(history: ModelConversation, content: string | null): Model
   if (content === null) return history;
   const last = history.findLastIndex((m) => m.role === 'user');
   return history.map((m, i) => (i === last ? { role: 'user', content } : m));
-}
-
-/** Runs tasks one after another (settings read-modify-write, conversation files). */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 /** An added adapter file, with the base model and time of the run.json beside it when that run made it. */

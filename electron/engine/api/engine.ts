@@ -17,6 +17,7 @@ import { ServeDoor } from './serve-door.js';
 import { ModelsDoor } from './models-door.js';
 import { PipelineDoor } from './pipeline-door.js';
 import { WatchDoor } from './watch-door.js';
+import { Serial } from '../serial.js';
 import path from 'node:path';
 import { userDataDir } from '../store/paths.js';
 
@@ -54,7 +55,8 @@ export class Engine {
   private embedder: Embedder | null = null;
   private readonly events = new EventEmitter();
   private readonly jobs = new Map<string, AbortController>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Imports and watched-folder syncs, one at a time, in order. */
+  private readonly queue = new Serial();
   /** The device probe, kept for the life of the engine (a failed one is forgotten so the next call retries). */
   private devices: Promise<DeviceReport> | null = null;
 
@@ -99,9 +101,7 @@ export class Engine {
 
   /** Run work in the import queue: imports and watched-folder syncs one at a time, in order. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(work);
   }
 
   async ws(): Promise<Workspace> {
@@ -153,7 +153,7 @@ export class Engine {
       const controller = new AbortController();
       this.jobs.set(jobId, controller);
       // Imports run one after another; the request returns at once and progress arrives as events.
-      this.queue = this.queue.then(() =>
+      void this.queue.run(() =>
         this.ingest(paths, { signal: controller.signal, jobId })
           .then((summary) => this.emit('ingest.done', { jobId, summary }))
           .catch((err: unknown) => this.emit('ingest.failed', { jobId, error: toWireError(err).message }))
@@ -287,7 +287,7 @@ export class Engine {
     await this.chat.close();
     await this.serve.stop();
     for (const job of this.jobs.values()) job.abort();
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     await this.parser.close();
     await this.embedder?.dispose();
     this.workspace?.close();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FileStage, IngestSummary } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { sha256File } from '../hash-file.js';
+import { Serial } from '../serial.js';
 import type { Embedder } from '../models/embedder.js';
 import type { ChunkRow, DocumentRow } from '../store/schema.js';
 import type { Workspace } from '../store/workspace.js';
@@ -59,12 +60,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
 
   // Writes to the tables go one at a time: a large file's passages are stored while it is read (see below),
   // between the batches' commits.
-  let writing: Promise<unknown> = Promise.resolve();
-  const write = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = writing.then(work);
-    writing = run.catch(() => undefined);
-    return run;
-  };
+  const writes = new Serial();
 
   // Files are parsed ahead on the parser's threads while earlier ones are committed, in order, here.
   type Prepared =
@@ -92,7 +88,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
           const run = (async () => {
             const rows = await chunkRows(id, drafts, streamed, options);
             wrote = true;
-            await write(() => ws.addChunks(rows));
+            await writes.run(() => ws.addChunks(rows));
             streamed += rows.length;
             report({ path: file, stage: 'parsing', fraction: 0.3, chunks: streamed });
           })();
@@ -104,7 +100,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
       return { kind: 'parsed', id, sha, size: stat.size, parsed, previous: existing };
     } catch (err) {
       await inflight;
-      if (wrote) await write(() => ws.discardChunks(id)).catch(() => undefined);
+      if (wrote) await writes.run(() => ws.discardChunks(id)).catch(() => undefined);
       throw err;
     }
   };
@@ -135,7 +131,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     batch = [];
     failures = [];
     batchRows = 0;
-    await write(() => ws.commitBatch(items, failed));
+    await writes.run(() => ws.commitBatch(items, failed));
     lastFlush = Date.now();
     for (const { doc, chunks } of items) {
       stored.set(doc.path, doc);
@@ -164,7 +160,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
         }
         const twinPath = committedShas.get(prepared.sha) ?? storedShas.get(prepared.sha);
         if (twinPath && twinPath !== file) {
-          if (prepared.parsed.streamed) await write(() => ws.discardChunks(prepared.id));
+          if (prepared.parsed.streamed) await writes.run(() => ws.discardChunks(prepared.id));
           const reason = `same content as ${twinPath}, already imported`;
           summary.skipped.push({ path: file, reason });
           done++;
@@ -210,10 +206,10 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
     // Files read but never added to a batch (read ahead before a cancel or a failed commit, or stopped
     // half-way through the loop): passages they streamed go.
     await Promise.all(pending.map((p) => p?.then(
-      (prepared) => (prepared.kind === 'parsed' && prepared.parsed.streamed && !batched.has(prepared.id) ? write(() => ws.discardChunks(prepared.id)) : undefined),
+      (prepared) => (prepared.kind === 'parsed' && prepared.parsed.streamed && !batched.has(prepared.id) ? writes.run(() => ws.discardChunks(prepared.id)) : undefined),
       () => undefined,
     )));
-    await writing;
+    await writes.idle();
     if (wrote) {
       await ws.refreshIndexes();
       await ws.compact();

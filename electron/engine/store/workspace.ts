@@ -422,7 +422,7 @@ export class Workspace {
 
   /** Every stored passage worth keeping: those of ready documents and of removed ones (for their QA pairs). */
   async keptChunks(): Promise<ChunkRow[]> {
-    const ids = new Set((await this.listDocuments()).filter((d) => d.status !== 'error').map((d) => d.id));
+    const ids = await this.keptDocumentIds();
     const rows = await this.chunks.query().toArray();
     return rows.map(plainChunk).filter((c) => ids.has(c.document_id));
   }
@@ -433,9 +433,13 @@ export class Workspace {
     return rows.map(plainChunk).filter((c) => ids.has(c.document_id));
   }
 
+  /** Documents whose passages are kept: ready ones, and removed ones (for their QA pairs). */
+  private async keptDocumentIds(): Promise<Set<string>> {
+    return new Set((await this.listDocuments()).filter((d) => d.status !== 'error').map((d) => d.id));
+  }
+
   private async removeOrphanChunks(): Promise<void> {
-    // Chunks of ready and of removed documents stay (the latter for their QA pairs).
-    const ids = new Set((await this.listDocuments()).filter((d) => d.status !== 'error').map((d) => d.id));
+    const ids = await this.keptDocumentIds();
     const rows = await this.chunks.query().select(['document_id']).toArray();
     const orphans = new Set<string>();
     for (const r of rows) if (!ids.has(r.document_id as string)) orphans.add(r.document_id as string);
