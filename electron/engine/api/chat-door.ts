@@ -11,7 +11,7 @@ import { Conversation as ConversationRecord, DEFAULT_CHAT_SETTINGS, type ChatSid
 import { ChatHost } from '../chat/chat-host.js';
 import { historyFor } from '../chat/history.js';
 import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
-import type { Conversation as ModelConversation } from '../train/sft-data.js';
+import type { Conversation as ModelConversation } from '../dataset/conversation.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { importPeftAdapter } from '../models/peft-adapter.js';
 import { Serial } from '../serial.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '../../shared/contract.js';
-import { readConversations } from '../train/sft-data.js';
+import { readConversations } from '../dataset/conversation.js';
 import { tempDir } from '../testing/corpus.js';
 import { Workspace } from '../store/workspace.js';
 import { locateEvidence } from './dataset-door.js';

@@ -9,7 +9,7 @@ import { DocTuneError, type ErrorCode } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
 import { launchWorker, type WorkerHandle } from '../train/worker-launcher.js';
-import type { Conversation } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 import { defaultThreads } from '../threads.js';
 import type { ChatWorkerIn, ChatWorkerOut, GenerateRequest, LoadRequest } from './chat-worker.js';
 

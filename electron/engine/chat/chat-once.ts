@@ -4,7 +4,8 @@ import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
-import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
+import { chatHistoryOf } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 import { defaultThreads } from '../threads.js';
 
 export interface ChatOnceOptions {

@@ -9,7 +9,8 @@ import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaErrors, llamaLogger } from '../models/llama-log.js';
-import { chatHistoryOf, type Conversation } from '../train/sft-data.js';
+import { chatHistoryOf } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 
 export interface LoadRequest {
   modelPath: string;

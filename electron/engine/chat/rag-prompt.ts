@@ -5,7 +5,7 @@
  * three passages, and an overflowing prompt would fail or push the question itself out.
  */
 import { detectScriptLanguage } from '../ingest/detect-language.js';
-import type { Conversation } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 
 export interface PromptPassage {
   title: string;

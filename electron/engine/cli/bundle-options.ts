@@ -5,7 +5,7 @@ import { llamaFactoryTemplate, type BundleTraining } from '../dataset/training-b
 import { metaNumber, metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { resolveModelArg } from '../models/model-arg.js';
 import { hfRepoOf, hfTargetNames } from '../models/peft-adapter.js';
-import { autoSeq } from '../train/prepare-examples.js';
+import { autoSeq } from '../train/sequence-length.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { UsageError } from './options.js';
 

@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import { toWireError } from '../errors.js';
-import type { Conversation } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 
 /** Answers the conversation so far, streaming its text; stopped by the signal, it ends with the text so far. */
 export type ReplAnswerer = (messages: Conversation, onToken: (text: string) => void, signal: AbortSignal) => Promise<{ text: string; after?: string }>;

@@ -12,7 +12,7 @@ import { bundleChoice } from './bundle-options.js';
 import { addQaPairs, listQaPairs, pairsFromConversations, queryQaPairs, setQaStatus, updateQaPair, type QaStatus } from '../store/qa-store.js';
 import type { QaPairRow } from '../store/schema.js';
 import { Workspace } from '../store/workspace.js';
-import { readConversations } from '../train/sft-data.js';
+import { readConversations } from '../dataset/conversation.js';
 import { interruptible } from './interrupt.js';
 import { int, num, oneOf, UsageError } from './options.js';
 import { teacherChoiceOf } from './teacher-spec.js';

@@ -1,5 +1,5 @@
 import type { DocumentSummary, IngestSummary, SearchHit, SyncSummary } from '../../shared/contract.js';
-import type { FitSummary } from '../train/prepare-examples.js';
+import type { FitSummary } from '../train/sequence-length.js';
 
 export function formatIngestSummary(s: IngestSummary): string {
   const lines = [`Imported ${s.documents} document(s), ${s.chunks} chunk(s); ${s.unchanged} unchanged.`];

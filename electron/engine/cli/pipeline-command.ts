@@ -5,7 +5,7 @@ import { DEVICES, PRECISIONS, type DeviceChoice, type Precision } from '../train
 import { int, num, oneOf, seqLength, UsageError } from './options.js';
 import { formatFit } from './format.js';
 import { interruptible } from './interrupt.js';
-import { LONG_SEQUENCES, type LongSequences } from '../train/prepare-examples.js';
+import { LONG_SEQUENCES, type LongSequences } from '../train/sequence-length.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { resolveModelArg } from '../models/model-arg.js';
 

@@ -4,7 +4,7 @@ import { resolveModelArg } from '../models/model-arg.js';
 import { int, num, oneOf, seqLength, UsageError } from './options.js';
 import { formatFit } from './format.js';
 import { interruptible } from './interrupt.js';
-import { LONG_SEQUENCES, type LongSequences } from '../train/prepare-examples.js';
+import { LONG_SEQUENCES, type LongSequences } from '../train/sequence-length.js';
 import { requireWorkspace } from './workspace-arg.js';
 import { DEVICES, LORA_TARGETS, PRECISIONS, type DeviceChoice, type LoraTarget, type Precision } from '../train/native-addon.js';
 import { probeDevices } from '../train/devices.js';

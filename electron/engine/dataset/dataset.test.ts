@@ -5,7 +5,7 @@ import { DocumentParser } from '../ingest/parse-pool.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { listQaPairs, pairsFromConversations } from '../store/qa-store.js';
-import { readConversations } from '../train/sft-data.js';
+import { readConversations } from './conversation.js';
 import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../testing/corpus.js';

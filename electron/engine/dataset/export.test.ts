@@ -7,7 +7,7 @@ import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-sto
 import type { QaPairRow } from '../store/schema.js';
 import { Workspace } from '../store/workspace.js';
 import { tempDir } from '../testing/corpus.js';
-import { readConversations } from '../train/sft-data.js';
+import { readConversations } from './conversation.js';
 import { exportPairs, pairSources } from './export.js';
 
 describe('exporting QA pairs', () => {

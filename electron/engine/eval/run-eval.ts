@@ -12,7 +12,7 @@ import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError } from '../errors.js';
 import { searchWorkspace } from '../store/search.js';
 import type { Workspace } from '../store/workspace.js';
-import type { Conversation } from '../train/sft-data.js';
+import type { Conversation } from '../dataset/conversation.js';
 import { evalReliability, type EvalExamples, type EvalReliability } from '../../shared/eval-reliability.js';
 import { writeEvalReport } from './report-html.js';
 import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';

@@ -5,7 +5,8 @@ import { chatWrapperFor } from '../models/chat-template.js';
 import { describe, expect, it } from 'vitest';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { readConversations, tokenizeConversation } from './sft-data.js';
+import { tokenizeConversation } from './sft-data.js';
+import { readConversations } from '../dataset/conversation.js';
 import { learningRate, shuffled } from './train-config.js';
 
 describe('training data', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LongSequences } from './prepare-examples.js';
+import type { LongSequences } from './sequence-length.js';
 import { LORA_TARGETS, type DeviceChoice, type LoraTarget, type Precision } from './native-addon.js';
 
 export interface TrainConfig {

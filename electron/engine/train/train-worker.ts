@@ -5,9 +5,10 @@
 import { DocTuneError, toWireError } from '../errors.js';
 import { acceptedConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
-import { autoSeq, prepareExamples, type FitSummary } from './prepare-examples.js';
+import { prepareExamples } from './prepare-examples.js';
+import { autoSeq, type FitSummary } from './sequence-length.js';
 import { metaNumber, metaString, readGguf } from '../models/gguf/gguf-reader.js';
-import { readConversations, type Conversation } from './sft-data.js';
+import { readConversations, type Conversation } from '../dataset/conversation.js';
 import type { TrainConfig } from './train-config.js';
 import { sha256File } from '../hash-file.js';
 import { trainAdapter, type TrainEvent, type TrainResult } from './train-loop.js';

@@ -10,7 +10,7 @@ import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { STORY_QA as QA } from '../testing/qa-fixtures.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train-config.js';
 import { runTraining, type TrainProgress } from './train-supervisor.js';
-import { readConversations } from './sft-data.js';
+import { readConversations } from '../dataset/conversation.js';
 import { addQaPairs, listQaPairs, pairsFromConversations } from '../store/qa-store.js';
 import { Workspace } from '../store/workspace.js';
 
