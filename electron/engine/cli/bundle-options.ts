@@ -1,7 +1,7 @@
 /** What `doctune dataset export --bundle` trains with: a run's settings (or DocTune's defaults) for the base model. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { llamaFactoryTemplate, type BundleTraining } from '../dataset/training-bundle.js';
+import { llamaFactoryTemplate, llamaFactoryTemplateNote, type BundleTraining } from '../dataset/training-bundle.js';
 import { metaNumber, metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { resolveModelArg } from '../models/model-arg.js';
 import { hfRepoOf, hfTargetNames } from '../models/peft-adapter.js';
@@ -12,6 +12,8 @@ import { UsageError } from './options.js';
 export interface BundleChoice {
   baseModel: string;
   template: string;
+  /** Where LLaMA-Factory's template differs from the model's own chat template. */
+  templateNote: string | null;
   training: BundleTraining;
   ggufPath: string | undefined;
   /** The run's held-out questions: left out of the bundle, so that `doctune eval` on them stays fair. */
@@ -47,9 +49,12 @@ export async function bundleChoice(o: { run?: string; model?: string; base?: str
   const context = gguf ? metaNumber(gguf, `${arch}.context_length`) : undefined;
   // The run's sequence length as it trained (auto resolved), else the model's context capped as DocTune does.
   const seq = run.memory_plan?.seq ?? (c.seq > 0 ? c.seq : autoSeq(context));
+  const chatTemplate = (gguf && metaString(gguf, 'tokenizer.chat_template')) ?? '';
+  const template = o.template ?? llamaFactoryTemplate(arch, chatTemplate);
   return {
     baseModel,
-    template: o.template ?? llamaFactoryTemplate(arch, (gguf && metaString(gguf, 'tokenizer.chat_template')) ?? ''),
+    template,
+    templateNote: llamaFactoryTemplateNote(template, chatTemplate),
     ggufPath,
     heldOut: new Set((run.held_out ?? []).map((c) => c.find((m) => m.role === 'user')?.content ?? '').filter(Boolean)),
     training: {

@@ -158,6 +158,7 @@ function addDatasetGroup(program: Command): void {
           const kept = pairs.filter((p) => !heldOut.has(p.question));
           if (!kept.length) throw new UsageError('no accepted QA pairs to bundle (review some first, or --status all)');
           const bundle = await writeTrainingBundle({ engine: o.bundle, outDir: o.out, pairs: kept, ...settings });
+          if (o.bundle === 'llama-factory' && choice.templateNote) process.stdout.write(`note: ${choice.templateNote}\n`);
           if (kept.length < pairs.length) process.stdout.write(`left out the run's ${pairs.length - kept.length} held-out pair(s): \`doctune eval --run\` scores on them\n`);
           process.stdout.write(`wrote a ${o.bundle} bundle of ${kept.length} pair(s) for ${choice.baseModel} to ${bundle.dir}\n  train:      ${bundle.commands.train}\n  multi-GPU:  ${bundle.commands.trainMultiGpu}\n  back:       ${bundle.commands.importBack}\n  serve:      ${bundle.commands.serve}\n`);
           return;

@@ -38,6 +38,8 @@ export interface BundleOptions {
   baseModel: string;
   /** LLaMA-Factory's template name for that model (Axolotl uses the tokenizer's own chat template). */
   template: string;
+  /** Where that template differs from the model's own (llamaFactoryTemplateNote). */
+  templateNote?: string | null;
   training: BundleTraining;
   /** The base GGUF, for the command that brings the adapter back. */
   ggufPath?: string;
@@ -57,6 +59,17 @@ export function llamaFactoryTemplate(arch: string, chatTemplate: string): string
   if (arch === 'phi3') return 'phi';
   if (arch === 'llama') return chatTemplate.includes('<|start_header_id|>') ? 'llama3' : chatTemplate.includes('<|im_start|>') ? 'qwen' : 'llama2';
   return 'default';
+}
+
+/**
+ * Where LLaMA-Factory's template differs from the model's own, what the user should know; null when it matches.
+ * Its `phi` template (Phi-3) puts a newline after each role marker; Phi-4-mini's own template has none.
+ */
+export function llamaFactoryTemplateNote(template: string, chatTemplate: string): string | null {
+  if (template === 'phi' && chatTemplate.includes('<|') && !/\|>(?:\\n|\n)/.test(chatTemplate)) {
+    return "LLaMA-Factory's `phi` template puts a newline after each role marker (`<|user|>`, `<|assistant|>`); this model's own chat template (Phi-4-mini style) does not, so the adapter would learn a slightly different format from the one it is chatted in. The Axolotl bundle trains in the model's own template.";
+  }
+  return null;
 }
 
 /** DeepSpeed ZeRO-3 as both engines document it (values left to the launcher where it can set them). */
@@ -195,6 +208,7 @@ export async function writeTrainingBundle(o: BundleOptions): Promise<Bundle> {
     commands.serve,
     '```',
     '',
+    ...(o.engine === 'llama-factory' && o.templateNote ? [`**Chat template:** ${o.templateNote}`, ''] : []),
   ].join('\n'));
   return { dir, files, commands };
 }

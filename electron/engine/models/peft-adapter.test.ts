@@ -3,61 +3,18 @@ import path from 'node:path';
 import { getLlama, type Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
-import { randomF32, rng, writeRandomModel, writeWithReplacedTensors } from '../testing/random-model.js';
+import { convertPermute, inverseConvertPermute } from '../testing/hf-checkpoint.js';
+import { maxAbsDifference, nextTokenProbabilities } from '../testing/llama-reference.js';
+import { writeRandomModel, writeWithReplacedTensors } from '../testing/random-model.js';
+import { ALL_TARGETS, writeRandomAdapter } from '../testing/random-adapter.js';
 import { readTensorData, type GgufFile } from './gguf/gguf-reader.js';
-import { mergeLoraPair, targetShape, writeLoraAdapter, type LoraAdapter } from './lora-adapter.js';
-import { exportPeftAdapter, importPeftAdapter, readLoraGguf } from './peft-adapter.js';
+import { mergeLoraPair, targetShape } from './lora-adapter.js';
+import { exportPeftAdapter, ggufTargetOf, importPeftAdapter, readLoraGguf } from './peft-adapter.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
-const TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'];
-
-/**
- * convert_hf_to_gguf.py's `LlamaModel.permute`, as written there:
- * w.reshape(n_head, 2, rows // n_head // 2, *rest).swapaxes(1, 2).reshape(w.shape), on a row-major [rows][cols].
- */
-function convertPermute(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  const half = rows / nHead / 2;
-  const out = new Float32Array(w.length);
-  let o = 0;
-  // Iterating the swapped view [n_head][half][2] in order reads the source at [n_head][2][half].
-  for (let h = 0; h < nHead; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let t = 0; t < 2; t++) {
-        const src = (h * 2 * half + t * half + i) * cols;
-        out.set(w.subarray(src, src + cols), o);
-        o += cols;
-      }
-    }
-  }
-  return out;
-}
-
-function inverseConvertPermute(w: Float32Array, rows: number, cols: number, nHead: number): Float32Array {
-  // The permutation is undone by searching: apply it to row indices and invert the map.
-  const index = convertPermute(Float32Array.from({ length: rows }, (_, i) => i), rows, 1, nHead);
-  const out = new Float32Array(w.length);
-  index.forEach((src, dst) => out.set(w.subarray(dst * cols, (dst + 1) * cols), src * cols));
-  return out;
-}
 
 async function f32Tensor(file: GgufFile, name: string): Promise<Float32Array> {
   return new Float32Array(new Uint8Array(await readTensorData(file, name)).slice().buffer);
-}
-
-async function randomAdapter(base: GgufFile, out: string, rank: number, alpha: number, seed: number): Promise<LoraAdapter> {
-  const next = rng(seed);
-  const layers = Number(base.metadata.get('llama.block_count')?.value ?? base.metadata.get(`${base.metadata.get('general.architecture')?.value}.block_count`)?.value);
-  const pairs = [];
-  for (let l = 0; l < layers; l++) {
-    for (const t of TARGETS) {
-      const target = `blk.${l}.${t}.weight`;
-      const { nIn, nOut } = targetShape(base, target);
-      pairs.push({ target, a: randomF32(rank * nIn, 0.3, next), b: randomF32(nOut * rank, 0.3, next) });
-    }
-  }
-  const adapter = { rank, alpha, pairs };
-  await writeLoraAdapter(out, base, adapter);
-  return adapter;
 }
 
 describe('PEFT adapters in and out', () => {
@@ -76,7 +33,7 @@ describe('PEFT adapters in and out', () => {
 
   it('writes PEFT names, shapes and config, and reads back the very same adapter', async () => {
     const adapterPath = path.join(dir, 'adapter.gguf');
-    const adapter = await randomAdapter(base, adapterPath, 4, 8, 11);
+    const adapter = await writeRandomAdapter(base, adapterPath, 4, 8, 11);
     const out = path.join(dir, 'peft');
     const exported = await exportPeftAdapter(adapterPath, basePath, out, { baseModel: 'meta-llama/Llama-3.2-1B-Instruct' });
     expect(exported.targetModules).toEqual(['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
@@ -86,7 +43,7 @@ describe('PEFT adapters in and out', () => {
     expect(st.tensors.get('base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight')!.shape).toEqual([4, 64]);
     expect(st.tensors.get('base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight')!.shape).toEqual([32, 4]);
     expect(st.tensors.get('base_model.model.model.layers.0.mlp.down_proj.lora_B.weight')!.shape).toEqual([64, 4]);
-    expect(st.tensors.size).toBe(2 * 2 * TARGETS.length);
+    expect(st.tensors.size).toBe(2 * 2 * ALL_TARGETS.length);
     // q's and k's B rows are in Hugging Face's order: the conversion's permutation of them gives GGUF's back.
     const q = adapter.pairs.find((p) => p.target === 'blk.0.attn_q.weight')!;
     const qB = st.tensors.get('base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')!.data;
@@ -111,7 +68,7 @@ describe('PEFT adapters in and out', () => {
   it('an adapter applied in Hugging Face layout and converted gives the probabilities llama.cpp gives with the GGUF adapter', async () => {
     const adapterPath = path.join(dir, 'numeric.gguf');
     // A strong adapter (scale 24/4), so that a wrong row order would show far above the tolerance.
-    const adapter = await randomAdapter(base, adapterPath, 4, 24, 21);
+    const adapter = await writeRandomAdapter(base, adapterPath, 4, 24, 21);
     const out = path.join(dir, 'peft-numeric');
     await exportPeftAdapter(adapterPath, basePath, out, { baseModel: 'x/y' });
     const st = await readSafetensors(path.join(out, 'adapter_model.safetensors'));
@@ -140,24 +97,12 @@ describe('PEFT adapters in and out', () => {
     await mergedVia(controlPath, false);
 
     const tokens = [1, 400, 81, 261, 79, 302, 338];
-    const probs = async (modelPath: string, lora?: string): Promise<Map<number, number>> => {
-      const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-      try {
-        const ctx = await model.createContext({ threads: 1, contextSize: 64, ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}) });
-        const it = ctx.getSequence().evaluateWithMetadata(tokens as never, { probabilities: true }, { yieldEogToken: true });
-        const first = (await it.next()).value!;
-        await it.return();
-        await ctx.dispose();
-        return first.probabilities;
-      } finally {
-        await model.dispose();
-      }
-    };
+    const probs = (modelPath: string, lora?: string) => nextTokenProbabilities(llama, modelPath, tokens, lora);
     const withAdapter = await probs(basePath, adapterPath);
     const viaHf = await probs(mergedPath);
     const plain = await probs(basePath);
     const control = await probs(controlPath);
-    const diff = (a: Map<number, number>, b: Map<number, number>) => Math.max(...[...a].map(([t, p]) => Math.abs(p - (b.get(t) ?? 0))));
+    const diff = maxAbsDifference;
     expect(diff(withAdapter, viaHf)).toBeLessThan(1e-3);
     // The adapter matters, and so does q's and k's row order: without either the difference is many times the
     // tolerance (measured: 4.7e-9 as exported, 7.6e-3 without the adapter, 1.0e-2 with B left in GGUF order).
@@ -167,7 +112,7 @@ describe('PEFT adapters in and out', () => {
 
   it('honours rsLoRA scaling and refuses what llama.cpp cannot apply, naming the folder', async () => {
     const adapterPath = path.join(dir, 'rs.gguf');
-    await randomAdapter(base, adapterPath, 4, 8, 31);
+    await writeRandomAdapter(base, adapterPath, 4, 8, 31);
     const out = path.join(dir, 'peft-rs');
     await exportPeftAdapter(adapterPath, basePath, out, { baseModel: 'x/y' });
     const configPath = path.join(out, 'adapter_config.json');
@@ -203,9 +148,20 @@ describe('PEFT adapters in and out', () => {
     expect(fs.existsSync(path.join(dir, 'refused.gguf'))).toBe(false);
   });
 
+  it('finds the GGUF tensor of PEFT module paths as transformers names them, Gemma 3 multimodal ones included', () => {
+    expect(ggufTargetOf('base_model.model.model.layers.3.self_attn.q_proj', 'llama')).toBe('blk.3.attn_q.weight');
+    expect(ggufTargetOf('model.layers.0.mlp.down_proj', 'qwen2')).toBe('blk.0.ffn_down.weight');
+    expect(ggufTargetOf('base_model.model.model.language_model.layers.5.self_attn.o_proj', 'gemma3')).toBe('blk.5.attn_output.weight');
+    expect(ggufTargetOf('base_model.model.language_model.model.layers.2.mlp.up_proj', 'gemma3')).toBe('blk.2.ffn_up.weight');
+    expect(ggufTargetOf('base_model.model.model.layers.1.self_attn.qkv_proj', 'phi3')).toBe('blk.1.attn_qkv.weight');
+    expect(ggufTargetOf('base_model.model.model.layers.1.mlp.gate_up_proj', 'phi3')).toBe('blk.1.ffn_up.weight');
+    expect(ggufTargetOf('base_model.model.model.vision_tower.layers.0.self_attn.q_proj', 'gemma3')).toBeNull();
+    expect(ggufTargetOf('base_model.model.model.layers.1.self_attn.rotary_emb', 'llama')).toBeNull();
+  });
+
   it('asks for the Hugging Face model when the GGUF does not record it', async () => {
     const adapterPath = path.join(dir, 'nobase.gguf');
-    await randomAdapter(base, adapterPath, 2, 2, 41);
+    await writeRandomAdapter(base, adapterPath, 2, 2, 41);
     await expect(exportPeftAdapter(adapterPath, basePath, path.join(dir, 'nobase'))).rejects.toThrow(/--base/);
   });
 });

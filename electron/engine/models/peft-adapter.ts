@@ -54,7 +54,8 @@ export function hfTargetNames(targets: readonly string[], arch: string): string[
 
 /** The reverse: a PEFT module path → the GGUF tensor it adapts. */
 export function ggufTargetOf(module: string, arch: string): string | null {
-  const m = /^(?:base_model\.model\.)?model\.layers\.(\d+)\.(.+)$/.exec(module);
+  // Gemma 3's multimodal checkpoints keep the text model under language_model (newer and older transformers).
+  const m = /^(?:base_model\.model\.)?(?:model\.language_model\.|language_model\.model\.|model\.)layers\.(\d+)\.(.+)$/.exec(module);
   if (!m) return null;
   const stem = Object.entries(modulesFor(arch)).find(([, hf]) => hf === m[2])?.[0];
   return stem ? `blk.${m[1]}.${stem}.weight` : null;

@@ -102,8 +102,9 @@ export async function writeRandomModel(path: string, tokenizerFrom: string, shap
   if (shape.ropeScaling) metadata.push([`${arch}.rope.scaling.type`, gguf.str('linear')], [`${arch}.rope.scaling.factor`, gguf.f32(shape.ropeScaling)]);
   if (shape.slidingWindow) metadata.push([`${arch}.attention.sliding_window`, gguf.u32(shape.slidingWindow)]);
   if (arch === 'phi3' && shape.ropeFactors) {
-    // LongRoPE as Phi-4-mini has it: the original context, and the attention factor llama.cpp applies.
-    metadata.push([`${arch}.rope.scaling.original_context_length`, gguf.u32(4096)], [`${arch}.rope.scaling.attn_factor`, gguf.f32(1.19)]);
+    // LongRoPE as Phi-4-mini has it: the original context, and the attention factor llama.cpp applies, as
+    // convert_hf_to_gguf.py computes it: √(1 + ln(131072/4096) / ln 4096).
+    metadata.push([`${arch}.rope.scaling.original_context_length`, gguf.u32(4096)], [`${arch}.rope.scaling.attn_factor`, gguf.f32(Math.sqrt(1 + Math.log(32) / Math.log(4096)))]);
   }
   const tensors: GgufTensorInput[] = [];
   const scale = shape.weightScale;
