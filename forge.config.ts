@@ -5,7 +5,7 @@ import { FuseV1Options, FuseVersion } from '@electron/fuses';
 
 // Forge builds and packages the app (`npm start`, `npm run package`); electron-builder turns the packaged
 // app into installers (`npm run dist`, see electron-builder.config.cjs).
-const KEEP = [/^\/\.vite(\/|$)/, /^\/native(\/build(\/cmake(\/Release(\/doctune_native\.node)?)?)?)?$/, /^\/node_modules(\/|$)/, /^\/resources(\/|$)/, /^\/package\.json$/];
+const KEEP = [/^\/\.vite(\/|$)/, /^\/native(\/prebuilds(\/[^/]+(\/doctune_native\.node)?)?)?$/, /^\/node_modules(\/|$)/, /^\/resources(\/|$)/, /^\/package\.json$/];
 
 const config: ForgeConfig = {
   packagerConfig: {

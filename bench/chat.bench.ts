@@ -9,7 +9,7 @@ import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from 'node-lla
 import { ChatHost } from '../electron/engine/chat/chat-host.js';
 import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
 import { targetShape, writeLoraAdapter } from '../electron/engine/models/lora-adapter.js';
-import { startOpenAiServer } from '../electron/engine/server/openai-server.js';
+import { startOpenAiServer } from '../electron/engine/chat/openai-server.js';
 import { tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { randomF32, rng } from '../electron/engine/testing/random-model.js';
 import { chatHistoryOf } from '../electron/engine/train/sft-data.js';

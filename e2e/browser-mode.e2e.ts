@@ -142,6 +142,14 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     await panel.getByTestId('devices-refresh').click();
     await expect.poll(async () => panel.getByTestId('devices-refresh').isEnabled(), { timeout: 60_000 }).toBe(true);
     expect(await panel.getByTestId('device-backend').allInnerTexts()).toContain('CPU');
+    // The log's folder, for a support request: shown (a browser cannot open a folder on the DocTune machine),
+    // and the log there records what this session did.
+    const folder = path.join(`${workspace}-logs`);
+    await expect.poll(async () => panel.getByTestId('logs-folder').innerText(), LIST_WAIT).toBe(folder);
+    expect(await panel.getByTestId('logs-open').count()).toBe(0);
+    const lines = fs.readFileSync(path.join(folder, 'doctune.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; process: string });
+    expect(lines[0]).toMatchObject({ msg: 'command started', process: 'cli ui' });
+    expect(lines.some((l) => l.msg === 'job started')).toBe(true);
     await panel.getByTestId('devices-close').click();
     await panel.waitFor({ state: 'detached' });
   });
@@ -421,10 +429,18 @@ describe('browser mode: import the corpus, search, switch to Chinese, review and
     expect(await scores.getAttribute('data-n')).toBe('1');
     const rows = scores.getByTestId('eval-score-row');
     expect(await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-variant')))).toEqual(['base', 'adapted', 'base_rag', 'adapted_rag']);
-    for (const f1 of await rows.evaluateAll((all) => all.map((row) => Number(row.getAttribute('data-f1'))))) {
-      expect(f1).toBeGreaterThanOrEqual(0);
-      expect(f1).toBeLessThanOrEqual(1);
+    // The scores shown are the ones the engine recorded with the report, each the mean over its answers.
+    const reports = fs.readdirSync(path.join(workspace, 'reports')).filter((f) => f.endsWith('.json')).sort();
+    const recorded = JSON.parse(fs.readFileSync(path.join(workspace, 'reports', reports.at(-1)!), 'utf8')) as {
+      items: { answers: Record<string, string>; f1: Record<string, number> }[];
+    } & Record<string, { f1: number }>;
+    const shown = await rows.evaluateAll((all) => all.map((row) => [row.getAttribute('data-variant')!, Number(row.getAttribute('data-f1'))] as const));
+    for (const [variant, f1] of shown) {
+      expect(f1, variant).toBeCloseTo(recorded[variant]!.f1, 9);
+      expect(recorded[variant]!.f1).toBeCloseTo(recorded.items.reduce((a, x) => a + x.f1[variant]!, 0) / recorded.items.length, 12);
+      expect(recorded.items.every((x) => x.answers[variant]!.length > 0), variant).toBe(true);
     }
+    expect(recorded.items.some((x) => x.answers.adapted !== x.answers.base)).toBe(true);
     expect(await page.getByTestId('eval-progress').getAttribute('data-done')).toBe('1');
     const frame = page.frameLocator('[data-testid="eval-report-frame"]');
     await frame.locator('svg').first().waitFor({ timeout: 30_000 });

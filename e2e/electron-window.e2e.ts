@@ -37,6 +37,9 @@ describe('desktop window (Electron)', () => {
       expect(await win.evaluate(() => Object.keys((globalThis as unknown as { doctune: object }).doctune).sort())).toEqual(['invoke', 'on', 'pathForFile']);
       const info = await win.evaluate(() => (globalThis as unknown as { doctune: { invoke: (c: string, a: object) => Promise<{ path: string }> } }).doctune.invoke('workspace.info', {}));
       expect(info.path).toContain(home);
+      // The app keeps its log in the user-data folder and can open that folder.
+      const logs = await win.evaluate(() => (globalThis as unknown as { doctune: { invoke: (c: string, a: object) => Promise<{ folder: string | null; canOpen: boolean }> } }).doctune.invoke('app.logs', {}));
+      expect(logs).toEqual({ folder: path.join(home, '.config', 'DocTune', 'logs'), canOpen: true });
       await win.screenshot({ path: path.join(OUTPUT, 'electron-window.png') });
     } finally {
       await app.close();

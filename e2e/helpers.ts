@@ -44,7 +44,8 @@ export interface UiServer {
 export async function startUi(workspace: string, env: Record<string, string> = {}): Promise<UiServer> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'doctune.js'), 'ui', '--port', '0', '--workspace', workspace], {
     cwd: REPO_ROOT,
-    env: { ...process.env, GGML_NO_BACKTRACE: '1', ...env },
+    // The log beside the workspace, not in the user's folder.
+    env: { ...process.env, GGML_NO_BACKTRACE: '1', DOCTUNE_LOG_FILE: `${workspace}-logs/doctune.log`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

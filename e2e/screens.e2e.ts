@@ -6,6 +6,8 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { corpusFile, REPO_ROOT, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { STORY_QA } from '../electron/engine/testing/qa-fixtures.js';
+import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
+import { exportPeftAdapter, readLoraGguf } from '../electron/engine/models/peft-adapter.js';
 import { OUTPUT, openPage, startUi, writeAdapterRun, type UiServer } from './helpers.js';
 
 /**
@@ -313,6 +315,30 @@ describe('screens at 1024 and 1400 px, in English and Chinese, light and dark', 
     await expect.poll(async () => page.getByTestId('chat-model').inputValue()).toBe(TINY_MODEL);
     await select.selectOption(runAdapter);
     await everyLook(page, 'chat', ['.panel']);
+  });
+
+  it('imports a PEFT adapter folder typed into the adapter picker, converted for the chat\'s base model', async () => {
+    const peft = path.join(outside, 'peft adapter');
+    await exportPeftAdapter(externalAdapter, TINY_MODEL, peft, { baseModel: 'karpathy/tinyllamas' });
+    const select = page.getByTestId('chat-adapter');
+    await select.selectOption({ label: await select.locator('option').last().innerText() });
+    await page.getByTestId('chat-adapter-path').fill(peft);
+    await page.getByTestId('chat-adapter-path').press('Enter');
+    // Converted into the workspace, listed and chosen: a new GGUF adapter, not the folder.
+    await expect.poll(async () => select.inputValue(), LIST_WAIT).toMatch(/imported-adapters[\\/]peft_adapter-[^\\/]+[\\/]adapter\.gguf$/);
+    const imported = await select.inputValue();
+    expect(fs.existsSync(imported)).toBe(true);
+    // The same numbers as the adapter it was exported from (both F32; names and layout round-tripped).
+    const back = await readLoraGguf(imported, await readGguf(TINY_MODEL));
+    const original = await readLoraGguf(externalAdapter, await readGguf(TINY_MODEL));
+    expect(back.pairs.map((p) => p.target).sort()).toEqual(original.pairs.map((p) => p.target).sort());
+    for (const p of original.pairs) expect(back.pairs.find((q) => q.target === p.target)!.b).toEqual(p.b);
+    // A folder that is not an adapter: the reason, on the picker.
+    await select.selectOption({ label: await select.locator('option').last().innerText() });
+    await page.getByTestId('chat-adapter-path').fill(outside);
+    await page.getByTestId('chat-adapter-path').press('Enter');
+    await expect.poll(async () => page.getByTestId('chat-adapter-problem').innerText(), LIST_WAIT).toMatch(/PEFT|adapter/i);
+    await select.selectOption(runAdapter);
   });
 
   it('warns that a score on one question is no measure, explains examples and questions, and shows the report in the UI\'s language and theme, fitting the panel', async () => {

@@ -4,9 +4,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 const buildDir = path.join(root, 'native', 'build');
 
@@ -68,4 +69,9 @@ const r = spawnSync(cmakeJs, args, { stdio: ['ignore', 'inherit', 'inherit'], cw
 if (r.status !== 0) die('the C++ build failed (see the compiler output above)', true);
 const built = path.join(buildDir, 'cmake', 'Release', 'doctune_native.node');
 if (!fs.existsSync(built)) die('the build produced no addon', true);
-console.log(`built ${path.relative(root, built)} against ggml from node-llama-cpp (${variant})`);
+// The copy the app ships and loads: one folder per platform and architecture (Node-API is ABI-stable, so
+// the same file serves Node and Electron); CI builds each on its own system.
+const prebuild = path.join(root, 'native', 'prebuilds', variant, 'doctune_native.node');
+fs.mkdirSync(path.dirname(prebuild), { recursive: true });
+fs.copyFileSync(built, prebuild);
+console.log(`built ${path.relative(root, prebuild)} against ggml from node-llama-cpp (${variant})`);

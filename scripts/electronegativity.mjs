@@ -4,12 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const mod = require('@doyensec/electronegativity/dist/runner.js');
 const run = mod.default ?? mod;
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // Scan what ships in the app's processes: main, preload, shared contract and the renderer's page.
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'doctune-electronegativity-'));

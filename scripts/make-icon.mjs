@@ -3,6 +3,7 @@
 // Kept as code so the icon can be regenerated at any size without design tools.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
 const N = Number(process.argv[2] ?? 512);
@@ -71,7 +72,7 @@ ihdr.writeUInt32BE(N, 4);
 ihdr[8] = 8;
 ihdr[9] = 6;
 const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
-const resources = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'resources');
+const resources = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'resources');
 const out = path.join(resources, N === 512 ? 'icon.png' : `icon-${N}.png`);
 fs.writeFileSync(out, png);
 console.log(`wrote ${out} (${png.length} bytes)`);

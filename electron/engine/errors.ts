@@ -2,6 +2,8 @@
  * The engine's one error class. Every failure the user can act on carries a stable code and, where a file is
  * involved, its path; the doors (CLI, IPC, WebSocket) convert it to text/JSON in one place (`toWireError`).
  */
+import type { JobKind, WireError } from '../shared/contract.js';
+
 export type ErrorCode =
   | 'BAD_ARGUMENT'
   | 'NOT_FOUND'
@@ -27,25 +29,24 @@ export type ErrorCode =
 export class DocTuneError extends Error {
   readonly code: ErrorCode;
   readonly path?: string;
+  /** With BUSY: the kind of work in the way (the UI says it in its own language). */
+  readonly busyWith?: JobKind;
 
-  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { path?: string; cause?: unknown; busyWith?: JobKind }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DocTuneError';
     this.code = code;
     if (options?.path !== undefined) this.path = options.path;
+    if (options?.busyWith !== undefined) this.busyWith = options.busyWith;
   }
 }
 
-export interface WireErrorShape {
-  code: string;
-  message: string;
-  path?: string;
-}
+export type WireErrorShape = WireError;
 
 /** The single conversion point from anything thrown to what crosses a boundary. */
 export function toWireError(err: unknown): WireErrorShape {
   if (err instanceof DocTuneError) {
-    return err.path === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, path: err.path };
+    return { code: err.code, message: err.message, ...(err.path !== undefined ? { path: err.path } : {}), ...(err.busyWith ? { busyWith: err.busyWith } : {}) };
   }
   if (err && typeof err === 'object' && 'issues' in err && Array.isArray((err as { issues: unknown[] }).issues)) {
     // A schema validation failure (zod): say which field.

@@ -2,6 +2,7 @@ import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { events, isChannel, type EventName } from '../shared/contract.js';
 import type { Engine } from '../engine/api/engine.js';
 import { toWireError } from '../engine/errors.js';
+import { log } from '../engine/log.js';
 
 export const INVOKE_CHANNEL = 'doctune:invoke';
 export const EVENT_CHANNEL = 'doctune:event';
@@ -13,7 +14,10 @@ export const EVENT_CHANNEL = 'doctune:event';
  */
 export function registerIpc(engine: Engine, isTrustedSender: (event: IpcMainInvokeEvent) => boolean): void {
   ipcMain.handle(INVOKE_CHANNEL, async (event, channel: unknown, args: unknown) => {
-    if (!isTrustedSender(event)) return { ok: false, error: { code: 'FORBIDDEN', message: 'untrusted sender' } };
+    if (!isTrustedSender(event)) {
+      log.warn('refused a request from an untrusted sender', { url: event.senderFrame?.url ?? null, channel: String(channel) });
+      return { ok: false, error: { code: 'FORBIDDEN', message: 'untrusted sender' } };
+    }
     if (!isChannel(channel)) return { ok: false, error: { code: 'BAD_ARGUMENT', message: `unknown channel ${String(channel)}` } };
     try {
       return { ok: true, result: await engine.invoke(channel, args) };

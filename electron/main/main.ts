@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { Engine } from '../engine/api/engine.js';
 import { SUPPORTED_EXTENSIONS } from '../engine/ingest/detect-format.js';
-import { userDataDir } from '../engine/store/paths.js';
-import { setWorkerLauncher } from '../engine/train/worker-launcher.js';
+import { DocTuneError } from '../engine/errors.js';
+import { configureLogging, defaultLogDir, log } from '../engine/log.js';
+import { userDataDir } from '../engine/paths.js';
+import { setWorkerLauncher } from '../engine/worker-launcher.js';
 import { forwardEvents, registerIpc } from './ipc.js';
 import { utilityLauncher } from './utility-launcher.js';
 
@@ -101,15 +103,23 @@ async function pickPaths(kind: 'files' | 'folder' | 'model' | 'adapter'): Promis
   return result.canceled ? [] : result.filePaths;
 }
 
+process.on('unhandledRejection', (err) => log.error('unhandled rejection in the main process', { err }));
+
 app.enableSandbox();
 if (!app.requestSingleInstanceLock()) app.quit();
 
 void app.whenReady().then(async () => {
+  configureLogging(path.join(defaultLogDir(), 'doctune.log'), { process: 'app' });
+  log.info('DocTune started', { version: app.getVersion(), electron: process.versions.electron, platform: process.platform, arch: process.arch });
   hardenWebContents();
   const engine = new Engine({
     workspaceDir: path.join(userDataDir(), 'workspaces', 'default'),
     parser: { workerUrl: new URL('./parse-worker.js', import.meta.url) },
     pickPaths,
+    openFolder: async (dir) => {
+      const failure = await shell.openPath(dir);
+      if (failure) throw new DocTuneError('NOT_FOUND', failure, { path: dir });
+    },
     warmUp: true,
     watch: true,
     capabilities: { nativeDialogs: true, upload: false },

@@ -4,7 +4,7 @@
  * process. A native abort there ends only that process.
  */
 import { utilityProcess } from 'electron';
-import type { WorkerLauncher } from '../engine/train/worker-launcher.js';
+import type { WorkerLauncher } from '../engine/worker-launcher.js';
 
 export const utilityLauncher: WorkerLauncher = (file, _execArgv, env) => {
   const child = utilityProcess.fork(file, [], { env: env as Record<string, string>, stdio: ['ignore', 'ignore', 'pipe'], serviceName: 'DocTune training' });

@@ -131,6 +131,10 @@ export const Capabilities = z.object({
 });
 export type Capabilities = z.infer<typeof Capabilities>;
 
+/** Where the engine writes its log (null: logging is off), and whether the app can open that folder. */
+export const LogsInfo = z.object({ folder: z.string().nullable(), canOpen: z.boolean() });
+export type LogsInfo = z.infer<typeof LogsInfo>;
+
 /** A compute device training can use (memory in bytes; for the CPU, the machine's RAM). */
 export const ComputeDevice = z.object({
   /** CPU, CUDA, Vulkan or Metal. */
@@ -333,6 +337,9 @@ const Job = z.object({ jobId: z.string() }).strict();
 /** Request channels: name → argument and result schemas. */
 export const channels = {
   'app.capabilities': { args: Empty, result: Capabilities },
+  'app.logs': { args: Empty, result: LogsInfo },
+  /** Opens the logs folder in the system's file manager (desktop app only). */
+  'app.openLogs': { args: Empty, result: z.object({ opened: z.boolean() }) },
   'workspace.info': { args: Empty, result: WorkspaceInfo },
   'workspace.setOcr': { args: z.object({ ocr: OcrSetting }).strict(), result: WorkspaceInfo },
   'docs.list': { args: Empty, result: z.array(DocumentSummary) },
@@ -481,8 +488,12 @@ export const events = {
 export type EventName = keyof typeof events;
 export type EventOf<E extends EventName> = z.infer<(typeof events)[E]>;
 
-/** Errors cross every boundary in this one shape. */
-export const WireError = z.object({ code: z.string(), message: z.string(), path: z.string().optional() });
+/** The engine's kinds of background work (api/job-slots.ts says which may not run together). */
+export const JOB_KINDS = ['import', 'sync', 'generate', 'pipeline', 'evaluate', 'chat', 'download'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Errors cross every boundary in this one shape; a BUSY error names the kind of work in the way. */
+export const WireError = z.object({ code: z.string(), message: z.string(), path: z.string().optional(), busyWith: z.enum(JOB_KINDS).optional() });
 export type WireError = z.infer<typeof WireError>;
 
 /** What the renderer sees, whichever door it came through. */

@@ -78,6 +78,13 @@ export const ModelInfo = z.object({
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
 export const PIPELINE_STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'] as const;
+
+/** Where training runs (auto: CUDA, then Vulkan or Metal, then the CPU): the native trainer checks it has the same list. */
+export const DEVICE_CHOICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
+/** Operands of the training step's products (auto: the fastest on the device, measured). */
+export const PRECISION_CHOICES = ['auto', 'f32', 'f16', 'bf16'] as const;
+export type PrecisionChoice = (typeof PRECISION_CHOICES)[number];
 export const PipelineStage = z.enum(PIPELINE_STAGES);
 export type PipelineStage = z.infer<typeof PipelineStage>;
 
@@ -88,9 +95,9 @@ export const PipelineStartArgs = z.object({
   /** auto: the model itself if it is an instruct model, else extractive; workspace: the teacher of the settings. */
   teacher: z.enum(['auto', 'extractive', 'workspace']).default('auto'),
   epochs: z.number().int().min(1).max(50).optional(),
-  device: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
+  device: z.enum(DEVICE_CHOICES).default('auto'),
   /** Operands of the training step's products (auto: the fastest on the device, measured). */
-  precision: z.enum(['auto', 'f32', 'f16', 'bf16']).default('auto'),
+  precision: z.enum(PRECISION_CHOICES).default('auto'),
   /** An interrupted run to continue (its folder under the workspace's runs/). */
   resume: z.string().regex(/^pipeline-[\w-]{1,80}$/).optional(),
 }).strict();

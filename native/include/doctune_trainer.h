@@ -90,6 +90,11 @@ typedef struct dt_memory_plan {
     uint64_t device_free, device_total;
 } dt_memory_plan;
 
+// What this build supports, as comma-separated lists (the TypeScript side checks its own lists against them):
+// the model architectures it trains, and the device choices dt_trainer_params.device takes.
+const char * dt_supported_architectures(void);
+const char * dt_device_choices(void);
+
 dt_trainer * dt_trainer_init(const dt_trainer_params * params, char * error, size_t error_len);
 void         dt_trainer_free(dt_trainer * trainer);
 const char * dt_trainer_last_error(const dt_trainer * trainer);

@@ -45,7 +45,19 @@ bool dt_ablated(const char * feature) {
     return s.find(std::string(",") + feature + ",") != std::string::npos;
 }
 
-static const char * SUPPORTED = "llama, qwen2, qwen3, gemma3, phi3";
+// The architectures this trainer implements; the error below and dt_supported_architectures() read this one list.
+static const char * const ARCHITECTURES[] = { "llama", "qwen2", "qwen3", "gemma3", "phi3" };
+
+static std::string join(const char * const * items, size_t n, const char * sep) {
+    std::string out;
+    for (size_t i = 0; i < n; i++) out += (i ? sep : "") + std::string(items[i]);
+    return out;
+}
+
+const char * dt_supported_architectures(void) {
+    static const std::string list = join(ARCHITECTURES, sizeof ARCHITECTURES / sizeof *ARCHITECTURES, ",");
+    return list.c_str();
+}
 
 bool dt_read_hparams(dt_trainer * t) {
     const gguf_context * g = t->gguf;
@@ -53,7 +65,7 @@ bool dt_read_hparams(dt_trainer * t) {
     const std::string & a = t->arch;
     if (a == "llama") t->rope_mode = 0;                                    // GGML_ROPE_TYPE_NORM
     else if (a == "qwen2" || a == "qwen3" || a == "gemma3" || a == "phi3") t->rope_mode = GGML_ROPE_TYPE_NEOX;
-    else return fail(t, "unsupported architecture \"" + a + "\" (supported: " + SUPPORTED + ")"), false;
+    else return fail(t, "unsupported architecture \"" + a + "\" (supported: " + join(ARCHITECTURES, sizeof ARCHITECTURES / sizeof *ARCHITECTURES, ", ") + ")"), false;
     int32_t experts = 0;
     if (kv_int(g, a + ".expert_count", experts) && experts > 0) {
         return fail(t, "mixture-of-experts models (" + std::to_string(experts) + " experts) cannot be trained"), false;

@@ -7,6 +7,7 @@
 #include "ggml-cpu.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -156,11 +157,23 @@ static std::string lower(std::string s) {
     return s;
 }
 
+// The device choices, in one list: the check below and dt_device_choices() read it.
+static const std::string DEVICE_CHOICES[] = { "auto", "cpu", "cuda", "vulkan", "metal" };
+
+const char * dt_device_choices(void) {
+    static const std::string list = [] {
+        std::string out;
+        for (const std::string & d : DEVICE_CHOICES) out += (out.empty() ? "" : ",") + d;
+        return out;
+    }();
+    return list.c_str();
+}
+
 bool dt_open_device(dt_trainer * t, const char * const * dirs_in, int n_dirs, const char * device, int n_threads, bool ggml_matmul) {
     std::lock_guard<std::mutex> lock(registry().mu);
     std::vector<std::string> dirs(dirs_in, dirs_in + n_dirs);
     const std::string want = lower(device && *device ? device : "auto");
-    if (want != "auto" && want != "cpu" && want != "cuda" && want != "vulkan" && want != "metal") {
+    if (std::find(std::begin(DEVICE_CHOICES), std::end(DEVICE_CHOICES), want) == std::end(DEVICE_CHOICES)) {
         return fail(t, "unknown device \"" + want + "\" (auto, cpu, cuda, vulkan or metal)"), false;
     }
     std::string why;

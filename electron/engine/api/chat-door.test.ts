@@ -145,7 +145,7 @@ describe('chat window and evaluation through the contract', () => {
     // Two requests at once: one evaluation.
     const [first, second] = await Promise.allSettled([engine.invoke('eval.run', { rag: true }), engine.invoke('eval.run', { rag: true })]);
     expect(first.status).toBe('fulfilled');
-    expect(second).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/already running/) }) });
+    expect(second).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ code: 'BUSY', busyWith: 'evaluate', message: expect.stringMatching(/already running/) }) });
     const { summary } = await done;
     expect(summary).toMatchObject({ n: 1, rag: true, judge: null, failures: [] });
     expect(summary.adapted_rag.judge).toBeNull();

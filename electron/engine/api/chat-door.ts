@@ -4,29 +4,30 @@
  * conversations saved per workspace, and evaluation runs with their reports. llama.cpp runs in supervised
  * worker processes (ChatHost), one per model/adapter/scale in use.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Conversation as ConversationRecord, DEFAULT_CHAT_SETTINGS, type ChatSide, type Citation, type Conversation, type EventName, type EventOf, type ResultOf } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { historyFor } from '../chat/history.js';
 import { ragQuestion, withPassages } from '../chat/rag-prompt.js';
-import type { Conversation as ModelConversation } from '../dataset/conversation.js';
+import type { Conversation as ModelConversation } from '../models/messages.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { importPeftAdapter } from '../models/peft-adapter.js';
 import { Serial } from '../serial.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import type { Job, JobSlots } from './job-slots.js';
 import { evalReliability } from '../../shared/eval-reliability.js';
 import { readEvalReport } from '../eval/report-html.js';
 import type { ReportLanguage } from '../eval/report-text.js';
 import { runEval } from '../eval/run-eval.js';
 import type { Embedder } from '../models/embedder.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
-import { searchWorkspace } from '../store/search.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
+import { log, logged } from '../log.js';
+import { readRunRecord, writeRunRecord } from '../train/run-record.js';
+import { retrievePassages } from '../chat/retrieve.js';
 
-const RAG_K = 3;
 
 /** The history with its last question replaced (by the question carrying passages), or as it is. */
 function withQuestion(history: ModelConversation, content: string | null): ModelConversation {
@@ -37,20 +38,15 @@ function withQuestion(history: ModelConversation, content: string | null): Model
 
 /** An added adapter file, with the base model and time of the run.json beside it when that run made it. */
 async function describeAdapter(file: string): Promise<{ adapterPath: string; modelPath: string; finishedAt: string }> {
-  try {
-    const run = JSON.parse(await fs.readFile(path.join(path.dirname(file), 'run.json'), 'utf8')) as { adapter?: string; base_model?: { path?: string }; finished_at?: string };
-    if (run.adapter && path.resolve(path.dirname(file), run.adapter) === file) return { adapterPath: file, modelPath: run.base_model?.path ?? '', finishedAt: run.finished_at ?? '' };
-  } catch {
-    // no run record beside it
-  }
+  const recordFile = path.join(path.dirname(file), 'run.json');
+  const run = await readRunRecord(recordFile).catch(logged('reading the run record beside an added adapter', { path: recordFile }));
+  if (run && path.resolve(path.dirname(file), run.adapter) === file) return { adapterPath: file, modelPath: run.base_model.path, finishedAt: run.finished_at };
   const stat = await fs.stat(file).catch(() => null);
   return { adapterPath: file, modelPath: '', finishedAt: stat ? stat.mtime.toISOString() : '' };
 }
 
 export class ChatDoor {
   private readonly hosts = new Map<string, Promise<ChatHost>>();
-  private readonly jobs = new Map<string, AbortController>();
-  private evaluation: { jobId: string; controller: AbortController; done: Promise<void> } | null = null;
   private readonly settingsWrites = new Serial();
   private readonly fileWrites = new Serial();
 
@@ -61,6 +57,7 @@ export class ChatDoor {
     private readonly threads: number | undefined,
     /** The workspace's teacher as a judge of evaluation answers. */
     private readonly openJudge: () => Promise<{ teacher: Teacher; name: string }>,
+    private readonly jobs: JobSlots,
   ) {}
 
   async settings(): Promise<StoredChatSettings> {
@@ -85,12 +82,10 @@ export class ChatDoor {
     const root = path.join((await this.ws()).dir, 'runs');
     const out: ResultOf<'chat.adapters'> = [];
     for (const dir of await fs.readdir(root).catch(() => [] as string[])) {
-      try {
-        const run = JSON.parse(await fs.readFile(path.join(root, dir, 'run.json'), 'utf8')) as { adapter: string; base_model: { path: string }; finished_at: string };
-        out.push({ adapterPath: run.adapter, modelPath: run.base_model.path, finishedAt: run.finished_at });
-      } catch {
-        // not a finished run
-      }
+      // A folder without run.json is a run that has not finished; a damaged one is logged and left out.
+      const file = path.join(root, dir, 'run.json');
+      const run = await readRunRecord(file).catch(logged('reading a run record', { path: file }));
+      if (run) out.push({ adapterPath: path.resolve(root, dir, run.adapter), modelPath: run.base_model.path, finishedAt: run.finished_at });
     }
     out.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
     const listed = new Set(out.map((a) => a.adapterPath));
@@ -153,7 +148,7 @@ export class ChatDoor {
       await fs.rm(outDir, { recursive: true, force: true });
       throw err;
     }
-    await writeFileAtomic(path.join(outDir, 'run.json'), JSON.stringify({ adapter: 'adapter.gguf', base_model: { path: modelPath }, finished_at: new Date().toISOString(), imported_from: dir }, null, 2));
+    await writeRunRecord(path.join(outDir, 'run.json'), { adapter: 'adapter.gguf', base_model: { path: modelPath }, finished_at: new Date().toISOString(), imported_from: dir });
     return adapter;
   }
 
@@ -175,7 +170,7 @@ export class ChatDoor {
       const [, a] = JSON.parse(k) as [string, string | null];
       if ((a === null) === (adapterPath === null)) {
         this.hosts.delete(k);
-        void old.then((x) => x.close()).catch(() => undefined);
+        void old.then((x) => x.close()).catch(logged('closing the previous chat model', { key }));
       }
     }
     const h = ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath } : {}), scale, ...(this.threads ? { threads: this.threads } : {}), parallel: 1 });
@@ -189,17 +184,21 @@ export class ChatDoor {
     if (!s.modelPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model for the chat first');
     const question = messages.findLast((m) => m.role === 'user');
     if (!question) throw new DocTuneError('BAD_ARGUMENT', 'the conversation has no question to answer');
-    const jobId = randomUUID();
-    const controller = new AbortController();
-    this.jobs.set(jobId, controller);
     const sides: ChatSide[] = s.adapterPath ? (s.compare ? ['adapted', 'base'] : ['adapted']) : ['base'];
-    void (async () => {
+    const { jobId } = await this.jobs.start({ kind: 'chat', run: (_none, job) => this.answer(job, s, messages, question, sides) });
+    return { jobId };
+  }
+
+  /** The answers of every side to the last question, streamed as chat.* events. */
+  private async answer(job: Job, s: StoredChatSettings, messages: Conversation['messages'], question: Conversation['messages'][number], sides: ChatSide[]): Promise<void> {
+    const jobId = job.id;
+    {
       const histories = new Map(sides.map((side) => [side, historyFor(messages, side)]));
       let used: Citation[] = [];
       try {
         if (s.rag) {
           const ws = await this.ws();
-          const hits = await searchWorkspace(ws, question.content, RAG_K, await this.embedder(ws));
+          const hits = await retrievePassages(ws, question.content, await this.embedder(ws));
           const passages: Citation[] = hits.map((h, i) => ({ n: i + 1, chunkId: h.chunkId, documentId: h.documentId, title: h.title, page: h.page, heading: h.heading, text: h.text }));
           // Fitted once, beside the longest history: every side then gets the same passages, and the
           // citations list exactly what each model saw (same model, so the same token counts).
@@ -220,7 +219,7 @@ export class ChatDoor {
           const host = await this.host(s.modelPath, side === 'adapted' ? s.adapterPath : null, side === 'adapted' ? s.scale : 1);
           const history = withQuestion(histories.get(side)!, used.length ? ragQuestion(question.content, used) : null);
           const g = await host.generate(history, {
-            maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, signal: controller.signal,
+            maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP, signal: job.signal,
             onToken: (text) => this.emit('chat.token', { jobId, side, text }),
           });
           this.emit('chat.done', { jobId, side, text: g.text, finishReason: g.finishReason });
@@ -229,14 +228,11 @@ export class ChatDoor {
           this.emit('chat.failed', { jobId, side, error: e.message, code: e.code });
         }
       }));
-    })().finally(() => this.jobs.delete(jobId));
-    return { jobId };
+    }
   }
 
   stop(jobId: string): { stopped: boolean } {
-    const job = this.jobs.get(jobId);
-    job?.abort();
-    return { stopped: Boolean(job) };
+    return { stopped: this.jobs.cancel(jobId, 'chat') };
   }
 
   private async chatsDir(): Promise<string> {
@@ -253,9 +249,9 @@ export class ChatDoor {
       try {
         const parsed = ConversationRecord.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
         if (parsed.success) out.push(parsed.data);
-        else console.warn(`doctune: skipped the conversation ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; ')}`);
+        else log.warn('skipped a saved conversation that is not one', { path: file, issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`) });
       } catch (err) {
-        console.warn(`doctune: skipped the conversation ${file}: ${(err as Error).message}`);
+        log.warn('skipped a saved conversation that cannot be read', { path: file, err });
       }
     }
     return out.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
@@ -282,57 +278,44 @@ export class ChatDoor {
 
   /** Starts an evaluation in the background (one at a time); progress and the end arrive as eval.* events. */
   async runEval(rag: boolean, judged: boolean): Promise<{ jobId: string }> {
-    if (this.evaluation) throw new DocTuneError('BAD_ARGUMENT', 'an evaluation is already running');
-    const jobId = randomUUID();
-    const controller = new AbortController();
-    let judge: { teacher: Teacher; name: string } | null = null;
-    const release = async (): Promise<void> => {
-      if (this.evaluation === slot) this.evaluation = null;
-      await judge?.teacher.dispose().catch(() => undefined);
-    };
-    // Set-up (the settings, the judge model, which takes seconds to load) and the run are one promise, taken
-    // as the slot before the first wait: two quick requests cannot both start, and close() waits for either.
-    const setup = (async () => {
-      const s = await this.settings();
-      if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
-      const ws = await this.ws();
-      // Opened before answering: a judge that cannot be used is said at once, not after every answer.
-      judge = judged ? await this.openJudge() : null;
-      return { s, ws };
-    })();
-    const slot = {
-      jobId, controller,
-      done: setup.then(
-        ({ s, ws }) =>
-          runEval({
-            modelPath: s.modelPath, adapterPath: s.adapterPath, workspace: ws, rag, ...(this.threads ? { threads: this.threads } : {}), signal: controller.signal,
-            ...(judge ? { judge } : {}),
-            onProgress: (d, total) => this.emit('eval.progress', { jobId, done: d, total }),
-          }).then(
-            async ({ items: _items, ...r }) => {
-              // Free before the event goes out: a listener may start the next evaluation at once.
-              await release();
-              this.emit('eval.done', { jobId, summary: { ...r, report: path.basename(r.report) } });
-            },
-            async (err: unknown) => {
-              await release();
-              const e = toWireError(err);
-              this.emit('eval.failed', { jobId, error: e.message, code: e.code });
-            },
-          ),
-        // A set-up failure is the request's answer (below), not an event.
-        () => release(),
-      ),
-    };
-    this.evaluation = slot;
-    await setup;
+    const { jobId } = await this.jobs.start({
+      kind: 'evaluate',
+      // The settings and the judge model (seconds to load) are the request's answer: a judge that cannot be
+      // used is said at once, not after every answer.
+      setup: async () => {
+        const s = await this.settings();
+        if (!s.modelPath || !s.adapterPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model and an adapter to evaluate');
+        const ws = await this.ws();
+        return { s, ws, embedder: rag ? await this.embedder(ws) : null, judge: judged ? await this.openJudge() : null };
+      },
+      run: ({ s, ws, embedder, judge }, job) => {
+        const release = async (): Promise<void> => {
+          // Free before the event goes out: a listener may start the next evaluation at once.
+          job.release();
+          await judge?.teacher.dispose().catch(logged('closing the judge model'));
+        };
+        return runEval({
+          modelPath: s.modelPath!, adapterPath: s.adapterPath!, workspace: ws, rag, embedder, ...(this.threads ? { threads: this.threads } : {}), signal: job.signal,
+          ...(judge ? { judge } : {}),
+          onProgress: (d, total) => this.emit('eval.progress', { jobId: job.id, done: d, total }),
+        }).then(
+          async ({ items: _items, ...r }) => {
+            await release();
+            this.emit('eval.done', { jobId: job.id, summary: { ...r, report: path.basename(r.report) } });
+          },
+          async (err: unknown) => {
+            await release();
+            const e = toWireError(err);
+            this.emit('eval.failed', { jobId: job.id, error: e.message, code: e.code });
+          },
+        );
+      },
+    });
     return { jobId };
   }
 
   cancelEval(jobId: string): { cancelled: boolean } {
-    if (this.evaluation?.jobId !== jobId) return { cancelled: false };
-    this.evaluation.controller.abort();
-    return { cancelled: true };
+    return { cancelled: this.jobs.cancel(jobId, 'evaluate') };
   }
 
   async reports(): Promise<ResultOf<'eval.reports'>> {
@@ -351,10 +334,8 @@ export class ChatDoor {
   }
 
   async close(): Promise<void> {
-    for (const j of this.jobs.values()) j.abort();
-    this.evaluation?.controller.abort();
-    await this.evaluation?.done;
-    for (const h of this.hosts.values()) await h.then((x) => x.close()).catch(() => undefined);
+    await this.jobs.close(['chat', 'evaluate']);
+    for (const h of this.hosts.values()) await h.then((x) => x.close()).catch(logged('closing a chat model'));
     this.hosts.clear();
   }
 }

@@ -81,7 +81,7 @@ describe('dataset through the contract: generate, review, edit, accept, export',
     engine.on('generate.progress', (p) => progress.push(p));
     const done = new Promise<EventOf<'generate.done'>>((resolve) => engine.on('generate.done', resolve));
     const { jobId } = await engine.invoke('dataset.generate', {});
-    await expect(engine.invoke('dataset.generate', {})).rejects.toThrow(/already being generated/);
+    await expect(engine.invoke('dataset.generate', {})).rejects.toMatchObject({ code: 'BUSY', busyWith: 'generate', message: expect.stringMatching(/QA pairs are being generated/) });
     const result = await done;
     expect(result.jobId).toBe(jobId);
     expect(result.summary.pairs).toBeGreaterThan(0);

@@ -3,7 +3,6 @@
  * passage each rests on with its evidence located, teacher settings, background generation with progress
  * events, and export.
  */
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { EventName, EventOf, QaPairView, ResultOf } from '../../shared/contract.js';
 import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
@@ -11,6 +10,7 @@ import { exportFileName, exportPairs, pairSources } from '../dataset/export.js';
 import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import type { JobSlots } from './job-slots.js';
 import { countByStatus, listQaPairs, qaPairById, setQaStatus, sourceState, updateQaPair } from '../store/qa-store.js';
 import type { DocumentRow, QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
@@ -44,19 +44,12 @@ function pairView(p: QaPairRow, docs: ReadonlyMap<string, DocumentRow>): QaPairV
 }
 
 export class DatasetDoor {
-  private generating: { jobId: string; controller: AbortController; done: Promise<void> } | null = null;
-
   constructor(
     private readonly ws: () => Promise<Workspace>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
     private readonly threads: number | undefined,
-    /** Why another job holds the workspace's QA pairs (the New adapter pipeline), or null. */
-    private readonly otherWork: () => string | null = () => null,
+    private readonly jobs: JobSlots,
   ) {}
-
-  get generatingNow(): boolean {
-    return this.generating !== null;
-  }
 
   private async documents(ws: Workspace): Promise<Map<string, DocumentRow>> {
     return new Map((await ws.listDocuments()).map((d) => [d.id, d]));
@@ -150,34 +143,35 @@ export class DatasetDoor {
 
   /** Starts generation in the background (one at a time); a rerun resumes where the last one stopped. */
   async generate(): Promise<{ jobId: string }> {
-    if (this.generating) throw new DocTuneError('BAD_ARGUMENT', 'QA pairs are already being generated; wait for it or cancel it');
-    const busy = this.otherWork();
-    if (busy) throw new DocTuneError('BAD_ARGUMENT', busy);
-    const ws = await this.ws();
-    const t = { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}) };
-    const teacher = this.choice(t);
-    const jobId = randomUUID();
-    const controller = new AbortController();
-    const done = generatePairs(ws, {
-      teacher, questionsPerChunk: t.questionsPerChunk, paraphrases: t.paraphrases, signal: controller.signal,
-      onProgress: (p) => this.emit('generate.progress', { jobId, ...p }),
-    })
-      .then((summary) => this.emit('generate.done', { jobId, summary }))
-      .catch((err: unknown) => {
-        const e = toWireError(err);
-        this.emit('generate.failed', { jobId, error: e.message, code: e.code });
-      })
-      .finally(() => {
-        this.generating = null;
-      });
-    this.generating = { jobId, controller, done };
+    const { jobId } = await this.jobs.start({
+      kind: 'generate',
+      setup: async () => {
+        const ws = await this.ws();
+        const t = { ...DEFAULT_TEACHER, ...(ws.settings.teacher ?? {}) };
+        return { ws, t, teacher: this.choice(t) };
+      },
+      run: ({ ws, t, teacher }, job) =>
+        generatePairs(ws, {
+          teacher, questionsPerChunk: t.questionsPerChunk, paraphrases: t.paraphrases, signal: job.signal,
+          onProgress: (p) => this.emit('generate.progress', { jobId: job.id, ...p }),
+        }).then(
+          (summary) => {
+            // Free before the event goes out: a listener may start the next run at once.
+            job.release();
+            this.emit('generate.done', { jobId: job.id, summary });
+          },
+          (err: unknown) => {
+            job.release();
+            const e = toWireError(err);
+            this.emit('generate.failed', { jobId: job.id, error: e.message, code: e.code });
+          },
+        ),
+    });
     return { jobId };
   }
 
   cancel(jobId: string): { cancelled: boolean } {
-    if (this.generating?.jobId !== jobId) return { cancelled: false };
-    this.generating.controller.abort();
-    return { cancelled: true };
+    return { cancelled: this.jobs.cancel(jobId, 'generate') };
   }
 
   async exportsDir(): Promise<string> {
@@ -193,8 +187,6 @@ export class DatasetDoor {
   }
 
   async close(): Promise<void> {
-    const job = this.generating;
-    job?.controller.abort();
-    await job?.done;
+    await this.jobs.close(['generate']);
   }
 }

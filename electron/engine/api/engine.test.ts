@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DocTuneError, toWireError } from '../errors.js';
 import { Engine } from './engine.js';
+import { closeLogging, configureLogging } from '../log.js';
 import { corpusFile, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import type { EventOf } from '../../shared/contract.js';
 
@@ -14,6 +15,32 @@ describe('engine contract', () => {
     await expect(engine.invoke('search.query', { query: '' })).rejects.toThrow();
     await expect(engine.invoke('docs.chunks', { documentId: 'x', extra: 1 })).rejects.toThrow();
     await expect(engine.invoke('dialog.pickPaths', { kind: 'folder' })).rejects.toThrow(/only available in the desktop app/);
+  });
+
+  it('says where the log is, opens its folder where the app can, and refuses where it cannot', async () => {
+    expect(await engine.invoke('app.logs', {})).toEqual({ folder: null, canOpen: false });
+    await expect(engine.invoke('app.openLogs', {})).rejects.toMatchObject({ code: 'NOT_FOUND', message: /logging is off/ });
+    const dir = path.join(tempDir('engine-logs'), 'logs');
+    configureLogging(path.join(dir, 'doctune.log'));
+    const opened: string[] = [];
+    const app = new Engine({ workspaceDir: tempDir('engine-app'), threads: 1, openFolder: async (d) => void opened.push(d) });
+    try {
+      expect(await app.invoke('app.logs', {})).toEqual({ folder: dir, canOpen: true });
+      expect(await app.invoke('app.openLogs', {})).toEqual({ opened: true });
+      expect(opened).toEqual([dir]);
+      // Browser mode: the folder is on the engine's machine, named but not opened.
+      expect(await engine.invoke('app.logs', {})).toEqual({ folder: dir, canOpen: false });
+      await expect(engine.invoke('app.openLogs', {})).rejects.toMatchObject({ code: 'BAD_ARGUMENT', path: dir });
+      // Requests the engine refused are in the log, with their channel.
+      await expect(app.invoke('docs.chunks', { documentId: 'no-such-document' })).resolves.toEqual([]);
+      await app.invoke('search.query', { query: '' }).catch(() => undefined);
+    } finally {
+      await app.close();
+      await closeLogging();
+    }
+    const lines = fs.readFileSync(path.join(dir, 'doctune.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request refused', channel: 'app.openLogs', code: 'BAD_ARGUMENT' }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request refused', channel: 'search.query', code: 'BAD_ARGUMENT' }));
   });
 
   it('imports through ingest.start with progress events, then lists, shows chunks and searches', async () => {

@@ -17,9 +17,11 @@ import { ServeDoor } from './serve-door.js';
 import { ModelsDoor } from './models-door.js';
 import { PipelineDoor } from './pipeline-door.js';
 import { WatchDoor } from './watch-door.js';
+import { JobSlots } from './job-slots.js';
 import { Serial } from '../serial.js';
 import path from 'node:path';
-import { userDataDir } from '../store/paths.js';
+import { userDataDir } from '../paths.js';
+import { log, logFile, logged } from '../log.js';
 
 export interface EngineOptions {
   workspaceDir: string;
@@ -32,6 +34,8 @@ export interface EngineOptions {
   probeDevices?: () => Promise<DeviceReport>;
   /** Door-specific handlers (native dialogs in Electron). */
   pickPaths?: (kind: 'files' | 'folder' | 'model' | 'adapter') => Promise<string[]>;
+  /** Opens a folder in the system's file manager (Electron's shell); absent where the user is elsewhere (browser mode). */
+  openFolder?: (dir: string) => Promise<void>;
   capabilities?: { nativeDialogs: boolean; upload: boolean };
   /** Where model downloads go (default: the models folder beside the workspaces, shared with the CLI). */
   modelsDir?: string;
@@ -54,7 +58,8 @@ export class Engine {
   private readonly parser: DocumentParser;
   private embedder: Embedder | null = null;
   private readonly events = new EventEmitter();
-  private readonly jobs = new Map<string, AbortController>();
+  /** Every background job, and which may not run together. A watched folder's sync counts while it runs. */
+  private readonly jobs = new JobSlots(() => (this.watch?.syncing ? ['sync'] : []));
   /** Imports and watched-folder syncs, one at a time, in order. */
   private readonly queue = new Serial();
   /** The device probe, kept for the life of the engine (a failed one is forgotten so the next call retries). */
@@ -75,28 +80,23 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
-    // The pipeline and the Training set page's generation both write QA pairs: one at a time.
-    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads,
-      () => (this.pipeline.running ? 'an adapter is being made (New adapter), and it writes QA pairs too: wait for it or stop it' : null));
-    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads, () => this.dataset.openJudge());
+    this.dataset = new DatasetDoor(() => this.ws(), (e, p) => this.emit(e, p), options.threads, this.jobs);
+    this.chat = new ChatDoor(() => this.ws(), (ws) => this.embedderFor(ws), (e, p) => this.emit(e, p), options.threads, () => this.dataset.openJudge(), this.jobs);
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads);
-    this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p));
-    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads,
-      () => this.dataset.generatingNow ? 'QA pairs are being generated on the Training set page: wait for it or cancel it'
-        // Passages still being imported would get no QA pairs.
-        : this.jobs.size > 0 || this.watch.syncing ? 'documents are still being imported: wait for them to finish' : null);
+    this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p), this.jobs);
+    this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads, this.jobs);
     this.watch = new WatchDoor({
       ws: () => this.ws(),
       exclusive: (work) => this.exclusive(work),
       ingestOptions: async (ws) => ({ parser: this.parser, embedder: await this.embedderFor(ws) }),
       emit: (e, p) => this.emit(e, p),
       // A watched folder's sync waits while the pipeline or generation writes to the workspace.
-      blocked: () => (this.pipeline.running ? 'pipeline' : this.dataset.generatingNow ? 'generating' : null),
+      blocked: () => this.jobs.busyWith('sync'),
       ...(options.watchQuietMs !== undefined ? { quietMs: options.watchQuietMs } : {}),
     });
-    if (options.warmUp) void this.parser.warmUp().catch(() => undefined);
+    if (options.warmUp) void this.parser.warmUp().catch(logged('warming up the document parser'));
     // Failures show on the folder (watch.list); starting never fails the engine.
-    if (options.watch) void this.watch.start().catch(() => undefined);
+    if (options.watch) void this.watch.start().catch(logged('starting the watched folders'));
   }
 
   /** Run work in the import queue: imports and watched-folder syncs one at a time, in order. */
@@ -133,13 +133,31 @@ export class Engine {
   async invoke<C extends Channel>(channel: C, rawArgs: unknown): Promise<ResultOf<C>> {
     const spec = channels[channel];
     if (!spec) throw new DocTuneError('BAD_ARGUMENT', `unknown channel ${String(channel)}`);
-    const args = spec.args.parse(rawArgs ?? {});
     const handler = this.handlers[channel] as (a: unknown) => Promise<ResultOf<C>>;
-    return handler(args);
+    try {
+      return await handler(spec.args.parse(rawArgs ?? {}));
+    } catch (err) {
+      // One place for every door: a failure the user is told about is noted; an unexpected one with its stack.
+      const wire = toWireError(err);
+      if (wire.code === 'INTERNAL') log.error('request failed unexpectedly', { channel, err });
+      else log.info('request refused', { channel, code: wire.code, message: wire.message });
+      throw err;
+    }
   }
 
   private readonly handlers: Handlers = {
     'app.capabilities': async () => this.options.capabilities ?? { nativeDialogs: false, upload: false },
+    'app.logs': async () => {
+      const file = logFile();
+      return { folder: file ? path.dirname(file) : null, canOpen: Boolean(file && this.options.openFolder) };
+    },
+    'app.openLogs': async () => {
+      const file = logFile();
+      if (!file) throw new DocTuneError('NOT_FOUND', 'logging is off in this session');
+      if (!this.options.openFolder) throw new DocTuneError('BAD_ARGUMENT', 'folders open in the desktop app only: the logs are on the DocTune machine', { path: path.dirname(file) });
+      await this.options.openFolder(path.dirname(file));
+      return { opened: true };
+    },
     'workspace.info': async () => this.workspaceInfo(),
     'workspace.setOcr': async ({ ocr }) => {
       await (await this.ws()).updateSettings({ ocr });
@@ -149,26 +167,22 @@ export class Engine {
     'docs.chunks': async ({ documentId }) => (await (await this.ws()).chunksOf(documentId)).map(chunkView),
     'docs.remove': async ({ documentId }) => ({ removed: await (await this.ws()).removeDocument(documentId) }),
     'ingest.start': async ({ paths }) => {
-      const jobId = randomUUID();
-      const controller = new AbortController();
-      this.jobs.set(jobId, controller);
       // Imports run one after another; the request returns at once and progress arrives as events.
-      void this.queue.run(() =>
-        this.ingest(paths, { signal: controller.signal, jobId })
-          .then((summary) => this.emit('ingest.done', { jobId, summary }))
-          .catch((err: unknown) => this.emit('ingest.failed', { jobId, error: toWireError(err).message }))
-          .finally(() => this.jobs.delete(jobId)),
-      );
+      const { jobId } = await this.jobs.start({
+        kind: 'import',
+        run: (_none, job) =>
+          this.queue.run(() =>
+            this.ingest(paths, { signal: job.signal, jobId: job.id })
+              .then((summary) => this.emit('ingest.done', { jobId: job.id, summary }))
+              .catch((err: unknown) => this.emit('ingest.failed', { jobId: job.id, error: toWireError(err).message })),
+          ),
+      });
       return { jobId };
     },
     'watch.list': async () => this.watch.list(),
     'watch.add': async ({ path: folder }) => this.watch.add(folder),
     'watch.remove': async ({ path: folder }) => this.watch.remove(folder),
-    'ingest.cancel': async ({ jobId }) => {
-      const job = this.jobs.get(jobId);
-      job?.abort();
-      return { cancelled: Boolean(job) };
-    },
+    'ingest.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId, 'import') }),
     'search.query': async ({ query, k }) => {
       const ws = await this.ws();
       return searchWorkspace(ws, query, k, await this.embedderFor(ws));
@@ -281,12 +295,12 @@ export class Engine {
 
   async close(): Promise<void> {
     await this.watch.close();
-    this.models.close();
+    await this.models.close();
     await this.pipeline.close();
     await this.dataset.close();
     await this.chat.close();
     await this.serve.stop();
-    for (const job of this.jobs.values()) job.abort();
+    await this.jobs.close();
     await this.queue.idle();
     await this.parser.close();
     await this.embedder?.dispose();

@@ -4,25 +4,25 @@
  * used in place), downloads with progress that resume after an interruption, and checking a file the user
  * picks before anything loads it.
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeviceReport, EventName, EventOf, ModelInfo, ModelsOverview } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import { BusyError, type JobSlots } from './job-slots.js';
 import { catalogEntry, MODEL_CATALOG } from '../models/catalog.js';
 import { discoverDownloaded, discoverLmStudio, discoverOllama } from '../models/discover.js';
 import { downloadModel, downloadTarget } from '../models/download.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
-import { fitOnHardware, recommendModel } from '../models/model-fit.js';
+import { fitOnHardware, recommendModel } from '../train/model-fit.js';
 import { trainability } from '../models/trainability.js';
 
 export class ModelsDoor {
-  private readonly pulls = new Map<string, { id: string; controller: AbortController }>();
 
   constructor(
     private readonly modelsDir: string,
     private readonly devices: (refresh: boolean) => Promise<DeviceReport>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
+    private readonly jobs: JobSlots,
   ) {}
 
   async overview(refresh: boolean): Promise<ModelsOverview> {
@@ -51,41 +51,43 @@ export class ModelsDoor {
   }
 
   /** Starts a download in the background; a second request for the same model while it runs is refused. */
-  pull(id: string): { jobId: string } {
+  async pull(id: string): Promise<{ jobId: string }> {
     const entry = catalogEntry(id);
     if (!entry) throw new DocTuneError('NOT_FOUND', `no model "${id}" in the catalog`);
-    if ([...this.pulls.values()].some((p) => p.id === id)) throw new DocTuneError('BAD_ARGUMENT', `${entry.name} is already being downloaded`);
-    const jobId = randomUUID();
-    const controller = new AbortController();
-    this.pulls.set(jobId, { id, controller });
-    let last = 0;
-    void downloadModel(entry.uri, {
-      dir: this.modelsDir, signal: controller.signal, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}),
-      onProgress: ({ received, total }) => {
-        // A few events a second are plenty for a progress bar.
-        const now = Date.now();
-        if (now - last < 200 && received !== total) return;
-        last = now;
-        this.emit('models.progress', { jobId, id, received, total });
+    if (this.jobs.busyWith('download', id)) throw new BusyError('download', `${entry.name} is already being downloaded`);
+    const { jobId } = await this.jobs.start({
+      kind: 'download',
+      key: id,
+      run: (_none, job) => {
+        let last = 0;
+        return downloadModel(entry.uri, {
+          dir: this.modelsDir, signal: job.signal, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}),
+          onProgress: ({ received, total }) => {
+            // A few events a second are plenty for a progress bar.
+            const now = Date.now();
+            if (now - last < 200 && received !== total) return;
+            last = now;
+            this.emit('models.progress', { jobId: job.id, id, received, total });
+          },
+        }).then(
+          (file) => {
+            // Forgotten before the event goes out: a listener may start the next download at once.
+            job.release();
+            this.emit('models.done', { jobId: job.id, id, path: file });
+          },
+          (err: unknown) => {
+            job.release();
+            const e = job.signal.aborted ? { code: 'CANCELLED', message: 'download paused: start it again to continue' } : toWireError(err);
+            this.emit('models.failed', { jobId: job.id, id, error: e.message, code: e.code });
+          },
+        );
       },
-    })
-      .then((file) => {
-        // Forgotten before the event goes out: a listener may start the next download at once.
-        this.pulls.delete(jobId);
-        this.emit('models.done', { jobId, id, path: file });
-      })
-      .catch((err: unknown) => {
-        this.pulls.delete(jobId);
-        const e = controller.signal.aborted ? { code: 'CANCELLED', message: 'download paused: start it again to continue' } : toWireError(err);
-        this.emit('models.failed', { jobId, id, error: e.message, code: e.code });
-      });
+    });
     return { jobId };
   }
 
   cancel(jobId: string): { cancelled: boolean } {
-    const p = this.pulls.get(jobId);
-    p?.controller.abort();
-    return { cancelled: Boolean(p) };
+    return { cancelled: this.jobs.cancel(jobId, 'download') };
   }
 
   /** A model file the user picked, read by DocTune's GGUF reader (llama.cpp aborts on some malformed files). */
@@ -105,7 +107,7 @@ export class ModelsDoor {
     };
   }
 
-  close(): void {
-    for (const p of this.pulls.values()) p.controller.abort();
+  async close(): Promise<void> {
+    await this.jobs.close(['download']);
   }
 }

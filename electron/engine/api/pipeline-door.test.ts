@@ -122,9 +122,9 @@ describe('model manager and the one-step pipeline through the contract', () => {
     const started = await engine.invoke('pipeline.start', { modelPath: TINY_MODEL, paths: [doc], teacher: 'extractive', epochs: 2, device: 'cpu' });
     job.jobId(started.jobId);
     expect((await engine.invoke('pipeline.runs', {})).active).toEqual(started);
-    await expect(engine.invoke('pipeline.start', { modelPath: TINY_MODEL })).rejects.toThrow(/already being made/);
+    await expect(engine.invoke('pipeline.start', { modelPath: TINY_MODEL })).rejects.toMatchObject({ code: 'BUSY', busyWith: 'pipeline', message: expect.stringMatching(/adapter is being made/) });
     // The Training set page's generation would write pairs beside the run's: it waits its turn.
-    await expect(engine.invoke('dataset.generate', {})).rejects.toThrow(/adapter is being made/);
+    await expect(engine.invoke('dataset.generate', {})).rejects.toMatchObject({ code: 'BUSY', busyWith: 'pipeline' });
     const seen = await job.all;
     const end = seen.at(-1)!;
     expect(end.name, JSON.stringify(end.payload)).toBe('pipeline.done');

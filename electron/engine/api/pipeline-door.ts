@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { PIPELINE_STAGES, type EventName, type EventOf, type PipelineRunInfo, type PipelineStage, type PipelineStartArgs } from '../../shared/contract.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
+import type { JobSlots } from './job-slots.js';
 import type { Workspace } from '../store/workspace.js';
 
 type StartArgs = z.infer<typeof PipelineStartArgs>;
@@ -44,90 +44,68 @@ export function progressView(p: PipelineProgress): Omit<EventOf<'pipeline.progre
 }
 
 export class PipelineDoor {
-  private active: { jobId: string; run: string; controller: AbortController; done: Promise<void> } | null = null;
-
   constructor(
     private readonly ws: () => Promise<Workspace>,
     private readonly teacher: () => Promise<TeacherChoice>,
     private readonly emit: <E extends EventName>(event: E, payload: EventOf<E>) => void,
     private readonly threads: number | undefined,
-    /** Why another job holds the workspace's QA pairs (generation on the Training set page), or null. */
-    private readonly otherWork: () => string | null = () => null,
+    private readonly jobs: JobSlots,
   ) {}
-
-  get running(): boolean {
-    return this.active !== null;
-  }
 
   private async runsDir(): Promise<string> {
     return path.join((await this.ws()).dir, 'runs');
   }
 
   async start(a: StartArgs): Promise<{ jobId: string; run: string }> {
-    if (this.active) throw new DocTuneError('BAD_ARGUMENT', 'an adapter is already being made: wait for it or stop it');
-    const busy = this.otherWork();
-    if (busy) throw new DocTuneError('BAD_ARGUMENT', busy);
-    const jobId = randomUUID();
-    const controller = new AbortController();
     const run = a.resume ?? `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const release = (): void => {
-      // Free before the event goes out: a listener may start the next run at once.
-      if (this.active === slot) this.active = null;
-    };
-    // Set-up (reading the run to resume, loading the teacher settings) and the run are one promise, taken as
-    // the slot before the first wait: two quick requests cannot both start, and close() waits for either.
-    const setup = (async () => {
-      const ws = await this.ws();
-      const outDir = path.join(await this.runsDir(), run);
-      // A resumed run goes on with the teacher and epochs it began with, whatever the wizard shows now.
-      const before = a.resume ? await this.readRun(a.resume) : null;
-      if (a.resume && !before) throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
-      const teacherOption = before?.teacher ?? a.teacher;
-      const epochs = before?.epochs ?? a.epochs;
-      const teacher = teacherOption === 'workspace' ? await this.teacher() : teacherOption;
-      return { ws, outDir, before, teacherOption, epochs, teacher };
-    })();
-    const slot = {
-      jobId, run, controller,
-      done: setup.then(
-        ({ ws, outDir, before, teacherOption, epochs, teacher }) =>
-          runPipeline({
-            inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, precision: a.precision, ...(this.threads ? { threads: this.threads } : {}),
-            choices: { teacher: teacherOption, ...(epochs ? { epochs } : {}) },
-            ...(epochs ? { train: { epochs } } : {}),
-            signal: controller.signal,
-            onProgress: (p) => {
-              const view = progressView(p);
-              if (view) this.emit('pipeline.progress', { jobId, run, ...view });
-            },
-          }).then(
-            (r) => {
-              release();
-              this.emit('pipeline.done', {
-                jobId, run,
-                result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
-              });
-            },
-            (err: unknown) => {
-              release();
-              const e = toWireError(err);
-              this.emit('pipeline.failed', { jobId, run, error: e.message, code: e.code });
-            },
-          ),
-        // A set-up failure is the request's answer (below), not an event.
-        () => release(),
-      ),
-    };
-    this.active = slot;
-    await setup;
+    const { jobId } = await this.jobs.start({
+      kind: 'pipeline',
+      key: run,
+      // Set-up (reading the run to resume, loading the teacher settings) is the request's answer.
+      setup: async () => {
+        const ws = await this.ws();
+        const outDir = path.join(await this.runsDir(), run);
+        // A resumed run goes on with the teacher and epochs it began with, whatever the wizard shows now.
+        const before = a.resume ? await this.readRun(a.resume) : null;
+        if (a.resume && !before) throw new DocTuneError('NOT_FOUND', `no pipeline run ${a.resume} to resume`, { path: outDir });
+        const teacherOption = before?.teacher ?? a.teacher;
+        const epochs = before?.epochs ?? a.epochs;
+        const teacher = teacherOption === 'workspace' ? await this.teacher() : teacherOption;
+        return { ws, outDir, before, teacherOption, epochs, teacher };
+      },
+      run: ({ ws, outDir, before, teacherOption, epochs, teacher }, job) =>
+        runPipeline({
+          inputs: a.paths, modelPath: path.resolve(before?.modelPath ?? a.modelPath), teacher, outDir, workspace: ws, device: a.device, precision: a.precision, ...(this.threads ? { threads: this.threads } : {}),
+          choices: { teacher: teacherOption, ...(epochs ? { epochs } : {}) },
+          ...(epochs ? { train: { epochs } } : {}),
+          signal: job.signal,
+          onProgress: (p) => {
+            const view = progressView(p);
+            if (view) this.emit('pipeline.progress', { jobId: job.id, run, ...view });
+          },
+        }).then(
+          (r) => {
+            // Free before the event goes out: a listener may start the next run at once.
+            job.release();
+            this.emit('pipeline.done', {
+              jobId: job.id, run,
+              result: { adapter: r.adapter, modelfile: r.modelfile, howto: r.howto, report: path.basename(r.evalReport), pairs: r.pairs, ...r.scores },
+            });
+          },
+          (err: unknown) => {
+            job.release();
+            const e = toWireError(err);
+            this.emit('pipeline.failed', { jobId: job.id, run, error: e.message, code: e.code });
+          },
+        ),
+    });
     return { jobId, run };
   }
 
   cancel(jobId: string): { cancelled: boolean } {
-    if (this.active?.jobId !== jobId) return { cancelled: false };
-    this.active.controller.abort();
-    return { cancelled: true };
+    return { cancelled: this.jobs.cancel(jobId, 'pipeline') };
   }
+
 
   /** One run's record (null: no such run, or not started far enough to have one). */
   private async readRun(name: string): Promise<PipelineRunInfo | null> {
@@ -147,12 +125,11 @@ export class PipelineDoor {
     const names = (await fs.readdir(await this.runsDir()).catch(() => [] as string[])).filter((n) => n.startsWith('pipeline-'));
     const runs = (await Promise.all(names.map((n) => this.readRun(n)))).filter((r): r is PipelineRunInfo => r !== null);
     runs.sort((x, y) => y.updatedAt.localeCompare(x.updatedAt));
-    return { runs, active: this.active ? { jobId: this.active.jobId, run: this.active.run } : null };
+    const active = this.jobs.current('pipeline');
+    return { runs, active: active ? { jobId: active.id, run: active.key! } : null };
   }
 
   async close(): Promise<void> {
-    const a = this.active;
-    a?.controller.abort();
-    await a?.done;
+    await this.jobs.close(['pipeline']);
   }
 }

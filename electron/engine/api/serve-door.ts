@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ServeStatus } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
-import { startOpenAiServer, type OpenAiServer } from '../server/openai-server.js';
+import { startOpenAiServer, type OpenAiServer } from '../chat/openai-server.js';
 import type { StoredChatSettings } from '../store/workspace.js';
 
 export class ServeDoor {

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { DocTuneError, type ErrorCode } from '../errors.js';
 import { readGguf } from '../models/gguf/gguf-reader.js';
 import { validateLoraAdapter } from '../models/lora-adapter.js';
-import { launchWorker, type WorkerHandle } from '../train/worker-launcher.js';
-import type { Conversation } from '../dataset/conversation.js';
+import { launchWorker, type WorkerHandle } from '../worker-launcher.js';
+import type { Conversation } from '../models/messages.js';
 import { defaultThreads } from '../threads.js';
 import type { ChatWorkerIn, ChatWorkerOut, GenerateRequest, LoadRequest } from './chat-worker.js';
+import { workerEntry } from '../worker-entry.js';
 
 export interface ChatHostOptions extends Omit<LoadRequest, 'parallel' | 'contextSize' | 'scale' | 'threads'> {
   scale?: number;
@@ -44,16 +45,10 @@ interface Pending {
   onToken?: ((text: string) => void) | undefined;
 }
 
-export class BusyError extends DocTuneError {
+export class QueueFullError extends DocTuneError {
   constructor() {
     super('BUSY', 'the server is busy: too many requests waiting');
   }
-}
-
-function workerEntry(): { file: string; execArgv: string[] } {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) return { file: new URL('./chat-worker.ts', self).pathname, execArgv: ['--import', 'tsx'] };
-  return { file: new URL('./chat-worker.js', self).pathname, execArgv: [] };
 }
 
 /** Refuse a model or adapter llama.cpp could abort on, with the file and the reason. */
@@ -101,7 +96,7 @@ export class ChatHost {
 
   private start(): Promise<void> {
     if (this.worker) return this.worker.ready;
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'chat-worker');
     const handle = launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
     let stderr = '';
     handle.onStderr((t) => (stderr = (stderr + t).slice(-2000)));
@@ -177,7 +172,7 @@ export class ChatHost {
       this.running++;
       return true;
     }
-    if (this.queue.length >= this.o.maxQueue) throw new BusyError();
+    if (this.queue.length >= this.o.maxQueue) throw new QueueFullError();
     return new Promise<boolean>((resolve) => {
       const onAbort = (): void => {
         const i = this.queue.indexOf(take);

@@ -10,7 +10,7 @@ import { DocTuneError, toWireError } from '../errors.js';
 import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaErrors, llamaLogger } from '../models/llama-log.js';
 import { chatHistoryOf } from '../train/sft-data.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 export interface LoadRequest {
   modelPath: string;

@@ -4,7 +4,7 @@
  * their partial text was never an answer the user accepted.
  */
 import type { ChatMessage, ChatSide } from '../../shared/contract.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 export function historyFor(messages: readonly ChatMessage[], side: ChatSide): Conversation {
   const out: Conversation = [];

@@ -4,8 +4,8 @@
  * language. Passages are fitted to the model's context first: a small model's context can be shorter than
  * three passages, and an overflowing prompt would fail or push the question itself out.
  */
-import { detectScriptLanguage } from '../ingest/detect-language.js';
-import type { Conversation } from '../dataset/conversation.js';
+import { detectScriptLanguage } from '../text/detect-language.js';
+import type { Conversation } from '../models/messages.js';
 
 export interface PromptPassage {
   title: string;

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { UsageError } from './options.js';
+import { readRunRecord } from '../train/run-record.js';
 
 const isDir = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isDirectory(), () => false);
 const isFile = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isFile(), () => false);
@@ -21,17 +22,14 @@ async function isAdapter(file: string): Promise<boolean> {
 
 /** The adapter of one run folder, or null. */
 async function adapterIn(dir: string): Promise<string | null> {
-  try {
-    const run = JSON.parse(await fs.readFile(path.join(dir, 'run.json'), 'utf8')) as { adapter?: unknown };
-    if (typeof run.adapter === 'string') {
-      const named = path.resolve(dir, run.adapter);
-      if (await isFile(named)) return named;
-      // A run folder moved since: its adapter by name, beside run.json.
-      const beside = path.join(dir, path.basename(run.adapter));
-      if (await isFile(beside)) return beside;
-    }
-  } catch {
-    // no run record: look at the files
+  // No run record: look at the files.
+  const run = await readRunRecord(path.join(dir, 'run.json'));
+  if (run) {
+    const named = path.resolve(dir, run.adapter);
+    if (await isFile(named)) return named;
+    // A run folder moved since: its adapter by name, beside run.json.
+    const beside = path.join(dir, path.basename(run.adapter));
+    if (await isFile(beside)) return beside;
   }
   const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.toLowerCase().endsWith('.gguf')).map((f) => path.join(dir, f));
   const dated = await Promise.all(files.map(async (f) => ({ f, at: (await fs.stat(f)).mtimeMs })));

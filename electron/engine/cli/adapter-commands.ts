@@ -2,22 +2,17 @@
  * `doctune adapter export|import`: adapters between DocTune (llama.cpp GGUF) and Hugging Face PEFT, for the
  * engines that train or serve at scale (LLaMA-Factory, Axolotl, vLLM).
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
 import { exportPeftAdapter, importPeftAdapter } from '../models/peft-adapter.js';
 import { resolveAdapterArg } from './adapter-arg.js';
 import { oneOf, UsageError } from './options.js';
+import { readRunRecord } from '../train/run-record.js';
 
 /** The base model a run's adapter was trained on, from the run record beside it. */
 async function runBaseModel(adapterPath: string): Promise<string | null> {
-  try {
-    const run = JSON.parse(await fs.readFile(path.join(path.dirname(adapterPath), 'run.json'), 'utf8')) as { base_model?: { path?: unknown } };
-    return typeof run.base_model?.path === 'string' ? run.base_model.path : null;
-  } catch {
-    return null;
-  }
+  return (await readRunRecord(path.join(path.dirname(adapterPath), 'run.json')))?.base_model.path ?? null;
 }
 
 export function addAdapterCommands(program: Command, print: (json: boolean, value: unknown, text: () => string) => void): void {

@@ -16,7 +16,7 @@ describe('doctune dataset export --bundle', () => {
   fs.mkdirSync(run);
   const config = { modelPath: TINY_MODEL, rank: 8, alpha: 16, targets: ['attn_q', 'attn_v', 'ffn_down'], epochs: 5, lr: 0.0003, batch: 2, accum: 4, seq: 0, warmupRatio: 0.05, weightDecay: 0.01, seed: 7 };
   const heldOut = [[{ role: 'user', content: 'Who may remove a lock?' }, { role: 'assistant', content: 'Only the employee who applied it.' }]];
-  fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ base_model: { path: TINY_MODEL }, config, memory_plan: { seq: 256 }, held_out: heldOut }));
+  fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ adapter: path.join(run, 'adapter.gguf'), base_model: { path: TINY_MODEL }, finished_at: '2026-12-01T10:00:00.000Z', config, memory_plan: { seq: 256 }, held_out: heldOut }));
 
   it('writes a LLaMA-Factory bundle whose YAML parses, whose files exist and whose numbers are the run\'s', () => {
     expect(doctune('dataset', 'import', pairs, '--workspace', ws).code).toBe(0);

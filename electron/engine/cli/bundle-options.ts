@@ -1,13 +1,13 @@
 /** What `doctune dataset export --bundle` trains with: a run's settings (or DocTune's defaults) for the base model. */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { llamaFactoryTemplate, llamaFactoryTemplateNote, type BundleTraining } from '../dataset/training-bundle.js';
 import { metaNumber, metaString, readGguf } from '../models/gguf/gguf-reader.js';
 import { resolveModelArg } from '../models/model-arg.js';
 import { hfRepoOf, hfTargetNames } from '../models/peft-adapter.js';
 import { autoSeq } from '../train/sequence-length.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
+import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
 import { UsageError } from './options.js';
+import { readRunRecord, type RunRecord } from '../train/run-record.js';
 
 export interface BundleChoice {
   baseModel: string;
@@ -20,22 +20,13 @@ export interface BundleChoice {
   heldOut: Set<string>;
 }
 
-interface RunRecord {
-  base_model?: { path?: string };
-  config?: Partial<TrainConfig>;
-  memory_plan?: { seq?: number };
-  held_out?: { role: string; content: string }[][];
-}
-
 export async function bundleChoice(o: { run?: string; model?: string; base?: string; template?: string }): Promise<BundleChoice> {
-  let run: RunRecord = {};
+  let run: Partial<RunRecord> = {};
   if (o.run) {
     const file = path.join(path.resolve(o.run), 'run.json');
-    try {
-      run = JSON.parse(await fs.readFile(file, 'utf8')) as RunRecord;
-    } catch {
-      throw new UsageError(`no run record at ${file}: give a training run's folder to --run`);
-    }
+    const record = await readRunRecord(file);
+    if (!record) throw new UsageError(`no run record at ${file}: give a training run's folder to --run`);
+    run = record;
   }
   const modelSpec = o.model ?? run.base_model?.path;
   const ggufPath = modelSpec ? await resolveModelArg(modelSpec) : undefined;

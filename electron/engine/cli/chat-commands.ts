@@ -6,9 +6,10 @@ import { ChatHost } from '../chat/chat-host.js';
 import { withPassages } from '../chat/rag-prompt.js';
 import { openTeacher, teacherSource } from '../dataset/generate.js';
 import { REPORT_TEXT } from '../eval/report-text.js';
-import { runEval, type VariantScores } from '../eval/run-eval.js';
+import { runEval } from '../eval/run-eval.js';
+import type { VariantScores } from '../eval/variants.js';
 import { teacherChoiceOf } from './teacher-spec.js';
-import { searchWorkspace } from '../store/search.js';
+import { openWorkspaceEmbedder, retrievePassages } from '../chat/retrieve.js';
 import { resolveAdapterArg } from './adapter-arg.js';
 import { chatRepl, type ReplAnswerer } from './chat-repl.js';
 import { openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
@@ -19,7 +20,7 @@ interface ChatOptions {
   temperature: number; topP: number; maxTokens: number; threads?: number; json?: boolean;
 }
 
-type Hit = Awaited<ReturnType<typeof searchWorkspace>>[number];
+type Hit = Awaited<ReturnType<typeof retrievePassages>>[number];
 
 const citationLine = (c: { n: number; title: string; page: number | null; heading: string[] }): string =>
   `[${c.n}] ${c.title}${c.page ? `, p. ${c.page}` : ''}${c.heading.length ? ` — ${c.heading.join(' › ')}` : ''}\n`;
@@ -27,6 +28,7 @@ const citationLine = (c: { n: number; title: string; page: number | null; headin
 /** A conversation at the prompt: the models stay loaded, and each question is answered with the ones before. */
 async function chatInteractively(o: ChatOptions, modelPath: string, adapterPath: string | undefined): Promise<void> {
   const ws = o.rag ? await openExistingWorkspace(o.workspace!) : null;
+  const embedder = ws ? await openWorkspaceEmbedder(ws, o.threads) : null;
   const open = (adapter?: string): Promise<ChatHost> =>
     ChatHost.open({ modelPath, ...(adapter ? { adapterPath: adapter } : {}), scale: o.scale, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), parallel: 1 });
   const hosts: [label: string | null, host: ChatHost][] = [];
@@ -35,7 +37,7 @@ async function chatInteractively(o: ChatOptions, modelPath: string, adapterPath:
     hosts.push([o.compare ? 'adapted' : null, await open(adapterPath)]);
     const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
     const answer: ReplAnswerer = async (messages, onToken, signal) => {
-      const hits: Hit[] = ws ? await searchWorkspace(ws, messages.at(-1)!.content, 3, null) : [];
+      const hits: Hit[] = ws ? await retrievePassages(ws, messages.at(-1)!.content, embedder) : [];
       let text = '';
       let cited: Hit[] = [];
       for (const [label, host] of hosts) {
@@ -55,6 +57,7 @@ async function chatInteractively(o: ChatOptions, modelPath: string, adapterPath:
     });
   } finally {
     for (const [, host] of hosts) await host.close();
+    await embedder?.dispose();
     ws?.close();
   }
 }
@@ -92,9 +95,14 @@ export function addChatCommands(program: Command): void {
       let hits: Hit[] = [];
       if (o.rag) {
         const ws = await openExistingWorkspace(o.workspace!);
+        const embedder = await openWorkspaceEmbedder(ws, o.threads).catch((err: unknown) => {
+          ws.close();
+          throw err;
+        });
         try {
-          hits = await searchWorkspace(ws, prompt!, 3, null);
+          hits = await retrievePassages(ws, prompt!, embedder);
         } finally {
+          await embedder?.dispose();
           ws.close();
         }
       }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 import { chatRepl, type ReplAnswerer } from './chat-repl.js';
 
 function io(): { input: PassThrough; output: PassThrough; text: () => string } {

@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import { toWireError } from '../errors.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 /** Answers the conversation so far, streaming its text; stopped by the signal, it ends with the text so far. */
 export type ReplAnswerer = (messages: Conversation, onToken: (text: string) => void, signal: AbortSignal) => Promise<{ text: string; after?: string }>;

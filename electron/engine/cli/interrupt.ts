@@ -3,7 +3,7 @@
  * checkpoint, generation keeps what it answered) and says so; a second one ends everything at once. The
  * workers run in their own process group, so the terminal's signal reaches only this process.
  */
-import { killAllWorkers } from '../train/worker-launcher.js';
+import { killAllWorkers } from '../worker-launcher.js';
 
 /** Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;

@@ -5,8 +5,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { Engine } from '../api/engine.js';
 import { documentSummary } from '../api/views.js';
 import { DocTuneError, toWireError } from '../errors.js';
+import { closeLogging, configureLogging, defaultLogDir, log } from '../log.js';
 import { startBrowserServer } from '../server/browser-server.js';
-import { defaultWorkspaceDir } from '../store/paths.js';
+import { defaultWorkspaceDir } from '../paths.js';
 import { searchWorkspace } from '../store/search.js';
 import { formatDocuments, formatHits, formatIngestSummary, formatPassages, formatSyncSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
@@ -23,12 +24,16 @@ import { EXIT_INTERRUPTED, interruptible } from './interrupt.js';
 import { ensurePortFree, listenError } from './port.js';
 import { findDocument, openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
 
-/** Exit codes: 0 success, 1 the work failed, 2 bad arguments, 130 stopped by Ctrl-C. */
+/** Exit codes: 0 success, 1 the work failed, 2 bad arguments, 3 busy (other work holds the workspace, or the port), 130 stopped by Ctrl-C. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_BUSY = 3;
 
 const workspaceOption = (creates = false): Option =>
   new Option('-w, --workspace <dir>', creates ? 'workspace folder (created if missing)' : 'workspace folder').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
+
+/** Commands that keep running (servers): they log to the user-data folder unless --log-file says otherwise. */
+const LONG_RUNNING = new Set(['ui', 'serve']);
 
 /** --chunk-tokens and --chunk-overlap as the workspace takes them (checked before anything is opened). */
 function checkChunking(tokens: number | undefined, overlap: number | undefined): void {
@@ -57,7 +62,16 @@ export function buildCli(): Command {
     .showHelpAfterError()
     // Options after a subcommand's name are that subcommand's (docs --workspace W, docs show DOC --workspace W).
     .enablePositionalOptions()
+    .addOption(new Option('--log-file <file>', 'write a log of what DocTune does and any errors (rotated at 10 MB); `ui` and `serve` log to the user-data folder by default').env('DOCTUNE_LOG_FILE'))
     .exitOverride();
+  // The log is set up once the command is known: the long-running servers always keep one.
+  program.hook('preAction', (_root, action) => {
+    const name = action.parent && action.parent !== program ? `${action.parent.name()} ${action.name()}` : action.name();
+    const file = (program.opts() as { logFile?: string }).logFile || (LONG_RUNNING.has(name) ? path.join(defaultLogDir(), `doctune-${name}.log`) : undefined);
+    if (!file) return;
+    configureLogging(file, { process: `cli ${name}` });
+    log.info('command started', { command: name, args: action.args });
+  });
 
   program
     .command('ingest')
@@ -215,7 +229,7 @@ export function buildCli(): Command {
       });
       process.stdout.write(`DocTune is serving workspace ${path.resolve(opts.workspace)}\nOpen: ${server.url}\n`);
       const stop = (): void => {
-        void server.close().then(() => engine.close()).then(() => process.exit(0));
+        void server.close().then(() => engine.close()).then(() => closeLogging()).then(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -233,6 +247,13 @@ export function buildCli(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  const code = await run(argv);
+  log.info('command ended', { exitCode: code });
+  await closeLogging();
+  return code;
+}
+
+async function run(argv: string[]): Promise<number> {
   const program = buildCli();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -248,6 +269,9 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const wire = toWireError(err);
     process.stderr.write(`doctune: ${wire.path ? `${wire.path}: ` : ''}${wire.message}\n`);
-    return err instanceof DocTuneError && err.code === 'CANCELLED' ? EXIT_INTERRUPTED : EXIT_FAILED;
+    if (wire.code === 'INTERNAL') log.error('command failed unexpectedly', { err });
+    else log.warn('command failed', { code: wire.code, message: wire.message, ...(wire.path ? { path: wire.path } : {}) });
+    if (err instanceof DocTuneError && err.code === 'CANCELLED') return EXIT_INTERRUPTED;
+    return err instanceof DocTuneError && err.code === 'BUSY' ? EXIT_BUSY : EXIT_FAILED;
   }
 }

@@ -6,8 +6,8 @@ import { deviceReport } from '../api/views.js';
 import { MODEL_CATALOG } from '../models/catalog.js';
 import { discoverDownloaded, discoverLmStudio, discoverOllama, type FoundModel } from '../models/discover.js';
 import { resolveModelArg } from '../models/model-arg.js';
-import { fitOnHardware, recommendModel, type Placement, type RecommendOptions } from '../models/model-fit.js';
-import { userDataDir } from '../store/paths.js';
+import { fitOnHardware, recommendModel, type Placement, type RecommendOptions } from '../train/model-fit.js';
+import { userDataDir } from '../paths.js';
 import { probeDevices } from '../train/devices.js';
 
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;

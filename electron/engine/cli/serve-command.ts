@@ -5,7 +5,7 @@ import { int, port, UsageError } from './options.js';
 import { resolveAdapterArg } from './adapter-arg.js';
 import { ensurePortFree, listenError } from './port.js';
 import { ChatHost } from '../chat/chat-host.js';
-import { isLoopbackName, startOpenAiServer } from '../server/openai-server.js';
+import { isLoopbackName, startOpenAiServer } from '../chat/openai-server.js';
 
 
 export function addServeCommand(program: Command): void {

@@ -12,18 +12,11 @@ import { doctuneWith } from '../testing/cli.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { STORY_QA } from '../testing/qa-fixtures.js';
 import { writeRandomModel } from '../testing/random-model.js';
-import { backendDirs, loadAddon } from '../train/native-addon.js';
+import { testDevice } from '../testing/test-device.js';
 
 const env = { GGML_VK_VISIBLE_DEVICES: process.env.GGML_VK_VISIBLE_DEVICES ?? '0' };
-const vulkan = (() => {
-  try {
-    process.env.GGML_VK_VISIBLE_DEVICES ??= '0';
-    return loadAddon().listDevices(backendDirs()).devices.some((d) => d.backend.toLowerCase() === 'vulkan');
-  } catch {
-    return false;
-  }
-})();
-if (!vulkan) console.log('skipped: doctune train --device vulkan per architecture: no Vulkan device (apt-get install mesa-vulkan-drivers)');
+const { device: vulkan, why } = testDevice('vulkan');
+if (!vulkan) console.log(`skipped: doctune train --device vulkan per architecture: ${why}`);
 
 describe('doctune train on every architecture', () => {
   const dir = tempDir('cli-arch');

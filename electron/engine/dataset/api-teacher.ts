@@ -5,7 +5,7 @@
 import { ChatCompletionsClient, type ChatCompletionsOptions } from './chat-completions-client.js';
 import type { PassageInput } from './extractive-teacher.js';
 import {
-  ANSWER_SCHEMA, answerPrompt, answerShape, cleanParaphrases, cleanQuestions, JUDGE_SCHEMA, judgePrompt, judgeShape, PARAPHRASE_SCHEMA, paraphrasePrompt, paraphraseShape,
+  ANSWER_SCHEMA, answerPrompt, answerShape, cleanParaphrases, cleanQuestions, JUDGE_SCHEMA, judgePrompt, judgeReplyShape, PARAPHRASE_SCHEMA, paraphrasePrompt, paraphraseShape,
   QUESTIONS_SCHEMA, questionPrompt, questionsShape, type Teacher, type TeacherPair, type TeacherStats,
 } from './teacher.js';
 
@@ -46,7 +46,7 @@ export class ApiTeacher implements Teacher {
   }
 
   async judge(question: string, reference: string, answer: string): Promise<number | null> {
-    const r = await this.client.json(judgePrompt(question, reference, answer), { name: 'grade', schema: JUDGE_SCHEMA }, validate(judgeShape), 20);
+    const r = await this.client.json(judgePrompt(question, reference, answer), { name: 'grade', schema: JUDGE_SCHEMA }, validate(judgeReplyShape), 20);
     return r?.score ?? null;
   }
 

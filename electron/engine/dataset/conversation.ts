@@ -1,14 +1,8 @@
-/** The conversation record training and chat share, and reading a training set from a file. */
+/** Reading a training set from a file: Alpaca, ShareGPT or OpenAI messages, as conversations. */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-export type Conversation = ChatMessage[];
+import type { ChatMessage, Conversation } from '../models/messages.js';
 
 /**
  * Read a training set: a JSON array or JSON Lines, each item Alpaca ({instruction, input?, output}),

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
 import type { QaPairRow } from '../store/schema.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { plainChunk, type Workspace } from '../store/workspace.js';
 
 export const EXPORT_FORMATS = ['alpaca', 'sharegpt', 'messages'] as const;

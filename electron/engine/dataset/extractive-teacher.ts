@@ -1,4 +1,4 @@
-import { splitSentences } from '../ingest/text-units.js';
+import { splitSentences } from '../text/text-units.js';
 import { fallbackQuestion, headingQuestion, sentenceQuestions, titleTopic, type PhrasedPair } from './english-questions.js';
 
 /**

@@ -1,9 +1,8 @@
 import { defaultThreads } from '../threads.js';
 import { LlamaWorkerHost } from '../models/llama-host.js';
-import type { SchemaName } from '../models/llama-worker.js';
 import type { PassageInput } from './extractive-teacher.js';
 import {
-  answerPrompt, cleanParaphrases, cleanQuestions, judgePrompt, paraphrasePrompt, questionPrompt,
+  ANSWER_SCHEMA, JUDGE_SCHEMA, PARAPHRASE_SCHEMA, QUESTIONS_SCHEMA, answerPrompt, cleanParaphrases, cleanQuestions, judgePrompt, paraphrasePrompt, questionPrompt,
   type Teacher, type TeacherPair, type TeacherStats,
 } from './teacher.js';
 
@@ -13,6 +12,10 @@ import {
  * each output constrained by a JSON-schema grammar so it always parses. Several passages are in flight at
  * once, one per context sequence, so llama.cpp batches their tokens together.
  */
+/** The teacher's outputs, each constrained by its schema's grammar in the worker. */
+const SCHEMAS = { questions: QUESTIONS_SCHEMA, answer: ANSWER_SCHEMA, paraphrase: PARAPHRASE_SCHEMA, judge: JUDGE_SCHEMA } as const;
+type SchemaName = keyof typeof SCHEMAS;
+
 export class LocalTeacher implements Teacher {
   readonly kind = 'local' as const;
   readonly stats: TeacherStats = { outputs: 0, unparsable: 0 };
@@ -21,7 +24,7 @@ export class LocalTeacher implements Teacher {
 
   static async load(modelPath: string, options: { parallel?: number; threads?: number } = {}): Promise<LocalTeacher> {
     const parallel = Math.max(1, options.parallel ?? 4);
-    const host = await LlamaWorkerHost.open({ modelPath, kind: 'teacher', parallel, threads: options.threads ?? (await defaultThreads()), contextSize: 2048 });
+    const host = await LlamaWorkerHost.open({ modelPath, kind: 'teacher', parallel, threads: options.threads ?? (await defaultThreads()), contextSize: 2048, schemas: SCHEMAS });
     return new LocalTeacher(host, parallel);
   }
 

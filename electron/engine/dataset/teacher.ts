@@ -4,7 +4,7 @@
  * extraction for an API), questions first, then one answer with its evidence per question.
  */
 import { z } from 'zod';
-import { detectScriptLanguage } from '../ingest/detect-language.js';
+import { detectScriptLanguage } from '../text/detect-language.js';
 import type { PassageInput } from './extractive-teacher.js';
 
 export interface TeacherPair {
@@ -41,36 +41,28 @@ export interface Teacher {
   dispose(): Promise<void>;
 }
 
-export const QUESTIONS_SCHEMA = {
-  type: 'object',
-  properties: { questions: { type: 'array', items: { type: 'string', minLength: 5, maxLength: 300 }, minItems: 1, maxItems: 8 } },
-  required: ['questions'],
-} as const;
+/**
+ * What the teachers return, one source for both uses: zod shapes validate a reply, and the JSON Schemas
+ * derived from them constrain the local model (a grammar) and ask an API (response_format).
+ */
+const question = z.string().min(5).max(300);
+export const questionsShape = z.object({ questions: z.array(question).min(1).max(8) });
+export const answerShape = z.object({ answer: z.string().min(1).max(800), evidence: z.string().max(800) });
+export const paraphraseShape = z.object({ paraphrases: z.array(question).min(1).max(8) });
+// An enum, not minimum/maximum: llama.cpp's JSON-schema grammars do not enforce numeric bounds.
+export const judgeShape = z.object({ score: z.literal([1, 2, 3, 4, 5]) });
+/** An API may send the grade as a string ("4"): read as the number it names. */
+export const judgeReplyShape = z.object({ score: z.preprocess((v) => (typeof v === 'string' && /^\s*\d\s*$/.test(v) ? Number(v) : v), judgeShape.shape.score) });
 
-export const ANSWER_SCHEMA = {
-  type: 'object',
-  properties: { answer: { type: 'string', minLength: 1, maxLength: 800 }, evidence: { type: 'string', maxLength: 800 } },
-  required: ['answer', 'evidence'],
-} as const;
+function jsonSchema(shape: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(shape) as Record<string, unknown>;
+  return schema;
+}
 
-export const PARAPHRASE_SCHEMA = {
-  type: 'object',
-  properties: { paraphrases: { type: 'array', items: { type: 'string', minLength: 5, maxLength: 300 }, minItems: 1, maxItems: 8 } },
-  required: ['paraphrases'],
-} as const;
-
-export const JUDGE_SCHEMA = {
-  type: 'object',
-  // An enum, not minimum/maximum: llama.cpp's JSON-schema grammars do not enforce numeric bounds.
-  properties: { score: { enum: [1, 2, 3, 4, 5] } },
-  required: ['score'],
-} as const;
-
-/** The same schemas for validating what an API returns (it may ignore response_format). */
-export const questionsShape = z.object({ questions: z.array(z.string().min(1)).min(1) });
-export const answerShape = z.object({ answer: z.string().min(1), evidence: z.string() });
-export const paraphraseShape = z.object({ paraphrases: z.array(z.string().min(1)).min(1) });
-export const judgeShape = z.object({ score: z.coerce.number().int().min(1).max(5) });
+export const QUESTIONS_SCHEMA = jsonSchema(questionsShape);
+export const ANSWER_SCHEMA = jsonSchema(answerShape);
+export const PARAPHRASE_SCHEMA = jsonSchema(paraphraseShape);
+export const JUDGE_SCHEMA = jsonSchema(judgeShape);
 
 export function questionPrompt(p: PassageInput, n: number): string {
   const where = p.heading.length ? p.heading.join(' > ') : p.title;

@@ -13,6 +13,7 @@ import { runTraining } from '../train/train-supervisor.js';
 import { ApiTeacher } from '../dataset/api-teacher.js';
 import { startChatServer } from '../testing/chat-completions-server.js';
 import { runEval } from './run-eval.js';
+import { exactMatch, tokenF1 } from './score.js';
 
 
 const doctune = async (...args: string[]): Promise<string> =>
@@ -51,9 +52,22 @@ describe('evaluation, chat with retrieval, and the report', () => {
     expect(r.reliability).toBe('insufficient');
     expect(r.warning).toMatch(/Only 2 questions were scored: the score cannot be read as a measure/);
     expect(r.examples).toEqual({ train: 6, eval: 2 });
-    for (const v of ['base', 'adapted', 'base_rag', 'adapted_rag'] as const) {
-      expect(r[v].f1).toBeGreaterThanOrEqual(0);
-      expect(r[v].f1).toBeLessThanOrEqual(1);
+    const variants = ['base', 'adapted', 'base_rag', 'adapted_rag'] as const;
+    for (const item of r.items) {
+      for (const v of variants) {
+        // Each variant answered, and its score is the F1 of that answer against the reference.
+        expect(item.answers[v].length, `${v}: ${item.question}`).toBeGreaterThan(0);
+        expect(item.f1[v]).toBe(tokenF1(item.answers[v], item.reference));
+        expect(item.em[v]).toBe(exactMatch(item.answers[v], item.reference));
+      }
+    }
+    // Four different models of answering: the adapter and the retrieved passages each change what is said.
+    expect(r.items.some((x) => x.answers.adapted !== x.answers.base)).toBe(true);
+    expect(r.items.some((x) => x.answers.base_rag !== x.answers.base)).toBe(true);
+    expect(r.items.some((x) => x.answers.adapted_rag !== x.answers.adapted)).toBe(true);
+    for (const v of variants) {
+      expect(r[v].f1).toBeCloseTo(r.items.reduce((a, x) => a + x.f1[v], 0) / r.items.length, 12);
+      expect(r[v].em).toBeCloseTo(r.items.reduce((a, x) => a + x.em[v], 0) / r.items.length, 12);
     }
     expect(r.items.every((x) => x.citations.length > 0 && x.citations[0]!.title === 'Stories')).toBe(true);
     const html = fs.readFileSync(r.report, 'utf8');

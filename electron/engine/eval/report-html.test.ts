@@ -5,7 +5,7 @@ import { evalReliability } from '../../shared/eval-reliability.js';
 import { tempDir } from '../testing/corpus.js';
 import { readEvalReport, renderEvalReport, writeEvalReport, type ReportData } from './report-html.js';
 import { userReportLanguage } from './report-text.js';
-import type { EvalItem } from './run-eval.js';
+import type { EvalItem } from './variants.js';
 
 const scores = { f1: 0.5, em: 0.25, judge: null };
 const item = (question: string, reference: string): EvalItem => ({

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { evalReliability, type EvalExamples, type EvalReliability } from '../../shared/eval-reliability.js';
 import { DocTuneError } from '../errors.js';
-import type { EvalItem, Variant, VariantScores } from './run-eval.js';
+import type { EvalItem, Variant, VariantScores } from './variants.js';
 import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';
 
 export interface ReportData {

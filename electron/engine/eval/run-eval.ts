@@ -4,42 +4,23 @@
  * workspace (RAG), scored by token F1 and exact match, and optionally graded by a judge model (the
  * teacher). The models run in supervised workers.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ChatHost } from '../chat/chat-host.js';
 import { withPassages } from '../chat/rag-prompt.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError } from '../errors.js';
-import { searchWorkspace } from '../store/search.js';
 import type { Workspace } from '../store/workspace.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 import { evalReliability, type EvalExamples, type EvalReliability } from '../../shared/eval-reliability.js';
 import { writeEvalReport } from './report-html.js';
 import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';
 import { exactMatch, tokenF1 } from './score.js';
+import { VARIANTS, type EvalItem, type Variant, type VariantScores } from './variants.js';
+import { readRunRecord } from '../train/run-record.js';
+import { openWorkspaceEmbedder, retrievePassages } from '../chat/retrieve.js';
+import type { Embedder } from '../models/embedder.js';
 
-export const VARIANTS = ['base', 'adapted', 'base_rag', 'adapted_rag'] as const;
-export type Variant = (typeof VARIANTS)[number];
 const LABEL: Record<Variant, string> = { base: 'base', adapted: 'adapted', base_rag: 'base + RAG', adapted_rag: 'adapted + RAG' };
-
-export interface EvalItem {
-  question: string;
-  reference: string;
-  answers: Record<Variant, string>;
-  f1: Record<Variant, number>;
-  em: Record<Variant, number>;
-  /** The judge's grade 1–5 (null: not judged, or not gradable). */
-  judge: Record<Variant, number | null>;
-  /** Passages given to the RAG variants: document, page, heading. */
-  citations: { title: string; page: number | null; heading: string[] }[];
-}
-
-/** Means over the questions, 0–1; `judge` maps grades 1–5 onto 0–1 (null when nothing was graded). */
-export interface VariantScores {
-  f1: number;
-  em: number;
-  judge: number | null;
-}
 
 export interface EvalResult {
   n: number;
@@ -69,6 +50,8 @@ export interface EvalOptions {
   runPath?: string;
   workspace?: Workspace | null;
   rag?: boolean;
+  /** The workspace's embedding model for retrieval (as chat uses it); by default the one its settings name is loaded. */
+  embedder?: Embedder | null;
   maxQuestions?: number;
   threads?: number;
   /** A model that grades each answer against the reference (the teacher), and the name the report gives it. */
@@ -81,24 +64,14 @@ export interface EvalOptions {
 
 /** The examples a run trained on and held out, as its run.json records them (null: not recorded). */
 export async function runExamples(runPath: string): Promise<EvalExamples | null> {
-  try {
-    const run = JSON.parse(await fs.readFile(runPath, 'utf8')) as { examples?: { train?: unknown; eval?: unknown } };
-    const { train, eval: held } = run.examples ?? {};
-    return Number.isInteger(train) && Number.isInteger(held) ? { train: train as number, eval: held as number } : null;
-  } catch {
-    return null;
-  }
+  return (await readRunRecord(runPath))?.examples ?? null;
 }
 
 /** The held-out (question, reference answer) pairs a run recorded. */
 export async function heldOutPairs(runPath: string): Promise<{ question: string; reference: string }[]> {
-  let run: { held_out?: Conversation[] };
-  try {
-    run = JSON.parse(await fs.readFile(runPath, 'utf8')) as typeof run;
-  } catch (err) {
-    throw new DocTuneError('NOT_FOUND', `no readable run record: ${(err as Error).message}`, { path: runPath });
-  }
-  const pairs = (run.held_out ?? []).flatMap((conv) => {
+  const run = await readRunRecord(runPath);
+  if (!run) throw new DocTuneError('NOT_FOUND', 'no run record (run.json): give the training run with --run', { path: runPath });
+  const pairs = run.held_out.flatMap((conv) => {
     const answer = conv.findLast((m) => m.role === 'assistant');
     const question = conv.findLast((m) => m.role === 'user');
     return answer && question ? [{ question: question.content, reference: answer.content }] : [];
@@ -114,9 +87,16 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const pairs = (await heldOutPairs(runPath)).slice(0, o.maxQuestions ?? 200);
   if (o.rag && !o.workspace) throw new DocTuneError('BAD_ARGUMENT', 'retrieval (--rag) needs a workspace (--workspace DIR)');
   if (o.signal?.aborted) throw new DocTuneError('CANCELLED', 'the evaluation was cancelled');
-  const base = await ChatHost.open({ modelPath: o.modelPath, ...(o.threads ? { threads: o.threads } : {}), parallel: 1 });
+  // Retrieval as chat does it: with the workspace's embedding model, loaded here when the caller has none.
+  const ownEmbedder = o.rag && o.workspace && o.embedder === undefined ? await openWorkspaceEmbedder(o.workspace, o.threads) : null;
+  const embedder = o.embedder ?? ownEmbedder;
+  const base = await ChatHost.open({ modelPath: o.modelPath, ...(o.threads ? { threads: o.threads } : {}), parallel: 1 }).catch(async (err: unknown) => {
+    await ownEmbedder?.dispose();
+    throw err;
+  });
   const adapted = await ChatHost.open({ modelPath: o.modelPath, adapterPath: o.adapterPath, ...(o.threads ? { threads: o.threads } : {}), parallel: 1 }).catch(async (err: unknown) => {
     await base.close();
+    await ownEmbedder?.dispose();
     throw err;
   });
   const hosts = { base, adapted };
@@ -128,7 +108,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   try {
     for (const [i, p] of pairs.entries()) {
       if (o.signal?.aborted) throw new DocTuneError('CANCELLED', 'the evaluation was cancelled');
-      const hits = o.rag && o.workspace ? await searchWorkspace(o.workspace, p.question, 3, null) : [];
+      const hits = o.rag && o.workspace ? await retrievePassages(o.workspace, p.question, embedder) : [];
       const answers = {} as Record<Variant, string>;
       const maxTokens = Math.min(256, 32 + 2 * p.reference.length);
       let citations: EvalItem['citations'] = [];
@@ -181,6 +161,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   } finally {
     await hosts.base.close();
     await hosts.adapted.close();
+    await ownEmbedder?.dispose();
   }
   // Grades of some questions only would compare the variants on different questions: none, then.
   if (judgeFailed) for (const item of items) for (const v of VARIANTS) item.judge[v] = null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkBlocks } from './chunker.js';
 import { parseMarkdown } from './parse-markdown.js';
-import { estimateTokens } from './text-units.js';
+import { estimateTokens } from '../text/text-units.js';
 import type { Block } from './types.js';
 
 const sentence = (i: number): string => `Sentence number ${i} explains one more step of the lockout procedure in detail.`;

@@ -1,5 +1,5 @@
-import { detectScriptLanguage } from './detect-language.js';
-import { estimateTokens, splitSentences } from './text-units.js';
+import { detectScriptLanguage } from '../text/detect-language.js';
+import { estimateTokens, splitSentences } from '../text/text-units.js';
 import type { Block, ChunkDraft, ChunkOptions } from './types.js';
 
 /**

@@ -49,10 +49,13 @@ describe('the real corpus', () => {
     const top = hits[0]!;
     expect(top.path.endsWith(LOTO)).toBe(true);
     expect(top.text).toContain('Employers must make sure that there is a continuity of lockout or tagout protection');
-    const expected = hasPdftotext() ? popplerPage(corpusFile(LOTO), 'there is a continuity of lockout or tagout protection', 45) : 22;
-    expect(expected).toBe(22);
-    expect(top.page).toBe(expected);
+    // Page 22 of the booklet, as printed; poppler's agreement is checked below where it is installed.
+    expect(top.page).toBe(22);
     expect(top.heading).toContain('What if a shift changes during machine service or maintenance?');
+  });
+
+  it.skipIf(!hasPdftotext())('puts the sentence on the page poppler\'s pdftotext finds it on (skipped without poppler-utils)', () => {
+    expect(popplerPage(corpusFile(LOTO), 'there is a continuity of lockout or tagout protection', 45)).toBe(22);
   });
 
   it('finds lockout/tagout passages in the OSHA documents', async () => {

@@ -3,7 +3,7 @@
  * what typesetting sets apart (a larger size, or a font of its own), and what only looks like a heading
  * (addresses, phone lines, dates, flowchart words).
  */
-import type { Line } from './line-structure.js';
+import type { Line } from './line.js';
 
 export const SENTENCE_END = /[.!?:;。！？；：”"')\]）]$/u;
 export const ZH_HEADING = /^第[一二三四五六七八九十百零〇0-9]+[编章节](?:\s|$)/u;

@@ -12,7 +12,8 @@ import { collectFiles } from './collect-files.js';
 import { formatFromExtension } from './detect-format.js';
 import type { DocumentParser } from './parse-pool.js';
 import type { ParsedFile } from './parse-protocol.js';
-import { segmentForIndex } from './text-units.js';
+import { segmentForIndex } from '../text/text-units.js';
+import { logged } from '../log.js';
 
 export interface FileProgress {
   path: string;
@@ -100,7 +101,7 @@ export async function ingestPaths(ws: Workspace, inputs: string[], options: Inge
       return { kind: 'parsed', id, sha, size: stat.size, parsed, previous: existing };
     } catch (err) {
       await inflight;
-      if (wrote) await writes.run(() => ws.discardChunks(id)).catch(() => undefined);
+      if (wrote) await writes.run(() => ws.discardChunks(id)).catch(logged('discarding the passages of a failed import', { documentId: id }));
       throw err;
     }
   };

@@ -1,4 +1,5 @@
 import type { Block } from './types.js';
+import type { Line } from './line.js';
 import { BULLET, documentStyle, isNotAHeading, looksLikeHeading, NUMBERED_HEADING, SENTENCE_END, setApart, ZH_HEADING } from './heading-rules.js';
 
 /**
@@ -9,20 +10,6 @@ import { BULLET, documentStyle, isNotAHeading, looksLikeHeading, NUMBERED_HEADIN
  */
 const TOC_LINE = /\.{5,}\s*[0-9ivx]+$/iu;
 const ZH_ARTICLE = /^第[一二三四五六七八九十百千零〇0-9]+条(?:\s|\u3000|$)/u;
-
-export interface Line {
-  text: string;
-  page: number | null;
-  /** Where the source has typesetting (PDF): the size and font most of the line's characters have. */
-  size?: number;
-  font?: string;
-  /** All (nine tenths) of the line is in that font and size. */
-  uniform?: boolean;
-  /** Its baseline on the page (PDF points, up): lines of one heading follow at the line spacing. */
-  y?: number;
-  /** In the page's top or bottom margin, where running headers and footers sit. */
-  margin?: boolean;
-}
 
 function isPageLabel(line: string): boolean {
   return /^(?:page\s+)?(?:[0-9]{1,4}|[ivxlc]{1,6})(?:\s+of\s+[0-9]+)?$/i.test(line) || /^-\s*[0-9]{1,4}\s*-$/.test(line);

@@ -1,6 +1,7 @@
 import { PDFParse } from 'pdf-parse';
 import { DocTuneError } from '../errors.js';
-import { linesToBlocks, type Line } from './line-structure.js';
+import { linesToBlocks } from './line-structure.js';
+import type { Line } from './line.js';
 import { bodySize, itemsToLines, looksLikeCode, mojibakeFonts, titleFromFirstPage, toPdfItem, type PdfItem } from './pdf-layout.js';
 import { recognisePages, type OcrContext } from './ocr/ocr-pages.js';
 import { renderPdfPage } from './ocr/page-images.js';

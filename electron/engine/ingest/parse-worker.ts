@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { toWireError } from '../errors.js';
 import { chunkBlocks } from './chunker.js';
-import { detectLanguage } from './detect-language.js';
+import { detectLanguage } from '../text/detect-language.js';
 import { minimalTextPdf as textPdf } from './minimal-pdf.js';
 import { parseDocument } from './parse-document.js';
 import { OcrEngine, type OcrLanguageSetting } from './ocr/ocr-engine.js';

@@ -6,7 +6,7 @@
  * the title are told apart from body text.
  */
 import { fixMacQuotes, hasMacQuoteMojibake, mapGlyphs, repairLetterSpacing } from './pdf-glyphs.js';
-import type { Line } from './line-structure.js';
+import type { Line } from './line.js';
 
 /** One pdf.js text item, in page coordinates (y up). */
 export interface PdfItem {

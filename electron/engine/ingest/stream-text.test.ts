@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { corpusFile, tempDir } from '../testing/corpus.js';
 import { chunkBlocks } from './chunker.js';
 import { decodeText } from './decode-text.js';
-import { detectLanguage } from './detect-language.js';
+import { detectLanguage } from '../text/detect-language.js';
 import { parseText } from './parse-text.js';
 import { streamTextFile } from './stream-text.js';
 import type { ChunkDraft } from './types.js';

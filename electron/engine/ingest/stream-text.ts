@@ -4,7 +4,7 @@ import iconv from 'iconv-lite';
 import { DocTuneError } from '../errors.js';
 import { Chunker } from './chunker.js';
 import { decodeText } from './decode-text.js';
-import { detectLanguage } from './detect-language.js';
+import { detectLanguage } from '../text/detect-language.js';
 import { assertContentMatches } from './detect-format.js';
 import { linesToBlocks, textToLines } from './line-structure.js';
 import type { Block, ChunkDraft, ChunkOptions } from './types.js';

@@ -5,17 +5,11 @@
  * GGUF reader before llama.cpp sees it.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DocTuneError, type ErrorCode } from '../errors.js';
-import { launchWorker, type WorkerHandle } from '../train/worker-launcher.js';
+import { launchWorker, type WorkerHandle } from '../worker-launcher.js';
 import { readGguf } from './gguf/gguf-reader.js';
 import type { LlamaLoad, LlamaWorkerIn, LlamaWorkerOut, SchemaName } from './llama-worker.js';
-
-function workerEntry(): { file: string; execArgv: string[] } {
-  const self = fileURLToPath(import.meta.url);
-  if (self.endsWith('.ts')) return { file: path.join(path.dirname(self), 'llama-worker.ts'), execArgv: ['--import', 'tsx'] };
-  return { file: path.join(path.dirname(self), 'llama-worker.js'), execArgv: [] };
-}
+import { workerEntry } from '../worker-entry.js';
 
 type Request = Exclude<LlamaWorkerIn, { type: 'load' }>;
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -39,7 +33,7 @@ export class LlamaWorkerHost {
     } catch (err) {
       throw new DocTuneError('MODEL', `not a usable GGUF model: ${(err as Error).message}`, { path: file, cause: err });
     }
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'llama-worker');
     const handle = launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
     let stderr = '';
     handle.onStderr((t) => (stderr = (stderr + t).slice(-2000)));

@@ -7,13 +7,12 @@
 import path from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, type Llama, type LlamaContext, type LlamaEmbeddingContext, type LlamaJsonSchemaGrammar, type LlamaModel } from 'node-llama-cpp';
 import { chatWrapperFor } from './chat-template.js';
-import { ANSWER_SCHEMA, JUDGE_SCHEMA, PARAPHRASE_SCHEMA, QUESTIONS_SCHEMA } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { onParentGone, onParentMessage, sendToParent } from '../worker-port.js';
 import { llamaLogger, llamaErrors } from './llama-log.js';
 
-export const SCHEMAS = { questions: QUESTIONS_SCHEMA, answer: ANSWER_SCHEMA, paraphrase: PARAPHRASE_SCHEMA, judge: JUDGE_SCHEMA } as const;
-export type SchemaName = keyof typeof SCHEMAS;
+/** A JSON Schema by name: the teacher's outputs, compiled to grammars once at load. */
+export type SchemaName = string;
 
 export interface LlamaLoad {
   modelPath: string;
@@ -22,6 +21,8 @@ export interface LlamaLoad {
   /** Teacher: requests answered at once (one context sequence each). */
   parallel: number;
   contextSize: number;
+  /** Teacher: the JSON Schemas its answers follow, by name (the caller owns them). */
+  schemas?: Record<SchemaName, object>;
 }
 
 export type LlamaWorkerIn =
@@ -65,10 +66,7 @@ async function load(l: LlamaLoad): Promise<{ contextSize: number; dimensions: nu
   context = await model.createContext({ sequences: l.parallel, threads: l.threads, contextSize, batchSize: 512 * Math.min(l.parallel, 4) });
   const wrapper = chatWrapperFor(model);
   for (let i = 0; i < l.parallel; i++) free.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }));
-  grammars.set('questions', (await llama.createGrammarForJsonSchema(QUESTIONS_SCHEMA)) as never);
-  grammars.set('answer', (await llama.createGrammarForJsonSchema(ANSWER_SCHEMA)) as never);
-  grammars.set('paraphrase', (await llama.createGrammarForJsonSchema(PARAPHRASE_SCHEMA)) as never);
-  grammars.set('judge', (await llama.createGrammarForJsonSchema(JUDGE_SCHEMA)) as never);
+  for (const [name, schema] of Object.entries(l.schemas ?? {})) grammars.set(name, (await llama.createGrammarForJsonSchema(schema as never)) as never);
   return { contextSize: context.contextSize, dimensions: 0 };
 }
 

@@ -3,7 +3,7 @@
  * models folder, resumed if interrupted), an Ollama model name, or an LM Studio model.
  */
 import path from 'node:path';
-import { userDataDir } from '../store/paths.js';
+import { userDataDir } from '../paths.js';
 import { resolveLocalModel } from './discover.js';
 import { downloadModel } from './download.js';
 

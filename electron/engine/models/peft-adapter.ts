@@ -13,7 +13,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DocTuneError } from '../errors.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { metaNumber, metaString, readGguf, readTensorData, type GgufFile } from './gguf/gguf-reader.js';
 import { GgmlType } from './gguf/gguf-types.js';
 import { dequantize } from './gguf/quantize.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { DocTuneError } from '../errors.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { fromF16 } from './gguf/quantize.js';
 
 export interface SafeTensor {

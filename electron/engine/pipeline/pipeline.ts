@@ -19,9 +19,10 @@ import type { DeviceChoice, Precision } from '../train/native-addon.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
 import { CHECKPOINT_FILE, type TrainResult } from '../train/train-loop.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { PIPELINE_STAGES } from '../../shared/pipeline-schemas.js';
 
-export const STAGES = ['ingest', 'generate', 'accept', 'train', 'eval', 'export'] as const;
+export const STAGES = PIPELINE_STAGES;
 export type Stage = (typeof STAGES)[number];
 
 export interface PipelineOptions {

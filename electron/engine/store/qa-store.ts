@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { detectLanguage } from '../ingest/detect-language.js';
-import type { Conversation } from '../dataset/conversation.js';
+import { detectLanguage } from '../text/detect-language.js';
+import type { Conversation } from '../models/messages.js';
 import type { SourceState } from '../../shared/contract.js';
 import { sqlString, type DocumentRow, type QaPairRow } from './schema.js';
 import type { Workspace } from './workspace.js';

@@ -1,6 +1,6 @@
 import type { SearchHit } from '../../shared/contract.js';
 import type { Embedder } from '../models/embedder.js';
-import { queryTerms, segmentForIndex } from '../ingest/text-units.js';
+import { queryTerms, segmentForIndex } from '../text/text-units.js';
 import { CHUNK_COLUMNS, sqlString } from './schema.js';
 import { plainChunk, type Workspace } from './workspace.js';
 

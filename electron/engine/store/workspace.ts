@@ -19,6 +19,7 @@ import {
   type DocumentRow,
 } from './schema.js';
 import type { OcrSetting } from '../../shared/contract.js';
+import { log, logged } from '../log.js';
 
 export interface WorkspaceSettings {
   version: number;
@@ -206,7 +207,7 @@ export class Workspace {
       await this.documents.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([doc as unknown as Record<string, unknown>]);
     } catch (err) {
       // The document row is the commit point; without it the new chunks must go.
-      await this.chunks.delete(`document_id = ${sqlString(doc.id)}`).catch(() => undefined);
+      await this.chunks.delete(`document_id = ${sqlString(doc.id)}`).catch(logged('removing the passages of a document whose import failed', { documentId: doc.id }));
       throw err;
     }
     if (previous && previous.id !== doc.id) {
@@ -234,7 +235,7 @@ export class Workspace {
         await this.documents.mergeInsert('path').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows as unknown as Record<string, unknown>[]);
       } catch (err) {
         // The document rows are the commit point; without them the new chunks must go.
-        if (items.length) await this.chunks.delete(`document_id IN (${items.map((i) => sqlString(i.doc.id)).join(', ')})`).catch(() => undefined);
+        if (items.length) await this.chunks.delete(`document_id IN (${items.map((i) => sqlString(i.doc.id)).join(', ')})`).catch(logged('removing the passages of documents whose import failed', { documents: items.length }));
         throw err;
       }
     }
@@ -457,8 +458,9 @@ async function readSettings(table: lancedb.Table): Promise<WorkspaceSettings> {
   for (const r of rows) {
     try {
       settings[r.key as string] = JSON.parse(r.value as string);
-    } catch {
+    } catch (err) {
       // A damaged value falls back to its default.
+      log.warn('a workspace setting is damaged: its default is used', { key: r.key, err });
     }
   }
   // Older workspaces stored the name of an environment variable holding the API key: never used again.

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { DocTuneError } from '../errors.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 /** "DTCKPT" + version: a checkpoint from another format is refused, never misread. */
 const MAGIC = Buffer.from('DTCKPT\0\0', 'latin1');

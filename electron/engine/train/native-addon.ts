@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DocTuneError } from '../errors.js';
+import { DEVICE_CHOICES, PRECISION_CHOICES } from '../../shared/pipeline-schemas.js';
 
 /** LoRA targets, in the order of the native DT_TARGET bits. */
 export const LORA_TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
@@ -17,7 +18,7 @@ export function targetBits(targets: readonly LoraTarget[]): number {
 }
 
 /** Where the step runs: auto picks CUDA, then Vulkan or Metal, then the CPU. */
-export const DEVICES = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'] as const;
+export const DEVICES = DEVICE_CHOICES;
 export type DeviceChoice = (typeof DEVICES)[number];
 
 export interface DeviceInfo {
@@ -55,7 +56,7 @@ export interface TrainerOptions {
   precision?: Precision;
 }
 
-export const PRECISIONS = ['auto', 'f32', 'f16', 'bf16'] as const;
+export const PRECISIONS = PRECISION_CHOICES;
 export type Precision = (typeof PRECISIONS)[number];
 
 export interface TrainerInfo {
@@ -144,6 +145,9 @@ export interface NativeTrainer {
 
 interface Addon {
   ggmlVersion(): string;
+  /** What this build trains and where: checked against TRAINABLE_ARCHITECTURES and DEVICE_CHOICES by the tests. */
+  readonly supportedArchitectures: readonly string[];
+  readonly deviceChoices: readonly string[];
   createTrainer(options: TrainerOptions): Promise<NativeTrainer>;
   /** Devices in the backend folders, GPUs first, the CPU last; notes say why a GPU library was unusable. */
   listDevices(backendDirs: string[]): { devices: DeviceInfo[]; notes: string };
@@ -182,19 +186,33 @@ export interface CpuMatmulOptions {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const ADDON = path.join('native', 'build', 'cmake', 'Release', 'doctune_native.node');
+interface AddonLookup {
+  /** The folder to search from, upwards (this module's by default). */
+  from?: string;
+  exists?: (file: string) => boolean;
+  pathApi?: typeof path;
+  platform?: string;
+  arch?: string;
+}
 
 /**
- * The built addon, found from this module upwards: the repository when run from source or dist/, the app
- * folder when packaged (where native files sit in app.asar.unpacked beside the asar).
+ * The built addon, found from this module upwards: this platform's prebuild (what the app ships), then the
+ * build output; in the repository when run from source or dist/, in the app folder when packaged (native
+ * files sit in app.asar.unpacked beside the asar).
  */
-export function addonPath(): string {
+export function addonPath(o: AddonLookup = {}): string {
   if (process.env.DOCTUNE_NATIVE_ADDON) return process.env.DOCTUNE_NATIVE_ADDON;
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    for (const base of [dir, dir.replace(/app\.asar(?=$|[\\/])/, 'app.asar.unpacked')]) {
-      if (fs.existsSync(path.join(base, ADDON))) return path.join(base, ADDON);
+  const p = o.pathApi ?? path;
+  const exists = o.exists ?? fs.existsSync;
+  const candidates = [
+    p.join('native', 'prebuilds', `${o.platform ?? process.platform}-${o.arch ?? process.arch}`, 'doctune_native.node'),
+    p.join('native', 'build', 'cmake', 'Release', 'doctune_native.node'),
+  ];
+  for (let dir = o.from ?? here; ; dir = p.dirname(dir)) {
+    for (const base of [dir.replace(/app\.asar(?=$|[\\/])/, 'app.asar.unpacked'), dir]) {
+      for (const rel of candidates) if (exists(p.join(base, rel))) return p.join(base, rel);
     }
-    if (path.dirname(dir) === dir) return path.join(process.cwd(), ADDON);
+    if (p.dirname(dir) === dir) return p.join(process.cwd(), candidates[0]!);
   }
 }
 
@@ -237,6 +255,8 @@ export function loadAddon(): Addon {
   if (!fs.existsSync(file)) {
     throw new DocTuneError('MODEL', 'the native trainer is not built: run `npm run build:native` (needs CMake and a C++ compiler)', { path: file });
   }
+  // Windows has no rpath: the loader finds ggml-base.dll through PATH (node loads addons with the altered search path).
+  if (process.platform === 'win32') process.env.PATH = `${backendDirs()[0]}${path.delimiter}${process.env.PATH ?? ''}`;
   cached = createRequire(import.meta.url)(file) as Addon;
   return cached;
 }

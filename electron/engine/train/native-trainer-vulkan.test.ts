@@ -17,22 +17,15 @@ import { fiftySteps, gradientsAt, precisionTrainer, relativeL2 } from '../testin
 import { ARCH_CASES } from '../testing/arch-cases.js';
 import { randomF32, rng, writeQuantizedCopy, writeRandomModel } from '../testing/random-model.js';
 import { maxProbabilityDifference } from '../testing/llama-reference.js';
+import { testDevice } from '../testing/test-device.js';
 import { backendDirs, loadAddon, targetBits, LORA_TARGETS, type DeviceChoice, type NativeTrainer } from './native-addon.js';
 import { adapterFromParams, packBatch } from './train-loop.js';
 import { DEFAULT_TRAIN_CONFIG } from './train-config.js';
 import { runTraining, type TrainProgress } from './train-supervisor.js';
 
-process.env.GGML_VK_VISIBLE_DEVICES ??= '0';
 const gpu = (process.env.DOCTUNE_TEST_DEVICE ?? 'vulkan') as DeviceChoice;
-const found = (() => {
-  try {
-    return loadAddon().listDevices(backendDirs()).devices.find((d) => d.backend.toLowerCase() === gpu);
-  } catch {
-    return undefined;
-  }
-})();
+const { device: found, why } = testDevice(gpu);
 if (!found) {
-  const why = `no ${gpu} device (for Vulkan on a machine without a GPU: apt-get install mesa-vulkan-drivers)`;
   if (process.env.DOCTUNE_REQUIRE_GPU_TEST) throw new Error(`GPU training tests required but ${why}`);
   console.log(`skipped: GPU training tests: ${why}`);
 }
@@ -191,7 +184,8 @@ describe.skipIf(!found)(`native LoRA trainer on ${gpu}`, () => {
         expect(lossError).toBeLessThan(0.01);
         expect(run.fallbacks).toBe(0);
       }
-    });
+      // Six runs of 50 steps on lavapipe (a CPU pretending to be a GPU): minutes on a small machine.
+    }, 300_000);
   }
 
   it(`auto measures the products on ${gpu} and says what it chose`, async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TINY_MODEL } from '../testing/corpus.js';
 import { fitConversation, fitExamples, partMarker, prepareExamples } from './prepare-examples.js';
 import type { TokenizedExample } from './sft-data.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 /** One token per character, the answer's characters labelled: enough to check the bookkeeping exactly. */
 const byChars = (c: Conversation): TokenizedExample => {

@@ -1,10 +1,10 @@
 import { getLlama, LlamaLogLevel, type ChatWrapper, type LlamaModel } from 'node-llama-cpp';
 import { chatWrapperFor } from '../models/chat-template.js';
 import { DocTuneError } from '../errors.js';
-import { splitSentences } from '../ingest/text-units.js';
+import { splitSentences } from '../text/text-units.js';
 import type { FitSummary, LongSequences } from './sequence-length.js';
 import { tokenizeConversation, type TokenizedExample } from './sft-data.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 export interface PreparedExamples {
   examples: TokenizedExample[];

@@ -1,6 +1,6 @@
 import type { ChatHistoryItem, ChatWrapper, LlamaModel, Token } from 'node-llama-cpp';
 import { commonPrefix, commonSuffix, endOfTurnToken, renderTokens } from '../models/chat-template.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 
 export interface TokenizedExample {
   tokens: number[];

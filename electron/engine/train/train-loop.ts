@@ -10,11 +10,11 @@ import { chooseDevice, deviceUnavailable } from './device-choice.js';
 import { chooseCheckpointing, describePlan, decideLoad, estimateStaticMemory, mib, proposeSmallerStep, stepFits } from './memory-plan.js';
 import { backendDirs, loadAddon, targetBits, type DeviceInfo, type MemoryPlan, type NativeTrainer } from './native-addon.js';
 import type { TokenizedExample } from './sft-data.js';
-import type { Conversation } from '../dataset/conversation.js';
+import type { Conversation } from '../models/messages.js';
 import type { FitSummary } from './sequence-length.js';
 import { fingerprint, learningRate, shuffled, type TrainConfig } from './train-config.js';
 import { defaultThreads } from '../threads.js';
-import { writeFileAtomic } from '../store/atomic-write.js';
+import { writeRunRecord } from './run-record.js';
 
 export type TrainEvent =
   | {
@@ -323,7 +323,7 @@ export async function trainAdapter(config: TrainConfig, data: TokenizedExample[]
       timings: { seconds: elapsed, tokens_per_s: result.tokens_per_s },
       finished_at: new Date().toISOString(),
     };
-    await writeFileAtomic(result.run, JSON.stringify(record, null, 2));
+    await writeRunRecord(result.run, record);
     return result;
   } finally {
     t.dispose();

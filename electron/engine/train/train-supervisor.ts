@@ -4,7 +4,8 @@ import { readGguf } from '../models/gguf/gguf-reader.js';
 import { trainability } from '../models/trainability.js';
 import type { TrainResult } from './train-loop.js';
 import type { TrainRequest, WorkerMessage } from './train-worker.js';
-import { launchWorker, type WorkerHandle } from './worker-launcher.js';
+import { launchWorker, type WorkerHandle } from '../worker-launcher.js';
+import { workerEntry } from '../worker-entry.js';
 
 export type TrainProgress = Extract<WorkerMessage, { type: 'event' }>['event'];
 
@@ -15,15 +16,9 @@ export interface SuperviseOptions {
   signal?: AbortSignal;
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) return { file: new URL('./train-worker.ts', self).pathname, execArgv: ['--import', 'tsx'] };
-  return { file: new URL('./train-worker.js', self).pathname, execArgv: [] };
-}
-
 /** The worker process that runs native trainer code (training, device probing). */
 export function forkTrainWorker(): WorkerHandle {
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'train-worker');
   return launchWorker(entry.file, entry.execArgv, { ...process.env, GGML_NO_BACKTRACE: '1' });
 }
 

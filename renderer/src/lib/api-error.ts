@@ -1,19 +1,22 @@
-import { WireError } from '$shared/contract';
+import { WireError, type JobKind } from '$shared/contract';
 
 /** Every failure the UI sees, from either door, with the engine's stable error code. */
 export class ApiError extends Error {
   readonly code: string;
   readonly path?: string;
+  /** With BUSY: the kind of work in the way. */
+  readonly busyWith?: JobKind;
 
-  constructor(code: string, message: string, path?: string) {
+  constructor(code: string, message: string, path?: string, busyWith?: JobKind) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     if (path !== undefined) this.path = path;
+    if (busyWith !== undefined) this.busyWith = busyWith;
   }
 
   static fromWire(wire: WireError): ApiError {
-    return new ApiError(wire.code, wire.message, wire.path);
+    return new ApiError(wire.code, wire.message, wire.path, wire.busyWith);
   }
 }
 

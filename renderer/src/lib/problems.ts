@@ -20,6 +20,10 @@ export function problemOf(err: unknown): Problem {
       return { key: 'error.UPLOAD_FAILED', params: { path: error.path ?? '', message: error.message } };
     case 'BAD_RESPONSE':
       return { key: 'error.BAD_RESPONSE', params: { message: error.message } };
+    case 'BUSY':
+      // Said in the UI's language by the kind of work in the way (a download names its model in the message).
+      if (error.busyWith && error.busyWith !== 'download') return { key: `error.BUSY.${error.busyWith}` };
+      return { key: 'error.generic', params: { message: error.message } };
     default:
       // A failure about a file or folder names it.
       return error.path ? { key: 'error.withPath', params: { path: error.path, message: error.message } } : { key: 'error.generic', params: { message: error.message } };

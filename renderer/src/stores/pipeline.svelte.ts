@@ -1,5 +1,5 @@
 import type { PipelineProgressEvent, PipelineResultView, PipelineRunInfo, PipelineStage } from '$shared/contract';
-import { PIPELINE_STAGES } from '$shared/contract';
+import { PIPELINE_STAGES, type DeviceChoice, type PrecisionChoice } from '$shared/contract';
 import { getApi } from '../lib/api';
 import { t } from '../lib/i18n.svelte';
 import { notifyIfAway } from '../lib/notify';
@@ -102,7 +102,7 @@ class PipelineStore {
     }
   }
 
-  async start(args: { modelPath: string; teacher: 'auto' | 'extractive' | 'workspace'; epochs?: number; device: 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal'; precision: 'auto' | 'f32' | 'f16' | 'bf16'; resume?: string }): Promise<void> {
+  async start(args: { modelPath: string; teacher: 'auto' | 'extractive' | 'workspace'; epochs?: number; device: DeviceChoice; precision: PrecisionChoice; resume?: string }): Promise<void> {
     if (this.running) return;
     this.phase = 'starting';
     this.stages = waiting();

@@ -1,10 +1,10 @@
-import type { ModelInfo } from '$shared/contract';
+import type { DeviceChoice, ModelInfo, PrecisionChoice } from '$shared/contract';
 
 export type WizardStep = 'documents' | 'model' | 'training' | 'run';
 export const WIZARD_STEPS: readonly WizardStep[] = ['documents', 'model', 'training', 'run'];
 export type TeacherOption = 'auto' | 'extractive' | 'workspace';
-export type DeviceOption = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
-export type PrecisionOption = 'auto' | 'f32' | 'f16' | 'bf16';
+export type DeviceOption = DeviceChoice;
+export type PrecisionOption = PrecisionChoice;
 
 /** The "New adapter" wizard's choices, kept while other pages are shown. */
 class WizardStore {

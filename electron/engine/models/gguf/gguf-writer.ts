@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, tensorBytes, type GgmlType, type GgufScalar, type GgufValue } from './gguf-types.js';
+import { logged } from '../../log.js';
 
 export interface GgufTensorInput {
   name: string;
@@ -146,7 +147,7 @@ export async function writeGgufStreaming(path: string, metadata: Iterable<[strin
     await file.close();
     await fs.rename(tmp, path);
   } catch (err) {
-    await file.close().catch(() => undefined);
+    await file.close().catch(logged('closing a GGUF file after a failed write', { path: tmp }));
     await fs.rm(tmp, { force: true });
     throw err;
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatHost } from '../chat/chat-host.js';
+import { ChatHost } from './chat-host.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { malformedRequests, rawRequest } from '../testing/raw-http.js';
 import { startOpenAiServer, type OpenAiServer } from './openai-server.js';

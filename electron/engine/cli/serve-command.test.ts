@@ -3,16 +3,21 @@
  * barriers, so one thread too many turns milliseconds into minutes), and the network without a key.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, TINY_MODEL } from '../testing/corpus.js';
+import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 
 const BIN = path.join(REPO_ROOT, 'electron/engine/cli/bin.ts');
 
+// A home of its own: `serve` logs to the user-data folder by default (Linux: XDG, macOS: HOME, Windows: APPDATA).
+const home = tempDir('serve-home');
+const HOME_ENV = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), APPDATA: path.join(home, 'AppData', 'Roaming') };
+
 function startServe(args: string[]): Promise<{ child: ChildProcess; url: string; threads: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve', '--model', TINY_MODEL, '--port', '0', '--json', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve', '--model', TINY_MODEL, '--port', '0', '--json', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...HOME_ENV } });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -51,6 +56,13 @@ describe('doctune serve from the command line', () => {
       hog.kill();
       serve?.child.kill('SIGINT');
     }
+    await new Promise((resolve) => serve!.child.once('exit', resolve));
+    // The server kept its log in the user-data folder: started, each request's refusals, ended.
+    const logs = fs.readdirSync(home, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('doctune-serve.log'));
+    expect(logs).toHaveLength(1);
+    const lines = fs.readFileSync(path.join(home, logs[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; process: string });
+    expect(lines[0]).toMatchObject({ msg: 'command started', process: 'cli serve' });
+    expect(lines.at(-1)).toMatchObject({ msg: 'command ended' });
   });
 
   it('refuses a network address without an API key, unless told so by name', async () => {

@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { BusyError, type ChatHost } from '../chat/chat-host.js';
+import { QueueFullError, type ChatHost } from './chat-host.js';
 import { DocTuneError, toWireError } from '../errors.js';
 
 export interface OpenAiServerOptions {
@@ -117,7 +117,7 @@ export async function startOpenAiServer(o: OpenAiServerOptions): Promise<OpenAiS
       }
     } catch (err) {
       if (res.headersSent) return void res.end();
-      if (err instanceof BusyError) return error(res, 429, err.message, 'rate_limit_exceeded', { 'retry-after': '1' });
+      if (err instanceof QueueFullError) return error(res, 429, err.message, 'rate_limit_exceeded', { 'retry-after': '1' });
       error(res, err instanceof DocTuneError && err.code === 'MODEL' ? 503 : 500, toWireError(err).message, 'server_error');
     }
   };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../testing/corpus.js';
+import { tempDir } from './testing/corpus.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 describe('records written whole', () => {

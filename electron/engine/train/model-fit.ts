@@ -7,12 +7,12 @@
  */
 import type { ComputeDevice } from '../../shared/contract.js';
 import { DocTuneError } from '../errors.js';
-import { DEVICE_HEADROOM, estimateStaticMemory, type StaticMemory } from '../train/memory-plan.js';
-import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
-import type { CatalogEntry, CatalogQuant, ModelShape } from './catalog.js';
-import { attentionDims, syntheticGguf } from './model-shape.js';
+import { DEVICE_HEADROOM, estimateStaticMemory, type StaticMemory } from './memory-plan.js';
+import { DEFAULT_TRAIN_CONFIG } from './train-config.js';
+import type { CatalogEntry, CatalogQuant, ModelShape } from '../models/catalog.js';
+import { attentionDims, syntheticGguf } from '../models/model-shape.js';
 
-export { shapeParameters, syntheticGguf } from './model-shape.js';
+export { shapeParameters, syntheticGguf } from '../models/model-shape.js';
 
 const GiB = 1024 ** 3;
 /** The chat context DocTune opens (chat-host's default). */

@@ -1,0 +1,104 @@
+/**
+ * run.json, the record a training run leaves beside its adapter: the base model, the settings, the pairs held
+ * out for evaluation, and how the run went. Written by training and by adapter imports; read by chat,
+ * evaluation, the CLI's adapter and bundle commands. One schema, versioned: a record from before versions
+ * (no `version`) is read as version 1, which added only the field.
+ */
+import fs from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-write.js';
+import { DocTuneError } from '../errors.js';
+import { CHECKPOINTING } from './train-config.js';
+import { DEVICES, LORA_TARGETS, PRECISIONS } from './native-addon.js';
+import { LONG_SEQUENCES } from './sequence-length.js';
+
+export const RUN_RECORD_VERSION = 1;
+
+const Message = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
+
+/** The settings the run trained with (TrainConfig); each may be missing in records of older versions. */
+const RunConfig = z
+  .object({
+    modelPath: z.string(),
+    rank: z.number().int().positive(),
+    alpha: z.number().positive(),
+    targets: z.array(z.enum(LORA_TARGETS)),
+    epochs: z.number().int().positive(),
+    lr: z.number().positive(),
+    batch: z.number().int().positive(),
+    accum: z.number().int().positive(),
+    seq: z.number().int().nonnegative(),
+    longSequences: z.enum(LONG_SEQUENCES),
+    evalSplit: z.number().min(0).max(1),
+    seed: z.number().int(),
+    threads: z.number().int().nonnegative(),
+    weightDecay: z.number().nonnegative(),
+    clip: z.number().nonnegative(),
+    warmupRatio: z.number().min(0).max(1),
+    checkpointEvery: z.number().int().nonnegative(),
+    device: z.enum(DEVICES),
+    precision: z.enum(PRECISIONS),
+    checkpointing: z.enum(CHECKPOINTING),
+  })
+  .partial();
+
+export const RunRecord = z
+  .object({
+    version: z.literal(RUN_RECORD_VERSION),
+    /** The adapter file (absolute where training wrote it; a bare name for imports, beside run.json). */
+    adapter: z.string().min(1),
+    base_model: z.object({ path: z.string().min(1), sha256: z.string().optional(), arch: z.string().optional() }).loose(),
+    /** When training finished (ISO time); hand-made records may leave it out. */
+    finished_at: z.string().default(''),
+    config: RunConfig.optional(),
+    /** What the memory plan chose; `seq` is the sequence length trained with (auto resolved). */
+    memory_plan: z.object({ seq: z.number().int().positive() }).partial().loose().optional(),
+    examples: z.object({ train: z.number().int().nonnegative(), eval: z.number().int().nonnegative() }).optional(),
+    /** Conversations left out of training, for `doctune eval`. */
+    held_out: z.array(z.array(Message)).default([]),
+    /** An adapter imported from a PEFT folder: that folder. */
+    imported_from: z.string().optional(),
+  })
+  // Device, losses, timings and the like are kept as written: reports read them, nothing decides on them.
+  .loose();
+export type RunRecord = z.infer<typeof RunRecord>;
+export type RunRecordInput = z.input<typeof RunRecord>;
+
+/** A record read from JSON, older versions brought up to this one. */
+export function parseRunRecord(raw: unknown, file: string): RunRecord {
+  const migrated = raw && typeof raw === 'object' && !('version' in raw) ? { ...raw, version: RUN_RECORD_VERSION } : raw;
+  const parsed = RunRecord.safeParse(migrated);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DocTuneError('WORKSPACE', `run.json is damaged: ${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'not a run record'}`, { path: file });
+  }
+  return parsed.data;
+}
+
+/** The run record in `file`, or null when there is none; a record that does not parse is an error naming the file. */
+export async function readRunRecord(file: string): Promise<RunRecord | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new DocTuneError('WORKSPACE', `cannot read run.json: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new DocTuneError('WORKSPACE', `run.json is damaged: ${(err as Error).message}`, { path: file, cause: err });
+  }
+  return parseRunRecord(raw, file);
+}
+
+/** Validated, then written atomically: a record that would not read back is never written. */
+export async function writeRunRecord(file: string, record: Omit<RunRecordInput, 'version'>): Promise<RunRecord> {
+  const valid = RunRecord.parse({ ...record, version: RUN_RECORD_VERSION });
+  await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
+  return valid;
+}
+
+/** run.json's JSON Schema, for tools outside DocTune (derived from the schema above). */
+export const RUN_RECORD_JSON_SCHEMA = z.toJSONSchema(RunRecord, { io: 'input', unrepresentable: 'any' });
