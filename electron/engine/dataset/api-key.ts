@@ -1,56 +1,75 @@
 /**
  * API keys for teacher endpoints: from an environment variable, or from the operating system's keychain
- * (libsecret's secret-tool on Linux, the login keychain on macOS), stored per base URL. A key is never
- * written to the workspace. (The desktop app keeps its keys with Electron's safeStorage instead.)
+ * (through @napi-rs/keyring: the macOS Keychain, Windows Credential Manager, the Secret Service or kernel
+ * keyring on Linux), stored per base URL. A key is never written to the workspace, nor put on a command line.
  */
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { DocTuneError } from '../errors.js';
+import { log } from '../log.js';
 
 const SERVICE = 'doctune';
 
-function run(cmd: string, args: string[], input?: string): { ok: boolean; out: string; missing: boolean } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', timeout: 15_000 });
-  const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-  return { ok: r.status === 0, out: (r.stdout ?? '').trim(), missing };
+interface KeyringEntry {
+  getPassword(): string | null | undefined;
+  setPassword(password: string): void;
+  deletePassword(): boolean;
+}
+type EntryClass = new (service: string, account: string) => KeyringEntry;
+
+// Loaded on first use: most commands never touch a key, and a native module costs start-up time.
+let entryClass: EntryClass | null = null;
+function entry(account: string): KeyringEntry {
+  entryClass ??= (createRequire(import.meta.url)('@napi-rs/keyring') as { Entry: EntryClass }).Entry;
+  return new entryClass(SERVICE, account);
 }
 
-function keychainTool(): 'secret-tool' | 'security' | null {
-  if (process.platform === 'darwin') return 'security';
-  if (process.platform === 'linux' && !run('secret-tool', ['--version']).missing) return 'secret-tool';
-  return null;
-}
+let available: boolean | null = null;
 
+/**
+ * Whether this machine has a keychain DocTune may write to (macOS Keychain, Windows Credential Manager, the
+ * Secret Service or kernel keyring on Linux): found out once, by storing and removing a probe entry.
+ */
 export function keychainAvailable(): boolean {
-  return keychainTool() !== null;
+  if (available !== null) return available;
+  try {
+    const probe = entry('__doctune-probe__');
+    probe.setPassword('probe');
+    probe.deletePassword();
+    available = true;
+  } catch (err) {
+    log.info('no usable OS keychain', { err });
+    available = false;
+  }
+  return available;
 }
 
 export function keychainGet(baseUrl: string): string | null {
-  const tool = keychainTool();
-  if (tool === 'secret-tool') {
-    const r = run('secret-tool', ['lookup', 'service', SERVICE, 'account', baseUrl]);
-    return r.ok && r.out ? r.out : null;
+  try {
+    return entry(baseUrl).getPassword() ?? null;
+  } catch (err) {
+    log.warn('reading a key from the OS keychain failed', { baseUrl, err });
+    return null;
   }
-  if (tool === 'security') {
-    const r = run('security', ['find-generic-password', '-s', SERVICE, '-a', baseUrl, '-w']);
-    return r.ok && r.out ? r.out : null;
-  }
-  return null;
 }
 
 export function keychainSet(baseUrl: string, key: string): void {
-  const tool = keychainTool();
-  if (!tool) throw new DocTuneError('BAD_ARGUMENT', 'no OS keychain here (Linux needs libsecret-tools for secret-tool); pass the key in an environment variable with --api-key-env');
-  const r = tool === 'secret-tool'
-    ? run('secret-tool', ['store', '--label', `DocTune API key for ${baseUrl}`, 'service', SERVICE, 'account', baseUrl], key)
-    : run('security', ['add-generic-password', '-U', '-s', SERVICE, '-a', baseUrl, '-w', key]);
-  if (!r.ok) throw new DocTuneError('INTERNAL', `the keychain did not store the key for ${baseUrl}`);
+  if (!keychainAvailable()) {
+    throw new DocTuneError('BAD_ARGUMENT', 'no OS keychain here (on Linux: a Secret Service such as GNOME Keyring or KWallet); pass the key in an environment variable with --api-key-env');
+  }
+  try {
+    entry(baseUrl).setPassword(key);
+  } catch (err) {
+    throw new DocTuneError('INTERNAL', `the keychain did not store the key for ${baseUrl}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export function keychainDelete(baseUrl: string): boolean {
-  const tool = keychainTool();
-  if (tool === 'secret-tool') return run('secret-tool', ['clear', 'service', SERVICE, 'account', baseUrl]).ok;
-  if (tool === 'security') return run('security', ['delete-generic-password', '-s', SERVICE, '-a', baseUrl]).ok;
-  return false;
+  try {
+    return entry(baseUrl).deletePassword();
+  } catch (err) {
+    log.info('no key to remove from the OS keychain', { baseUrl, err });
+    return false;
+  }
 }
 
 /**

@@ -3,8 +3,8 @@
  * English articles removed). Chinese has no spaces, so it is split into words with ICU's segmenter
  * (Intl.Segmenter), the same tokenisation search uses.
  */
+import { HAN } from '../text/scripts.js';
 const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
-const HAN = /\p{Script=Han}/u;
 
 export function normalize(text: string): string {
   return text

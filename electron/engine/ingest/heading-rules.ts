@@ -4,6 +4,7 @@
  * (addresses, phone lines, dates, flowchart words).
  */
 import type { Line } from './line.js';
+import { hanCount } from '../text/scripts.js';
 
 export const SENTENCE_END = /[.!?:;。！？；：”"')\]）]$/u;
 export const ZH_HEADING = /^第[一二三四五六七八九十百零〇0-9]+[编章节](?:\s|$)/u;
@@ -83,7 +84,7 @@ export function looksLikeHeading(line: string, prev: string | undefined, next: s
   if (line.length > 90 || line.split(/\s+/).length > 14) return false;
   if (/[,;:、，；。！？：]$/u.test(line)) return false;
   // A run of Chinese longer than a title is running text, whatever punctuation it lacks.
-  if ((line.match(/[\u4e00-\u9fff]/gu) ?? []).length > 40) return false;
+  if (hanCount(line) > 40) return false;
   if (/\.$/.test(line) && !NUMBERED_HEADING.test(line)) return false;
   if (BULLET.test(line) && !NUMBERED_HEADING.test(line)) return false;
   if (!/^[\p{Lu}\p{Lo}0-9]/u.test(line)) return false;

@@ -7,6 +7,7 @@
  */
 import { fixMacQuotes, hasMacQuoteMojibake, mapGlyphs, repairLetterSpacing } from './pdf-glyphs.js';
 import type { Line } from './line.js';
+import { hanCount } from '../text/scripts.js';
 
 /** One pdf.js text item, in page coordinates (y up). */
 export interface PdfItem {
@@ -116,7 +117,7 @@ export function itemsToLines(items: PdfItem[], page: number, mojibake: ReadonlyS
 /** A "title" that is a publication code or file name: "OSHA 3138-01R 2004", "FactSheet3", "2002 (Revised)". */
 export function looksLikeCode(title: string): boolean {
   const words = title.match(/\p{L}{3,}/gu) ?? [];
-  const cjk = (title.match(/[\u4e00-\u9fff]/gu) ?? []).length;
+  const cjk = hanCount(title);
   return cjk < 2 && words.length < 2;
 }
 

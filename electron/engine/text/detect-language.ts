@@ -1,5 +1,6 @@
 import { francAll } from 'franc-min';
 import { isCjkChar } from './text-units.js';
+import { HANGUL, KANA } from './scripts.js';
 
 const ISO3_TO_1: Record<string, string> = {
   eng: 'en', cmn: 'zh', spa: 'es', fra: 'fr', deu: 'de', por: 'pt', ita: 'it', rus: 'ru', jpn: 'ja', kor: 'ko',
@@ -20,8 +21,8 @@ function scriptLanguage(sample: string): string {
   for (const ch of sample) {
     if (/\p{L}/u.test(ch)) letters++;
     if (isCjkChar(ch)) {
-      if (/[\u3040-\u30ff]/u.test(ch)) kana++;
-      else if (/[\uac00-\ud7af]/u.test(ch)) hangul++;
+      if (KANA.test(ch)) kana++;
+      else if (HANGUL.test(ch)) hangul++;
       else han++;
     }
   }

@@ -3,8 +3,7 @@
  * chosen, so we estimate the way BPE tokenizers of current instruct models behave: one token per CJK
  * character, about four Latin characters per token, one per punctuation mark.
  */
-const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]/u;
-const CJK_GLOBAL = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]/gu;
+import { CJK, CJK_GLOBAL } from './scripts.js';
 
 export function isCjkChar(ch: string): boolean {
   return CJK.test(ch);

@@ -1,3 +1,4 @@
+import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -33,6 +34,17 @@ const markdown = new Marked({
   },
 });
 
+/**
+ * The rendered HTML passed through DOMPurify as well: whatever the renderer above lets slip (a marked release
+ * that renders something new) cannot carry script, handlers or other schemes into the page.
+ */
+// DOMPurify's own default, with the schemes cut to the web and mail (values without a scheme pass as before).
+const ALLOWED_URI = /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i;
+
+function sanitize(html: string): string {
+  return DOMPurify.sanitize(html, { ALLOWED_URI_REGEXP: ALLOWED_URI, ADD_ATTR: ['target'], FORBID_TAGS: ['style', 'form', 'input', 'img'] });
+}
+
 const CACHE_SIZE = 200;
 const cache = new Map<string, string>();
 
@@ -43,7 +55,7 @@ const cache = new Map<string, string>();
 export function renderMarkdown(text: string, remember = true): string {
   const cached = cache.get(text);
   if (cached !== undefined) return cached;
-  const html = markdown.parse(text, { async: false });
+  const html = sanitize(markdown.parse(text, { async: false }));
   if (!remember) return html;
   cache.set(text, html);
   if (cache.size > CACHE_SIZE) {
