@@ -1,11 +1,9 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { events, isChannel, type EventName } from '../shared/contract.js';
+import { EVENT_CHANNEL, events, INVOKE_CHANNEL, isChannel, type EventName } from '../shared/contract.js';
 import type { Engine } from '../engine/api/engine.js';
 import { toWireError } from '../engine/errors.js';
 import { log } from '../engine/log.js';
 
-export const INVOKE_CHANNEL = 'doctune:invoke';
-export const EVENT_CHANNEL = 'doctune:event';
 
 /**
  * The Electron door: one IPC handler that checks the sender is our own window's top frame, validates the

@@ -4,10 +4,8 @@
  * validated again in the main process.
  */
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { BRIDGE_NAME, events, isChannel, type DocTuneApi, type EventName } from '../shared/contract.js';
+import { BRIDGE_NAME, EVENT_CHANNEL, events, INVOKE_CHANNEL, isChannel, type DocTuneApi, type EventName } from '../shared/contract.js';
 
-const INVOKE_CHANNEL = 'doctune:invoke';
-const EVENT_CHANNEL = 'doctune:event';
 
 /**
  * Errors leave as plain `{code, message, path?}` objects: contextBridge keeps only the message of an Error,

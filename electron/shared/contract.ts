@@ -230,6 +230,11 @@ export const TeacherSettings = z.object({
 });
 export type TeacherSettings = z.infer<typeof TeacherSettings>;
 
+/** A workspace's teacher until the user chooses one: no model, passages' own sentences (extractive). */
+export const DEFAULT_TEACHER: TeacherSettings = {
+  kind: 'extractive', localModel: '', baseUrl: '', model: '', questionsPerChunk: 4, paraphrases: 0, concurrency: 4,
+};
+
 export const GenerateSummary = z.object({
   chunks: z.number().int(),
   questions: z.number().int(),
@@ -437,7 +442,8 @@ export const channels = {
   /** Probed once per engine and cached; `refresh` probes again (e.g. after installing a GPU driver). */
   'train.devices': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: DeviceReport },
   /** Recommended models with what they need here, the models the user has, and where downloads go. */
-  'models.overview': { args: z.object({ refresh: z.boolean().optional() }).strict(), result: ModelsOverview },
+  /** language: the documents' (en, zh); by default the language most of the workspace's documents are in. */
+  'models.overview': { args: z.object({ refresh: z.boolean().optional(), language: z.enum(['en', 'zh']).optional() }).strict(), result: ModelsOverview },
   /** Download a catalog model (resumable); progress and the end arrive as models.* events. */
   'models.pull': { args: z.object({ id: z.string().max(200) }).strict(), result: z.object({ jobId: z.string() }) },
   'models.cancel': { args: Job, result: z.object({ cancelled: z.boolean() }) },
@@ -516,3 +522,16 @@ export function parseArgs<C extends Channel>(channel: C, raw: unknown): z.infer<
 
 /** The preload exposes the API under this global name. */
 export const BRIDGE_NAME = 'doctune';
+/** The two IPC channels the preload bridge and the main process speak on (requests, and events to the window). */
+export const INVOKE_CHANNEL = 'doctune:invoke';
+export const EVENT_CHANNEL = 'doctune:event';
+
+/**
+ * The page's Content Security Policy, the same from the desktop app (a response header) and from browser mode:
+ * the UI's own scripts and styles only, no plugins, no framing.
+ */
+export const APP_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The chat window's context, in tokens (what chat memory is planned for, and what the chat model loads with). */
+export const CHAT_CONTEXT_TOKENS = 4096;

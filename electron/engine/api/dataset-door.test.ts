@@ -7,7 +7,7 @@ import type { EventOf } from '../../shared/contract.js';
 import { readConversations } from '../dataset/conversation.js';
 import { tempDir } from '../testing/corpus.js';
 import { Workspace } from '../store/workspace.js';
-import { locateEvidence } from './dataset-door.js';
+import { locateEvidence } from '../dataset/evidence.js';
 import { Engine } from './engine.js';
 
 describe('dataset through the contract: generate, review, edit, accept, export', () => {

@@ -4,7 +4,7 @@
  * events, and export.
  */
 import path from 'node:path';
-import type { EventName, EventOf, QaPairView, ResultOf } from '../../shared/contract.js';
+import { DEFAULT_TEACHER, type EventName, type EventOf, type QaPairView, type ResultOf } from '../../shared/contract.js';
 import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
 import { exportFileName, exportPairs, pairSources } from '../dataset/export.js';
 import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
@@ -14,25 +14,7 @@ import type { JobSlots } from './job-slots.js';
 import { countByStatus, listQaPairs, qaPairById, setQaStatus, sourceState, updateQaPair } from '../store/qa-store.js';
 import type { DocumentRow, QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
-
-export const DEFAULT_TEACHER: StoredTeacherSettings = {
-  kind: 'extractive', localModel: '', baseUrl: '', model: '', questionsPerChunk: 4, paraphrases: 0, concurrency: 4,
-};
-
-/** Where `evidence` stands in `text`, ignoring differences in spacing and case; null if it does not. */
-export function locateEvidence(text: string, evidence: string | null): [number, number] | null {
-  if (!evidence) return null;
-  const positions: number[] = [];
-  let flat = '';
-  for (let i = 0; i < text.length; i++) {
-    if (/\s/.test(text[i]!)) continue;
-    positions.push(i);
-    flat += text[i]!.toLowerCase();
-  }
-  const needle = evidence.replace(/\s+/g, '').toLowerCase();
-  const at = needle ? flat.indexOf(needle) : -1;
-  return at < 0 ? null : [positions[at]!, positions[at + needle.length - 1]! + 1];
-}
+import { locateEvidence } from '../dataset/evidence.js';
 
 function pairView(p: QaPairRow, docs: ReadonlyMap<string, DocumentRow>): QaPairView {
   const titles = { get: (id: string) => docs.get(id)?.title };

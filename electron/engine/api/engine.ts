@@ -99,6 +99,14 @@ export class Engine {
     if (options.watch) void this.watch.start().catch(logged('starting the watched folders'));
   }
 
+  /** The language most of the workspace's documents are in, where it is English or Chinese (what model choice weighs). */
+  private async documentsLanguage(): Promise<'en' | 'zh' | undefined> {
+    const docs = (await (await this.ws()).listDocuments()).filter((d) => d.status !== 'removed');
+    const zh = docs.filter((d) => d.language === 'zh').length;
+    const en = docs.filter((d) => d.language === 'en').length;
+    return zh + en === 0 ? undefined : zh > en ? 'zh' : 'en';
+  }
+
   /** Run work in the import queue: imports and watched-folder syncs one at a time, in order. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     return this.queue.run(work);
@@ -188,7 +196,7 @@ export class Engine {
       return searchWorkspace(ws, query, k, await this.embedderFor(ws));
     },
     'train.devices': async ({ refresh }) => this.devicesReport(Boolean(refresh)),
-    'models.overview': async ({ refresh }) => this.models.overview(Boolean(refresh)),
+    'models.overview': async ({ refresh, language }) => this.models.overview(Boolean(refresh), language ?? (await this.documentsLanguage())),
     'models.pull': async ({ id }) => this.models.pull(id),
     'models.cancel': async ({ jobId }) => this.models.cancel(jobId),
     'models.inspect': async ({ path: file }) => this.models.inspect(file),

@@ -25,10 +25,10 @@ export class ModelsDoor {
     private readonly jobs: JobSlots,
   ) {}
 
-  async overview(refresh: boolean): Promise<ModelsOverview> {
+  async overview(refresh: boolean, language?: 'en' | 'zh'): Promise<ModelsOverview> {
     const report = await this.devices(refresh).catch((): DeviceReport => ({ devices: [], notes: '' }));
     const hw = { devices: report.devices, ramBytes: os.totalmem(), cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
-    const rec = recommendModel(MODEL_CATALOG, hw);
+    const rec = recommendModel(MODEL_CATALOG, hw, language ? { language } : {});
     const gpu = report.devices.find((d) => d.backend.toUpperCase() !== 'CPU');
     const [downloaded, ollama, lmstudio] = await Promise.all([discoverDownloaded(this.modelsDir), discoverOllama(), discoverLmStudio()]);
     const have = new Map(downloaded.map((m) => [m.name, m.path]));

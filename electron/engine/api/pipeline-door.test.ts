@@ -74,6 +74,11 @@ describe('model manager and the one-step pipeline through the contract', () => {
     expect(rec!.parameters).toBeLessThan(1.3e9);
     expect(o.reason).toContain(rec!.name);
     expect(o.catalog.every((m) => m.path === null)).toBe(true);
+    // As `doctune models recommend --language zh` does: Chinese documents, a model made for them.
+    const zh = await engine.invoke('models.overview', { language: 'zh' });
+    const zhRec = MODEL_CATALOG.find((m) => m.id === zh.recommended)!;
+    expect(zhRec.preferredFor).toContain('zh');
+    await expect(engine.invoke('models.overview', { language: 'fr' } as never)).rejects.toThrow(/invalid_value/);
   });
 
   it('checks a model file before use: a model, not an adapter or random bytes', async () => {

@@ -7,12 +7,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { PIPELINE_STAGES, type EventName, type EventOf, type PipelineRunInfo, type PipelineStage, type PipelineStartArgs } from '../../shared/contract.js';
+import { PIPELINE_STAGES, type EventName, type EventOf, type PipelineRunInfo, type PipelineStartArgs } from '../../shared/contract.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
 import type { JobSlots } from './job-slots.js';
 import type { Workspace } from '../store/workspace.js';
+import { readPipelineState } from '../pipeline/pipeline-state.js';
+import { logged } from '../log.js';
 
 type StartArgs = z.infer<typeof PipelineStartArgs>;
 
@@ -107,18 +109,14 @@ export class PipelineDoor {
   }
 
 
-  /** One run's record (null: no such run, or not started far enough to have one). */
+  /** One run's record (null: no such run, or not started far enough to have one; a damaged one is logged). */
   private async readRun(name: string): Promise<PipelineRunInfo | null> {
     const file = path.join(await this.runsDir(), name, 'pipeline.json');
-    try {
-      const state = JSON.parse(await fs.readFile(file, 'utf8')) as { model: string; stages: Partial<Record<PipelineStage, unknown>>; choices?: { teacher?: unknown; epochs?: unknown } };
-      const stages = PIPELINE_STAGES.filter((s) => state.stages[s]);
-      const teacher = ['auto', 'extractive', 'workspace'].includes(String(state.choices?.teacher)) ? (state.choices!.teacher as PipelineRunInfo['teacher']) : null;
-      const epochs = Number.isInteger(state.choices?.epochs) ? (state.choices!.epochs as number) : null;
-      return { run: name, modelPath: state.model, stages, finished: stages.includes('export'), teacher, epochs, updatedAt: (await fs.stat(file)).mtime.toISOString() };
-    } catch {
-      return null;
-    }
+    const state = await readPipelineState(file).catch(logged('reading a pipeline run', { path: file }));
+    if (!state) return null;
+    const stages = PIPELINE_STAGES.filter((s) => state.stages[s]);
+    const updatedAt = (await fs.stat(file)).mtime.toISOString();
+    return { run: name, modelPath: state.model, stages, finished: stages.includes('export'), teacher: state.choices?.teacher ?? null, epochs: state.choices?.epochs ?? null, updatedAt };
   }
 
   async runs(): Promise<{ runs: PipelineRunInfo[]; active: { jobId: string; run: string } | null }> {

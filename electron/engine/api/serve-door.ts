@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ServeStatus } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { DocTuneError } from '../errors.js';
-import { startOpenAiServer, type OpenAiServer } from '../chat/openai-server.js';
+import { SERVE_DEFAULTS, startOpenAiServer, type OpenAiServer } from '../chat/openai-server.js';
 import type { StoredChatSettings } from '../store/workspace.js';
 
 export class ServeDoor {
@@ -32,7 +32,7 @@ export class ServeDoor {
     const s = await this.settings();
     if (!s.modelPath) throw new DocTuneError('BAD_ARGUMENT', 'choose a model in the chat settings first');
     if (o.host !== '127.0.0.1' && !o.apiKey) throw new DocTuneError('BAD_ARGUMENT', 'serving beyond this machine needs an API key');
-    const host = await ChatHost.open({ modelPath: s.modelPath, ...(s.adapterPath ? { adapterPath: s.adapterPath } : {}), scale: s.scale, ...(this.threads ? { threads: this.threads } : {}), parallel: 2 });
+    const host = await ChatHost.open({ modelPath: s.modelPath, ...(s.adapterPath ? { adapterPath: s.adapterPath } : {}), scale: s.scale, ...(this.threads ? { threads: this.threads } : {}), parallel: SERVE_DEFAULTS.parallel, maxQueue: SERVE_DEFAULTS.queue });
     const model = path.basename(s.adapterPath || s.modelPath).replace(/\.gguf$/i, '');
     try {
       const server = await startOpenAiServer({ host, modelName: model, port: o.port, hostname: o.host, ...(o.apiKey ? { apiKey: o.apiKey } : {}) });

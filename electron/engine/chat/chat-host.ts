@@ -13,6 +13,7 @@ import type { Conversation } from '../models/messages.js';
 import { defaultThreads } from '../threads.js';
 import type { ChatWorkerIn, ChatWorkerOut, GenerateRequest, LoadRequest } from './chat-worker.js';
 import { workerEntry } from '../worker-entry.js';
+import { CHAT_CONTEXT_TOKENS } from '../../shared/contract.js';
 
 export interface ChatHostOptions extends Omit<LoadRequest, 'parallel' | 'contextSize' | 'scale' | 'threads'> {
   scale?: number;
@@ -151,7 +152,7 @@ export class ChatHost {
       this.threads = threads;
       const load: LoadRequest = {
         modelPath: this.o.modelPath, ...(this.o.adapterPath ? { adapterPath: this.o.adapterPath } : {}), scale: this.o.scale ?? 1,
-        threads, parallel: this.o.parallel, contextSize: this.o.contextSize ?? 4096,
+        threads, parallel: this.o.parallel, contextSize: this.o.contextSize ?? CHAT_CONTEXT_TOKENS,
       };
       if (!handle.exited()) handle.send({ type: 'load', load } satisfies ChatWorkerIn);
     });

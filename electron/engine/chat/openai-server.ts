@@ -15,6 +15,9 @@ import { z } from 'zod';
 import { QueueFullError, type ChatHost } from './chat-host.js';
 import { DocTuneError, toWireError } from '../errors.js';
 
+/** How the server runs the model unless told otherwise, in the app's Serve tab and `doctune serve` alike. */
+export const SERVE_DEFAULTS = { parallel: 2, queue: 16 } as const;
+
 export interface OpenAiServerOptions {
   host: ChatHost;
   /** The name clients use for the model. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type Command } from 'commander';
 import { resolveModelArg } from '../models/model-arg.js';
-import { int, UsageError } from './options.js';
+import { int, optionalWorkspaceOption, UsageError } from './options.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { withPassages } from '../chat/rag-prompt.js';
 import { openTeacher, teacherSource } from '../dataset/generate.js';
@@ -74,7 +74,7 @@ export function addChatCommands(program: Command): void {
     .option('-i, --interactive', 'a conversation: questions from the prompt (or standard input), each answered with the ones before')
     .option('--compare', 'answer with the base model and the adapted model, side by side')
     .option('--rag', 'retrieve passages from the workspace into the prompt, and cite them')
-    .option('-w, --workspace <dir>', 'workspace to retrieve from (with --rag)')
+    .addOption(optionalWorkspaceOption('workspace to retrieve from (with --rag)'))
     .option('--greedy', 'deterministic (greedy) decoding')
     .option('--temperature <x>', 'sampling temperature', Number, 0.7)
     .option('--top-p <x>', 'nucleus sampling', Number, 0.9)
@@ -135,7 +135,7 @@ export function addChatCommands(program: Command): void {
     .description("score base and adapted answers on the run's held-out QA pairs (token F1, exact match), with an HTML report")
     .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf: URI or Ollama model name')
     .requiredOption('-a, --adapter <path>', "the adapter, or its training run's folder (its run.json says which pairs were held out)")
-    .option('-w, --workspace <dir>', 'workspace (for --rag, and where the report goes)')
+    .addOption(optionalWorkspaceOption('workspace (for --rag, and where the report goes)'))
     .option('--rag', 'also answer with retrieved passages (base + RAG, adapted + RAG)')
     .option('--run <file>', 'run record (default: run.json next to the adapter)')
     .option('--judge <teacher>', 'also grade each answer 1–5 against the reference with a model: local:PATH.gguf | openai:BASE_URL#MODEL')

@@ -14,7 +14,7 @@ import type { QaPairRow } from '../store/schema.js';
 import { Workspace } from '../store/workspace.js';
 import { readConversations } from '../dataset/conversation.js';
 import { interruptible } from './interrupt.js';
-import { int, num, oneOf, UsageError } from './options.js';
+import { int, num, oneOf, UsageError, workspaceOption } from './options.js';
 import { teacherChoiceOf } from './teacher-spec.js';
 import { findDocument, openExistingWorkspace } from './workspace-arg.js';
 
@@ -40,7 +40,7 @@ function addReviewCommands(dataset: Command): void {
   dataset.command('accept')
     .description('accept QA pairs: the ones named (ids from dataset list, or their first characters), or --all pending ones')
     .argument('[ids...]', 'pair ids')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--all', 'accept every pending pair')
     .option('--json', 'print as JSON')
     .action(async (ids: string[], o: { workspace: string; all?: boolean; json?: boolean }) => {
@@ -57,7 +57,7 @@ function addReviewCommands(dataset: Command): void {
   dataset.command('reject')
     .description('reject QA pairs (they stay stored, and are not trained on)')
     .argument('<ids...>', 'pair ids (from dataset list, or their first characters)')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--json', 'print as JSON')
     .action(async (ids: string[], o: { workspace: string; json?: boolean }) => {
       const ws = await openExistingWorkspace(o.workspace);
@@ -72,7 +72,7 @@ function addReviewCommands(dataset: Command): void {
   dataset.command('edit')
     .description("reword a QA pair: it becomes edited (accepted, in the reviewer's words)")
     .argument('<id>', 'pair id (from dataset list, or its first characters)')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('-q, --question <text>', 'the new question')
     .option('-a, --answer <text>', 'the new answer')
     .option('--json', 'print the pair as JSON')
@@ -95,7 +95,7 @@ function addDatasetGroup(program: Command): void {
   dataset.command('import')
     .description('add reviewed QA pairs from a file (Alpaca, ShareGPT or OpenAI-messages JSON/JSONL); creates the workspace if needed')
     .argument('<file>', 'the pairs')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--status <s>', 'accepted | pending', oneOf(['accepted', 'pending'] as const), 'accepted')
     .option('--json', 'print as JSON')
     .action(async (file: string, o: { workspace: string; status: 'accepted' | 'pending'; json?: boolean }) => {
@@ -111,7 +111,7 @@ function addDatasetGroup(program: Command): void {
 
   dataset.command('list')
     .description('list QA pairs (oldest first) with their ids')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--status <s>', STATUSES.join(' | '), oneOf(STATUSES))
     .option('--doc <doc>', 'only pairs from this document (file name, title or id)')
     .option('--json', 'print as JSON')
@@ -130,7 +130,7 @@ function addDatasetGroup(program: Command): void {
 
   dataset.command('export')
     .description('write QA pairs for training elsewhere, each with its source (document, page, heading), and add them to a LLaMA-Factory dataset_info.json; or, with --bundle, a folder ready to train on a GPU cluster')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--format <f>', 'alpaca | sharegpt (JSON) | messages (JSON Lines)', oneOf(EXPORT_FORMATS))
     .requiredOption('--out <file>', 'output file (.json, or .jsonl for messages); with --bundle, a folder')
     .option('--bundle <engine>', 'llama-factory | axolotl: the pairs, the dataset description, LoRA configs (one GPU, and DeepSpeed ZeRO-3) and the commands', oneOf(BUNDLE_ENGINES))
@@ -180,7 +180,7 @@ export function addDatasetCommands(program: Command): void {
   program
     .command('generate')
     .description('generate QA pairs from the workspace passages (pending review)')
-    .requiredOption('-w, --workspace <dir>', 'workspace folder')
+    .addOption(workspaceOption())
     .option('--teacher <teacher>', 'extractive (no model) | local:PATH.gguf | openai:BASE_URL#MODEL', 'extractive')
     .option('--questions-per-chunk <n>', 'most questions per passage', int, 4)
     .option('--concurrency <n>', 'passages in flight (local model) or requests in flight (API)', int, 4)

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_BIN, doctune } from '../testing/cli.js';
+import { CLI_ARGS, doctune } from '../testing/cli.js';
 import { REPO_ROOT, tempDir } from '../testing/corpus.js';
 
 describe('doctune ingest --watch', () => {
@@ -11,7 +11,7 @@ describe('doctune ingest --watch', () => {
     const ws = tempDir('cli-watch-ws');
     fs.writeFileSync(path.join(folder, 'hoses.md'), '# Hoses\n\nFire hoses are tested every year at the service pressure.\n');
     fs.writeFileSync(path.join(folder, 'ladders.md'), '# Ladders\n\nSet a ladder one foot out for every four feet of height.\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_BIN, 'ingest', folder, '--watch', '--json', '--workspace', ws], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'ingest', folder, '--watch', '--json', '--workspace', ws], {
       cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

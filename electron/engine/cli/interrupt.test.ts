@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CLI_ARGS } from '../testing/cli.js';
 import { corpusFile, REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -11,7 +12,7 @@ interface Run { code: number | null; stdout: string; stderr: string }
  * every process of the group, so `ctrlC` does the same (a negative pid is the group).
  */
 function doctune(args: string[], interruptWhen?: (stderr: string) => boolean): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'electron/engine/cli/bin.ts'), ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GGML_NO_BACKTRACE: '1' },
   });
   let stdout = '';

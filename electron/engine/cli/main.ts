@@ -7,7 +7,6 @@ import { documentSummary } from '../api/views.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { closeLogging, configureLogging, defaultLogDir, log } from '../log.js';
 import { startBrowserServer } from '../server/browser-server.js';
-import { defaultWorkspaceDir } from '../paths.js';
 import { searchWorkspace } from '../store/search.js';
 import { formatDocuments, formatHits, formatIngestSummary, formatPassages, formatSyncSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
@@ -17,7 +16,7 @@ import { addChatCommands } from './chat-commands.js';
 import { addPipelineCommand } from './pipeline-command.js';
 import { addModelsCommand } from './models-command.js';
 import { addAdapterCommands } from './adapter-commands.js';
-import { int, oneOf, port, positiveInt, UsageError } from './options.js';
+import { int, oneOf, port, positiveInt, UsageError, workspaceOption } from './options.js';
 import type { OcrLanguageSetting } from '../ingest/ocr/ocr-engine.js';
 import type { EventOf } from '../../shared/contract.js';
 import { EXIT_INTERRUPTED, interruptible } from './interrupt.js';
@@ -29,8 +28,6 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_BUSY = 3;
 
-const workspaceOption = (creates = false): Option =>
-  new Option('-w, --workspace <dir>', creates ? 'workspace folder (created if missing)' : 'workspace folder').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
 
 /** Commands that keep running (servers): they log to the user-data folder unless --log-file says otherwise. */
 const LONG_RUNNING = new Set(['ui', 'serve']);

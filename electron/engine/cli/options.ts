@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { defaultWorkspaceDir } from '../paths.js';
 
 /** A command line that cannot run as given (exit status 2); failures of the work itself exit 1. */
 export class UsageError extends Error {
@@ -49,3 +50,10 @@ export const port = (v: string): number => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('port must be 0–65535 (0: any free port)');
   return n;
 };
+
+/** --workspace as every command takes it: DOCTUNE_WORKSPACE, else the default workspace in the user-data folder. */
+export const workspaceOption = (creates = false): Option =>
+  new Option('-w, --workspace <dir>', creates ? 'workspace folder (created if missing)' : 'workspace folder').default(defaultWorkspaceDir()).env('DOCTUNE_WORKSPACE');
+
+/** An optional --workspace (chat --rag, eval): DOCTUNE_WORKSPACE too, no default. */
+export const optionalWorkspaceOption = (what: string): Option => new Option('-w, --workspace <dir>', what).env('DOCTUNE_WORKSPACE');

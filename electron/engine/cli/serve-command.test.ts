@@ -8,16 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { CLI_ARGS } from '../testing/cli.js';
 import { REPO_ROOT, tempDir, TINY_MODEL } from '../testing/corpus.js';
 
-const BIN = path.join(REPO_ROOT, 'electron/engine/cli/bin.ts');
 
 // A home of its own: `serve` logs to the user-data folder by default (Linux: XDG, macOS: HOME, Windows: APPDATA).
 const home = tempDir('serve-home');
 const HOME_ENV = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), APPDATA: path.join(home, 'AppData', 'Roaming') };
 
 function startServe(args: string[]): Promise<{ child: ChildProcess; url: string; threads: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve', '--model', TINY_MODEL, '--port', '0', '--json', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...HOME_ENV } });
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--model', TINY_MODEL, '--port', '0', '--json', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...HOME_ENV } });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -66,7 +66,7 @@ describe('doctune serve from the command line', () => {
   });
 
   it('refuses a network address without an API key, unless told so by name', async () => {
-    const refused = spawnSync(process.execPath, ['--import', 'tsx', BIN, 'serve', '--model', TINY_MODEL, '--host', '0.0.0.0', '--port', '0'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const refused = spawnSync(process.execPath, [...CLI_ARGS, 'serve', '--model', TINY_MODEL, '--host', '0.0.0.0', '--port', '0'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/--host 0\.0\.0\.0 serves other machines: give an API key with --api-key-env/);
     const serve = await startServe(['--host', '0.0.0.0', '--insecure-no-key']);

@@ -5,7 +5,7 @@ import { int, port, UsageError } from './options.js';
 import { resolveAdapterArg } from './adapter-arg.js';
 import { ensurePortFree, listenError } from './port.js';
 import { ChatHost } from '../chat/chat-host.js';
-import { isLoopbackName, startOpenAiServer } from '../chat/openai-server.js';
+import { isLoopbackName, SERVE_DEFAULTS, startOpenAiServer } from '../chat/openai-server.js';
 
 
 export function addServeCommand(program: Command): void {
@@ -21,8 +21,8 @@ export function addServeCommand(program: Command): void {
     .option('--insecure-no-key', 'serve a network address without an API key: anyone who reaches the port can use the model')
     .option('--allow-origin <origin>', 'let web pages from this origin call the API (CORS); repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--name <id>', 'model name clients use (default: the adapter or model file name)')
-    .option('--parallel <n>', 'requests generated at once', int, 2)
-    .option('--queue <n>', 'requests allowed to wait; more get 429', int, 16)
+    .option('--parallel <n>', 'requests generated at once', int, SERVE_DEFAULTS.parallel)
+    .option('--queue <n>', 'requests allowed to wait; more get 429', int, SERVE_DEFAULTS.queue)
     .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'print {"url"} as JSON once listening')
     .action(async (o: { model: string; adapter?: string; scale: number; port: number; host: string; apiKeyEnv?: string; name?: string; parallel: number; queue: number; threads?: number; json?: boolean; insecureNoKey?: boolean; allowOrigin: string[] }) => {

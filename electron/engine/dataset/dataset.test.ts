@@ -10,7 +10,8 @@ import { exportPairs } from './export.js';
 import { Workspace } from '../store/workspace.js';
 import { CORPUS, tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { LocalTeacher } from './local-teacher.js';
-import { acceptAllPending, generatePairs, isGrounded } from './generate.js';
+import { acceptAllPending, generatePairs } from './generate.js';
+import { isGrounded } from './evidence.js';
 import { NearDuplicateFilter, rougeL } from './rouge.js';
 
 describe('ROUGE-L and the near-duplicate filter', () => {

@@ -10,6 +10,7 @@ import { LocalTeacher } from './local-teacher.js';
 import { groupSections, placeEvidence, type Section } from './passage-sections.js';
 import { NearDuplicateFilter } from './rouge.js';
 import type { Teacher, TeacherPair, TeacherStats } from './teacher.js';
+import { isGrounded } from './evidence.js';
 
 export interface GenerateSummary {
   /** Model outputs, how many failed to parse, and for an API requests, retries, tokens and cost. */
@@ -173,17 +174,6 @@ export async function generatePairs(ws: Workspace, options: GenerateOptions): Pr
   return summary;
 }
 
-/**
- * The grounding check: the evidence the teacher cites must stand in the passage (ignoring spacing), and be
- * long enough to mean something. An answer resting on nothing the passage says is rejected.
- */
-export function isGrounded(evidence: string, passage: string): boolean {
-  const norm = (x: string): string => x.replace(/\s+/g, '').toLowerCase();
-  const e = norm(evidence);
-  return e.length >= 6 && norm(passage).includes(e);
-}
-
-/** Accept every pending pair (after review, or to trust the quality checks). */
 /**
  * Accept the pending pairs pipeline runs wrote (batch pipeline-…): this run's, and those of an earlier run
  * that stopped before accepting (their passages count as answered, so this run did not write them again).

@@ -1,4 +1,5 @@
 import type { ChunkRow } from '../store/schema.js';
+import { locateEvidence } from './evidence.js';
 
 /**
  * A document's passages regrouped into its sections: consecutive passages under one heading path, joined
@@ -56,7 +57,7 @@ export function joinOverlapping(a: string, b: string): string {
  * few words, or nothing).
  */
 export function placeEvidence(evidence: string, parts: readonly SectionPart[]): { id: string; evidence: string } | null {
-  const whole = parts.find((p) => p.text.includes(evidence));
+  const whole = parts.find((p) => locateEvidence(p.text, evidence) !== null);
   if (whole) return { id: whole.id, evidence };
   let best: { id: string; length: number } | null = null;
   for (const p of parts) {
@@ -65,7 +66,7 @@ export function placeEvidence(evidence: string, parts: readonly SectionPart[]): 
     let hi = evidence.length;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      if (p.text.includes(evidence.slice(0, mid))) lo = mid;
+      if (locateEvidence(p.text, evidence.slice(0, mid)) !== null) lo = mid;
       else hi = mid - 1;
     }
     if (!best || lo > best.length) best = { id: p.id, length: lo };

@@ -21,6 +21,7 @@ import { CHECKPOINT_FILE, type TrainResult } from '../train/train-loop.js';
 import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { PIPELINE_STAGES } from '../../shared/pipeline-schemas.js';
+import { PIPELINE_STATE_VERSION, readPipelineState, writePipelineState, type PipelineState } from './pipeline-state.js';
 
 export const STAGES = PIPELINE_STAGES;
 export type Stage = (typeof STAGES)[number];
@@ -38,7 +39,7 @@ export interface PipelineOptions {
    */
   workspace?: Workspace;
   /** Recorded in pipeline.json when the run begins (a resume keeps the first ones). */
-  choices?: Record<string, unknown>;
+  choices?: PipelineState['choices'];
   train?: Partial<Omit<TrainConfig, 'modelPath'>>;
   device?: DeviceChoice;
   /** Like the device, today's choice: a resumed run may take another. */
@@ -68,34 +69,19 @@ export interface PipelineResult {
   out: string;
 }
 
-interface PipelineState {
-  model: string;
-  stages: Partial<Record<Stage, { at: string; summary: unknown }>>;
-  /** Training options as the first attempt used them: a resumed run keeps them (its checkpoint requires it). */
-  train?: Partial<Omit<TrainConfig, 'modelPath' | 'device' | 'threads' | 'precision'>>;
-  /** The training-data snapshot this run wrote, and how many conversations it holds. */
-  snapshot?: { conversations: number };
-  /** What the caller chose when the run began (the app's wizard: teacher, epochs), kept for resuming. */
-  choices?: Record<string, unknown>;
-}
-
 /** The training data of a run, fixed when training first starts so that a resume trains on the same pairs. */
 export const TRAINING_DATA_FILE = 'training-data.jsonl';
 
+/** The run's record, or a fresh one (first run, or a run of another model in the same folder). */
 async function readState(file: string, model: string): Promise<PipelineState> {
-  try {
-    const s = JSON.parse(await fs.readFile(file, 'utf8')) as PipelineState;
-    if (s.model === model) return s;
-  } catch {
-    // first run
-  }
-  return { model, stages: {} };
+  const s = await readPipelineState(file);
+  return s && s.model === model ? s : { version: PIPELINE_STATE_VERSION, model, stages: {} };
 }
 
 const exists = (file: string): Promise<boolean> => fs.access(file).then(() => true, () => false);
 
 async function writeState(file: string, s: PipelineState): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(s, null, 2));
+  await writePipelineState(file, s);
 }
 
 /** The model teaches itself only if it is an instruct model: a base model would write nonsense. */

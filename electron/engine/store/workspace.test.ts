@@ -81,4 +81,19 @@ describe('workspace', () => {
     expect(again.settings).toMatchObject({ chunkTokens: 256, chunkOverlap: 32, embeddingModel: null });
     again.close();
   });
+
+  it('reads each setting by its schema: an invalid one is its default, an older teacher gets the fields added since', async () => {
+    const d = tempDir('ws-settings');
+    const ws = await Workspace.open(d);
+    await ws.updateSettings({ chunkTokens: 5, ocr: 'klingon', watchedFolders: 'not a list', teacher: { kind: 'api', baseUrl: 'http://127.0.0.1:8080/v1', model: 'm', apiKeyEnv: 'HOME' } } as never);
+    ws.close();
+    const again = await Workspace.open(d);
+    try {
+      expect(again.settings).toMatchObject({ chunkTokens: 400, ocr: 'auto', watchedFolders: [] });
+      // Kept, with the defaults for what it lacked, and without the environment variable name.
+      expect(again.settings.teacher).toEqual({ kind: 'api', localModel: '', baseUrl: 'http://127.0.0.1:8080/v1', model: 'm', questionsPerChunk: 4, paraphrases: 0, concurrency: 4 });
+    } finally {
+      again.close();
+    }
+  });
 });

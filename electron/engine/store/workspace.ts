@@ -18,7 +18,8 @@ import {
   type ChunkRow,
   type DocumentRow,
 } from './schema.js';
-import type { OcrSetting } from '../../shared/contract.js';
+import { z } from 'zod';
+import { ChatSettings, DEFAULT_CHAT_SETTINGS, DEFAULT_TEACHER, OcrSetting, TeacherSettings } from '../../shared/contract.js';
 import { log, logged } from '../log.js';
 
 export interface WorkspaceSettings {
@@ -37,26 +38,8 @@ export interface WorkspaceSettings {
   watchedFolders: string[];
 }
 
-export interface StoredChatSettings {
-  modelPath: string;
-  adapterPath: string;
-  scale: number;
-  temperature: number;
-  topP: number;
-  maxTokens: number;
-  rag: boolean;
-  compare: boolean;
-}
-
-export interface StoredTeacherSettings {
-  kind: 'extractive' | 'local' | 'api';
-  localModel: string;
-  baseUrl: string;
-  model: string;
-  questionsPerChunk: number;
-  paraphrases: number;
-  concurrency: number;
-}
+export type StoredChatSettings = ChatSettings;
+export type StoredTeacherSettings = TeacherSettings;
 
 const DEFAULT_SETTINGS: WorkspaceSettings = {
   version: WORKSPACE_VERSION,
@@ -452,21 +435,47 @@ export class Workspace {
   }
 }
 
+/**
+ * Each setting's schema, one per row of the settings table. Objects drop keys they do not know (older
+ * workspaces stored the name of an environment variable holding the API key: never used again).
+ */
+const SETTING_SCHEMAS: { [K in keyof WorkspaceSettings]: z.ZodType<WorkspaceSettings[K]> } = {
+  version: z.number().int().nonnegative(),
+  embeddingModel: z.string().min(1).nullable(),
+  embeddingDim: z.number().int().positive().nullable(),
+  chunkTokens: z.number().int().min(32).max(8192),
+  chunkOverlap: z.number().int().nonnegative(),
+  // Settings saved by an older version may lack fields added since: read over the defaults.
+  teacher: TeacherSettings.partial().nullable().transform((t) => (t ? TeacherSettings.parse({ ...DEFAULT_TEACHER, ...t }) : null)),
+  chat: ChatSettings.partial().nullable().transform((c) => (c ? ChatSettings.parse({ ...DEFAULT_CHAT_SETTINGS, ...c }) : null)),
+  ocr: OcrSetting,
+  watchedFolders: z.array(z.string().min(1)),
+};
+
+function isSettingKey(key: string): key is keyof WorkspaceSettings {
+  return Object.prototype.hasOwnProperty.call(SETTING_SCHEMAS, key);
+}
+
+/** The settings, each parsed by its schema: a damaged or invalid value falls back to its default, and is logged. */
 async function readSettings(table: lancedb.Table): Promise<WorkspaceSettings> {
   const rows = await table.query().toArray();
   const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const r of rows) {
-    try {
-      settings[r.key as string] = JSON.parse(r.value as string);
-    } catch (err) {
-      // A damaged value falls back to its default.
-      log.warn('a workspace setting is damaged: its default is used', { key: r.key, err });
+    const key = String(r.key);
+    if (!isSettingKey(key)) {
+      log.info('ignored a workspace setting this version does not know', { key });
+      continue;
     }
-  }
-  // Older workspaces stored the name of an environment variable holding the API key: never used again.
-  if (settings.teacher && typeof settings.teacher === 'object' && 'apiKeyEnv' in settings.teacher) {
-    const { apiKeyEnv: _dropped, ...teacher } = settings.teacher as Record<string, unknown>;
-    settings.teacher = teacher;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(r.value as string);
+    } catch (err) {
+      log.warn('a workspace setting is damaged: its default is used', { key, err });
+      continue;
+    }
+    const parsed = SETTING_SCHEMAS[key].safeParse(raw);
+    if (parsed.success) settings[key] = parsed.data;
+    else log.warn('a workspace setting is invalid: its default is used', { key, issues: parsed.error.issues.map((i) => `${i.path.join('.') || key}: ${i.message}`) });
   }
   return settings as unknown as WorkspaceSettings;
 }

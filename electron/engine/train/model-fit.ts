@@ -11,12 +11,13 @@ import { DEVICE_HEADROOM, estimateStaticMemory, type StaticMemory } from './memo
 import { DEFAULT_TRAIN_CONFIG } from './train-config.js';
 import type { CatalogEntry, CatalogQuant, ModelShape } from '../models/catalog.js';
 import { attentionDims, syntheticGguf } from '../models/model-shape.js';
+import { CHAT_CONTEXT_TOKENS } from '../../shared/contract.js';
 
 export { shapeParameters, syntheticGguf } from '../models/model-shape.js';
 
 const GiB = 1024 ** 3;
 /** The chat context DocTune opens (chat-host's default). */
-export const CHAT_CONTEXT = 4096;
+export const CHAT_CONTEXT = CHAT_CONTEXT_TOKENS;
 /** Tokens llama.cpp evaluates per micro-batch (node-llama-cpp's default batch size). */
 const CHAT_UBATCH = 512;
 /** RAM kept for the OS, the app itself and the embedder when the CPU chats or trains. */

@@ -12,12 +12,12 @@ import { CHECKPOINTING } from './train-config.js';
 import { DEVICES, LORA_TARGETS, PRECISIONS } from './native-addon.js';
 import { LONG_SEQUENCES } from './sequence-length.js';
 
-export const RUN_RECORD_VERSION = 1;
+export const RUN_RECORD_VERSION = 1 as const;
 
 const Message = z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() });
 
 /** The settings the run trained with (TrainConfig); each may be missing in records of older versions. */
-const RunConfig = z
+export const RunConfig = z
   .object({
     modelPath: z.string(),
     rank: z.number().int().positive(),
