@@ -6,9 +6,14 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { DocTuneError } from '../errors.js';
+import { log } from '../log.js';
 import { metaString, readGguf } from './gguf/gguf-reader.js';
 import { trainability } from './trainability.js';
+
+/** What DocTune reads of an Ollama manifest: the layers, to find the model's GGUF blob. */
+const OllamaManifest = z.object({ layers: z.array(z.object({ mediaType: z.string().optional(), digest: z.string().optional() }).loose()).optional() }).loose();
 
 export interface FoundModel {
   /**
@@ -82,13 +87,20 @@ export async function discoverOllama(root = ollamaRoot()): Promise<FoundModel[]>
     const parts = path.relative(manifests, file).split(path.sep);
     if (parts.length !== 4) continue;
     const [registry, namespace, model, tag] = parts as [string, string, string, string];
-    let manifest: { layers?: { mediaType?: string; digest?: string }[] };
+    // Another program's files: one that is not a manifest (or one of a newer shape) is skipped, and logged.
+    let raw: unknown;
     try {
-      manifest = JSON.parse(await fs.readFile(file, 'utf8')) as typeof manifest;
-    } catch {
+      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (err) {
+      log.info('skipped an Ollama manifest that is not JSON', { path: file, err });
       continue;
     }
-    const layer = manifest.layers?.find((l) => l.mediaType === OLLAMA_MODEL_LAYER);
+    const manifest = OllamaManifest.safeParse(raw);
+    if (!manifest.success) {
+      log.info('skipped an Ollama manifest of an unknown shape', { path: file });
+      continue;
+    }
+    const layer = manifest.data.layers?.find((l) => l.mediaType === OLLAMA_MODEL_LAYER);
     if (!layer?.digest || !/^sha256:[0-9a-f]{64}$/.test(layer.digest)) continue;
     const blob = path.join(root, 'blobs', layer.digest.replace(':', '-'));
     const info = await describe(blob);

@@ -128,6 +128,9 @@ describe('PEFT adapters in and out', () => {
       [{ peft_type: 'IA3' }, /IA3/],
       [{ alpha_pattern: { q_proj: 4 } }, /alpha per module/],
     ];
+    // A field of the wrong type is named, not misread.
+    fs.writeFileSync(configPath, JSON.stringify({ ...config, lora_alpha: 'sixteen' }));
+    await expect(importPeftAdapter(out, basePath, path.join(dir, 'refused.gguf'))).rejects.toMatchObject({ code: 'BAD_ARGUMENT', path: configPath, message: expect.stringMatching(/adapter_config\.json: lora_alpha/) });
     for (const [patch, why] of refusals) {
       fs.writeFileSync(configPath, JSON.stringify({ ...config, ...patch }));
       await expect(importPeftAdapter(out, basePath, path.join(dir, 'refused.gguf'))).rejects.toMatchObject({ path: out, message: expect.stringMatching(why) });

@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { DocTuneError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { metaNumber, metaString, readGguf, readTensorData, type GgufFile } from './gguf/gguf-reader.js';
@@ -173,29 +174,39 @@ export function hfRepoOf(base: GgufFile): string | null {
   return m ? m[1]! : metaString(base, 'general.source.huggingface.repository') ?? null;
 }
 
-interface PeftConfig {
-  r?: number;
-  lora_alpha?: number;
-  use_rslora?: boolean;
-  use_dora?: boolean;
-  modules_to_save?: string[] | null;
-  rank_pattern?: Record<string, number>;
-  alpha_pattern?: Record<string, number>;
-  bias?: string;
-  peft_type?: string;
-}
+/** What DocTune reads of adapter_config.json (PEFT writes more; the rest is left alone). */
+const PeftConfig = z
+  .object({
+    peft_type: z.string().optional(),
+    r: z.number().int().positive().optional(),
+    lora_alpha: z.number().positive().optional(),
+    use_rslora: z.boolean().optional(),
+    use_dora: z.boolean().optional(),
+    modules_to_save: z.array(z.string()).nullable().optional(),
+    rank_pattern: z.record(z.string(), z.number()).optional(),
+    alpha_pattern: z.record(z.string(), z.number()).optional(),
+    bias: z.string().optional(),
+  })
+  .loose();
+type PeftConfig = z.infer<typeof PeftConfig>;
 
 /** Read a PEFT adapter folder into a llama.cpp adapter for `basePath`, checked against the base like any adapter. */
 export async function importPeftAdapter(dir: string, basePath: string, outPath: string): Promise<{ path: string; pairs: number; rank: number; alpha: number }> {
   const configPath = path.join(dir, 'adapter_config.json');
   const weightsPath = path.join(dir, 'adapter_model.safetensors');
-  let config: PeftConfig;
+  let raw: unknown;
   try {
-    config = JSON.parse(await fs.readFile(configPath, 'utf8')) as PeftConfig;
+    raw = JSON.parse(await fs.readFile(configPath, 'utf8'));
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new DocTuneError('BAD_ARGUMENT', missing ? 'no adapter_config.json: not a PEFT adapter folder' : `adapter_config.json is not valid JSON: ${(err as Error).message}`, { path: configPath });
   }
+  const parsed = PeftConfig.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DocTuneError('BAD_ARGUMENT', `adapter_config.json: ${issue ? `${issue.path.join('.') || 'config'}: ${issue.message}` : 'not a PEFT adapter config'}`, { path: configPath });
+  }
+  const config: PeftConfig = parsed.data;
   const refuse = (why: string): never => {
     throw new DocTuneError('UNSUPPORTED_FORMAT', `cannot import this adapter: ${why}`, { path: dir });
   };
