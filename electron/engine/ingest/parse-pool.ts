@@ -174,8 +174,15 @@ export class DocumentParser {
           return;
         }
         cleanup();
-        if (res.ok) resolve({ document: res.document, chunks: res.chunks, ...(res.streamed ? { streamed: res.streamed } : {}) });
-        else reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, file === null ? undefined : { path: file }));
+        if (res.ok) {
+          resolve({ document: res.document, chunks: res.chunks, ...(res.streamed ? { streamed: res.streamed } : {}) });
+          return;
+        }
+        // A thread that failed on a file is replaced: a decompression bomb it refused may have left its heap
+        // nearly full, and the next file would then fail for the bomb's sake.
+        if (this.slots[slot] === worker) this.slots[slot] = null;
+        void worker.terminate();
+        reject(new DocTuneError(res.error.code as ErrorCode, res.error.message, file === null ? undefined : { path: file }));
       };
       const onError = (err: Error & { code?: string }): void => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
