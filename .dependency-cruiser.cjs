@@ -1,6 +1,7 @@
 /**
  * Architecture rules, checked by `npm run lint` (dependency-cruiser): no import cycles, the engine free of
- * Electron, the renderer free of Node and of the engine, and the test fixtures out of the product.
+ * Electron, the renderer free of Node and of the engine, the command line through the engine's doors, and
+ * the test fixtures out of the product.
  * Folder-level cycles (ingest ↔ store, say) are checked by scripts/folder-cycles.mjs on the same graph.
  */
 module.exports = {
@@ -31,6 +32,17 @@ module.exports = {
       severity: 'error',
       from: { path: '^renderer/src/', pathNot: '\\.test\\.ts$' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'cli-through-api-doors',
+      severity: 'error',
+      comment: 'One application layer: a command parses its flags, calls the engine\'s doors (api/, or the browser server), and prints. Types may come from anywhere; behaviour only from the doors and the core (errors, log, paths, workers).',
+      from: { path: '^electron/engine/cli/', pathNot: '\\.test\\.ts$' },
+      to: {
+        path: '^electron/engine/',
+        pathNot: ['^electron/engine/(api|cli|server)/', '^electron/engine/(errors|log|paths|worker-launcher)\\.ts$'],
+        dependencyTypesNot: ['type-only'],
+      },
     },
     {
       name: 'test-fixtures-stay-in-tests',

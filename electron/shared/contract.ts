@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { EvalExamples, EvalReliability } from './eval-reliability.js';
-import { ModelInfo, ModelsOverview, PipelineProgressEvent, PipelineResultView, PipelineRunInfo, PipelineStartArgs } from './pipeline-schemas.js';
+import { EXPORT_FORMATS, ModelInfo, ModelsOverview, PipelineProgressEvent, PipelineResultView, PipelineRunInfo, PipelineStartArgs } from './pipeline-schemas.js';
 
 export * from './eval-reliability.js';
 export * from './pipeline-schemas.js';
@@ -360,7 +360,7 @@ export const channels = {
   'watch.add': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(WatchedFolder) },
   'watch.remove': { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: z.array(WatchedFolder) },
   'search.query': {
-    args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10) }).strict(),
+    args: z.object({ query: z.string().min(1).max(2000), k: z.number().int().min(1).max(100).default(10), documentId: z.string().min(1).optional() }).strict(),
     result: z.array(SearchHit),
   },
   'qa.list': {
@@ -390,7 +390,7 @@ export const channels = {
   'dataset.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) },
   /** Writes the pairs to the workspace's exports folder (with dataset_info.json for LLaMA-Factory). */
   'dataset.export': {
-    args: z.object({ format: z.enum(['alpaca', 'sharegpt', 'messages']), status: z.enum(['accepted', 'all']).default('accepted') }).strict(),
+    args: z.object({ format: z.enum(EXPORT_FORMATS), status: z.enum(['accepted', 'all']).default('accepted') }).strict(),
     result: z.object({ path: z.string(), fileName: z.string(), count: z.number().int() }),
   },
   'chat.settings.get': { args: Empty, result: ChatSettings },

@@ -85,6 +85,24 @@ export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 /** Operands of the training step's products (auto: the fastest on the device, measured). */
 export const PRECISION_CHOICES = ['auto', 'f32', 'f16', 'bf16'] as const;
 export type PrecisionChoice = (typeof PRECISION_CHOICES)[number];
+/** The LoRA target modules by their llama.cpp names; the native trainer takes them as a bit mask in this order. */
+export const LORA_TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+/**
+ * What to do with a conversation longer than the sequence length: refuse the data set (naming every such
+ * conversation), split its tokens into windows, or fit it (its last answer split at sentence boundaries
+ * into parts, each under the question repeated; what still does not fit is dropped and counted).
+ */
+export const LONG_SEQUENCES = ['refuse', 'split', 'fit'] as const;
+export type LongSequences = (typeof LONG_SEQUENCES)[number];
+/** Activation checkpointing: auto (when the step does not fit otherwise), on, off. */
+export const CHECKPOINTING = ['auto', 'on', 'off'] as const;
+/** Formats QA pairs are exported in (JSON, or JSON Lines for messages). */
+export const EXPORT_FORMATS = ['alpaca', 'sharegpt', 'messages'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** Engines a training bundle is written for. */
+export const BUNDLE_ENGINES = ['llama-factory', 'axolotl'] as const;
+export type BundleEngine = (typeof BUNDLE_ENGINES)[number];
 export const PipelineStage = z.enum(PIPELINE_STAGES);
 export type PipelineStage = z.infer<typeof PipelineStage>;
 

@@ -5,13 +5,16 @@
  */
 import path from 'node:path';
 import { DEFAULT_TEACHER, type EventName, type EventOf, type QaPairView, type ResultOf } from '../../shared/contract.js';
-import { keychainAvailable, keychainSet, resolveApiKey } from '../dataset/api-key.js';
-import { exportFileName, exportPairs, pairSources } from '../dataset/export.js';
-import { generatePairs, openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
+import { keychainAvailable, keychainDelete, keychainSet, resolveApiKey } from '../dataset/api-key.js';
+import { exportFileName, exportPairs, pairSources, type ExportFormat } from '../dataset/export.js';
+import { acceptAllPending, generatePairs, openTeacher, teacherSource, type GenerateOptions, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
+import { readConversations } from '../dataset/conversation.js';
+import { writeTrainingBundle, type Bundle, type BundleEngine } from '../dataset/training-bundle.js';
+import { bundleChoice } from './bundle-choice.js';
 import type { Teacher } from '../dataset/teacher.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import type { JobSlots } from './job-slots.js';
-import { countByStatus, listQaPairs, qaPairById, setQaStatus, sourceState, updateQaPair } from '../store/qa-store.js';
+import { addQaPairs, countByStatus, listQaPairs, pairsFromConversations, qaPairById, queryQaPairs, setQaStatus, sourceState, updateQaPair, type QaStatus } from '../store/qa-store.js';
 import type { DocumentRow, QaPairRow } from '../store/schema.js';
 import type { StoredTeacherSettings, Workspace } from '../store/workspace.js';
 import { locateEvidence } from '../dataset/evidence.js';
@@ -101,6 +104,55 @@ export class DatasetDoor {
     return { stored: true };
   }
 
+  deleteKey(baseUrl: string): { deleted: boolean } {
+    return { deleted: keychainDelete(baseUrl) };
+  }
+
+  /** The stored pairs, oldest first, as rows (the command line prints them whole). */
+  async rows(f: { status?: QaStatus | undefined; documentId?: string | undefined } = {}): Promise<QaPairRow[]> {
+    return queryQaPairs(await this.ws(), { ...(f.status ? { status: f.status } : {}), ...(f.documentId ? { documentId: f.documentId } : {}) });
+  }
+
+  /** Pairs named by id, or by the start of one (at least 4 characters, as `dataset list` shows them). */
+  async pairIds(names: string[]): Promise<string[]> {
+    const ids = ((await (await (await this.ws()).qaTable()).query().select(['id']).toArray()) as { id: string }[]).map((r) => r.id);
+    const known = new Set(ids);
+    return names.map((name) => {
+      const want = name.trim().toLowerCase();
+      if (known.has(want)) return want;
+      const matches = want.length >= 4 ? ids.filter((id) => id.startsWith(want)) : [];
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1) throw new DocTuneError('BAD_ARGUMENT', `"${name}" is the start of ${matches.length} pairs' ids: give more of it`);
+      throw new DocTuneError('NOT_FOUND', `no QA pair "${name}" (doctune dataset list shows the ids)`);
+    });
+  }
+
+  async acceptPending(): Promise<{ accepted: number }> {
+    return { accepted: await acceptAllPending(await this.ws()) };
+  }
+
+  /** Reviewed pairs from a file (Alpaca, ShareGPT or OpenAI-messages JSON/JSONL), added with one status. */
+  async importFile(file: string, status: 'accepted' | 'pending'): Promise<{ added: number }> {
+    const conversations = await readConversations(path.resolve(file));
+    return { added: await addQaPairs(await this.ws(), pairsFromConversations(conversations, status)) };
+  }
+
+  /** The pairs an export takes: accepted and edited ones (or all), of one document or every one. */
+  private async exported(status: 'accepted' | 'all', documentId?: string): Promise<QaPairRow[]> {
+    const ws = await this.ws();
+    const pairs = status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
+    return documentId ? pairs.filter((p) => p.document_id === documentId) : pairs;
+  }
+
+  /**
+   * Generation with a teacher named in the request (the command line's --teacher), in the same slot as the
+   * app's: BUSY while the app's generation or a pipeline writes pairs. A rerun resumes where the last stopped.
+   */
+  async generateWith(teacher: TeacherChoice, o: Omit<GenerateOptions, 'teacher' | 'batch'> = {}): Promise<GenerateSummary> {
+    const ws = await this.ws();
+    return this.jobs.run('generate', (job) => generatePairs(ws, { ...o, teacher, signal: job.signal }), o.signal ? { signal: o.signal } : {});
+  }
+
   /** The teacher of the workspace's settings, as generation and the pipeline use it. */
   async teacherChoice(): Promise<TeacherChoice> {
     return this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}) });
@@ -160,12 +212,35 @@ export class DatasetDoor {
     return path.join((await this.ws()).dir, 'exports');
   }
 
-  async export(format: 'alpaca' | 'sharegpt' | 'messages', status: 'accepted' | 'all'): Promise<ResultOf<'dataset.export'>> {
-    const ws = await this.ws();
-    const pairs = status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
+  /** The app's export: into the workspace's exports folder, under a dated name, with each pair's source. */
+  async export(format: ExportFormat, status: 'accepted' | 'all'): Promise<ResultOf<'dataset.export'>> {
     const stem = `doctune-${format}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const file = await exportPairs(pairs, format, exportFileName(path.join(await this.exportsDir(), stem), format), { name: stem, sources: await pairSources(ws, pairs) });
-    return { path: file, fileName: path.basename(file), count: pairs.length };
+    const r = await this.exportTo({ format, out: exportFileName(path.join(await this.exportsDir(), stem), format), status, name: stem });
+    return { path: r.path, fileName: path.basename(r.path), count: r.count };
+  }
+
+  /** Pairs written to a file for training elsewhere (and listed in a LLaMA-Factory dataset_info.json beside it). */
+  async exportTo(o: { format: ExportFormat; out: string; status: 'accepted' | 'all'; documentId?: string | undefined; name?: string | undefined; sources?: boolean }): Promise<{ path: string; count: number }> {
+    const pairs = await this.exported(o.status, o.documentId);
+    const out = path.resolve(o.out);
+    const file = await exportPairs(pairs, o.format, out, {
+      name: o.name ?? path.basename(out).replace(/\.jsonl?$/i, ''), ...(o.sources !== false ? { sources: await pairSources(await this.ws(), pairs) } : {}),
+    });
+    return { path: file, count: pairs.length };
+  }
+
+  /**
+   * A folder ready to train on a GPU cluster (LLaMA-Factory or Axolotl): the pairs, the dataset description,
+   * LoRA configs and the commands, with a DocTune run's settings (or the defaults). A run's held-out pairs
+   * are left out, so that evaluating on them stays fair.
+   */
+  async bundle(o: { engine: BundleEngine; out: string; status: 'accepted' | 'all'; documentId?: string | undefined; run?: string | undefined; model?: string | undefined; base?: string | undefined; template?: string | undefined }): Promise<{ bundle: Bundle; pairs: number; heldOutLeftOut: number; baseModel: string; templateNote: string | null }> {
+    const { heldOut, templateNote, ...settings } = await bundleChoice(o);
+    const pairs = await this.exported(o.status, o.documentId);
+    const kept = pairs.filter((p) => !heldOut.has(p.question));
+    if (!kept.length) throw new DocTuneError('BAD_ARGUMENT', 'no accepted QA pairs to bundle (review some first, or --status all)');
+    const bundle = await writeTrainingBundle({ engine: o.engine, outDir: o.out, pairs: kept, ...settings });
+    return { bundle, pairs: kept.length, heldOutLeftOut: pairs.length - kept.length, baseModel: settings.baseModel, templateNote: o.engine === 'llama-factory' ? templateNote : null };
   }
 
   async close(): Promise<void> {

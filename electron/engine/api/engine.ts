@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import type { Channel, DeviceReport, EventName, EventOf, IngestSummary, ResultOf, WorkspaceInfo } from '../../shared/contract.js';
+import type { Channel, DeviceReport, DocumentSummary, EventName, EventOf, IngestSummary, ResultOf, WorkspaceInfo } from '../../shared/contract.js';
 import { channels } from '../../shared/contract.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { ingestPaths } from '../ingest/ingest-files.js';
@@ -11,12 +11,16 @@ import { searchWorkspace } from '../store/search.js';
 import { Workspace } from '../store/workspace.js';
 import { probeDevices } from '../train/devices.js';
 import { documentSummary, chunkView, deviceReport } from './views.js';
+import { findDocument } from './find-document.js';
 import { DatasetDoor } from './dataset-door.js';
 import { ChatDoor } from './chat-door.js';
 import { ServeDoor } from './serve-door.js';
 import { ModelsDoor } from './models-door.js';
 import { PipelineDoor } from './pipeline-door.js';
 import { WatchDoor } from './watch-door.js';
+import { TrainDoor } from './train-door.js';
+import { AskDoor } from './ask-door.js';
+import { AdapterDoor } from './adapter-door.js';
 import { JobSlots } from './job-slots.js';
 import { Serial } from '../serial.js';
 import path from 'node:path';
@@ -24,7 +28,10 @@ import { userDataDir } from '../paths.js';
 import { log, logFile, logged } from '../log.js';
 
 export interface EngineOptions {
-  workspaceDir: string;
+  /** The workspace; absent for work that names its own files (training on a data file, chat with a model, serving). */
+  workspaceDir?: string;
+  /** Create the workspace when it does not exist (default); commands that only read one refuse a missing folder instead. */
+  createWorkspace?: boolean;
   parser?: ParserOptions;
   /** CPU threads for llama.cpp and training (default: the physical cores free when a model loads). */
   threads?: number;
@@ -77,6 +84,12 @@ export class Engine {
   readonly pipeline: PipelineDoor;
   /** Watched folders, kept in step with the workspace. */
   readonly watch: WatchDoor;
+  /** LoRA training on a named model, from a data file or the workspace's accepted pairs. */
+  readonly train: TrainDoor;
+  /** Questions to a model the request names, and evaluation of a named adapter (the command line's chat and eval). */
+  readonly ask: AskDoor;
+  /** Adapters to and from Hugging Face PEFT. */
+  readonly adapters = new AdapterDoor();
 
   constructor(private readonly options: EngineOptions) {
     this.parser = new DocumentParser(options.parser);
@@ -85,6 +98,8 @@ export class Engine {
     this.serve = new ServeDoor(() => this.chat.settings(), options.threads);
     this.models = new ModelsDoor(options.modelsDir ?? path.join(userDataDir(), 'models'), (refresh) => this.devicesReport(refresh), (e, p) => this.emit(e, p), this.jobs);
     this.pipeline = new PipelineDoor(() => this.ws(), () => this.dataset.teacherChoice(), (e, p) => this.emit(e, p), options.threads, this.jobs);
+    this.ask = new AskDoor(() => this.ws(), (ws) => this.embedderFor(ws), options.threads, this.jobs);
+    this.train = new TrainDoor(() => options.workspaceDir, options.threads);
     this.watch = new WatchDoor({
       ws: () => this.ws(),
       exclusive: (work) => this.exclusive(work),
@@ -101,6 +116,7 @@ export class Engine {
 
   /** The language most of the workspace's documents are in, where it is English or Chinese (what model choice weighs). */
   private async documentsLanguage(): Promise<'en' | 'zh' | undefined> {
+    if (!this.options.workspaceDir) return undefined;
     const docs = (await (await this.ws()).listDocuments()).filter((d) => d.status !== 'removed');
     const zh = docs.filter((d) => d.language === 'zh').length;
     const en = docs.filter((d) => d.language === 'en').length;
@@ -114,8 +130,23 @@ export class Engine {
 
   async ws(): Promise<Workspace> {
     if (this.workspace) return this.workspace;
-    this.opening ??= Workspace.open(this.options.workspaceDir).then((w) => (this.workspace = w));
+    const dir = this.options.workspaceDir;
+    if (!dir) throw new DocTuneError('BAD_ARGUMENT', 'this needs a workspace: give its folder');
+    this.opening ??= Workspace.open(dir, { create: this.options.createWorkspace !== false }).then((w) => (this.workspace = w));
+    // A failed open is forgotten, so that the next request tries again.
+    this.opening.catch(() => (this.opening = null));
     return this.opening;
+  }
+
+  /** Whether a folder holds a workspace (without creating one). */
+  static workspaceExists(dir: string): Promise<boolean> {
+    return Workspace.exists(dir);
+  }
+
+  /** A document named by the user: its id (or the start of one), its file's path or name, or its title (see findDocument). */
+  async findDocument(name: string): Promise<DocumentSummary> {
+    const ws = await this.ws();
+    return documentSummary(findDocument(await ws.listDocuments(), name, ws.dir));
   }
 
   /** The embedding model named in the workspace settings, loaded on first use. */
@@ -191,9 +222,9 @@ export class Engine {
     'watch.add': async ({ path: folder }) => this.watch.add(folder),
     'watch.remove': async ({ path: folder }) => this.watch.remove(folder),
     'ingest.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId, 'import') }),
-    'search.query': async ({ query, k }) => {
+    'search.query': async ({ query, k, documentId }) => {
       const ws = await this.ws();
-      return searchWorkspace(ws, query, k, await this.embedderFor(ws));
+      return searchWorkspace(ws, query, k, await this.embedderFor(ws), documentId ? { documentId } : {});
     },
     'train.devices': async ({ refresh }) => this.devicesReport(Boolean(refresh)),
     'models.overview': async ({ refresh, language }) => this.models.overview(Boolean(refresh), language ?? (await this.documentsLanguage())),

@@ -75,4 +75,22 @@ describe('the background job slots', () => {
     await slots.close();
     expect(order).toEqual(['ended, pipeline free: true']);
   });
+  it('runs foreground work (a command) in the same slots: its result or error returned, BUSY against the background, Ctrl-C aborting', async () => {
+    const slots = new JobSlots();
+    await expect(slots.run('generate', async () => 42)).resolves.toBe(42);
+    await expect(slots.run('evaluate', async () => { throw new DocTuneError('MODEL', 'no model'); })).rejects.toMatchObject({ code: 'MODEL' });
+    expect(slots.runningKinds().size).toBe(0);
+    const g = gate();
+    const running = slots.run('pipeline', () => g.promise);
+    await new Promise((r) => setImmediate(r));
+    await expect(slots.start({ kind: 'generate', run: async () => undefined })).rejects.toMatchObject({ code: 'BUSY', busyWith: 'pipeline' });
+    g.finish();
+    await running;
+    const stop = new AbortController();
+    const aborted = slots.run('generate', (job) => new Promise<string>((resolve) => job.signal.addEventListener('abort', () => resolve('stopped'))), { signal: stop.signal });
+    await new Promise((r) => setImmediate(r));
+    stop.abort();
+    await expect(aborted).resolves.toBe('stopped');
+    expect(slots.runningKinds().size).toBe(0);
+  });
 });

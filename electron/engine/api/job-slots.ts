@@ -123,6 +123,36 @@ export class JobSlots {
     }
   }
 
+  /**
+   * Run a job in the foreground (a command waits for it): the same slot and conflicts as a background job,
+   * its result or error returned; `signal` (Ctrl-C) aborts it.
+   */
+  async run<T>(kind: JobKind, work: (job: Job) => Promise<T>, o: { key?: string; signal?: AbortSignal } = {}): Promise<T> {
+    let result: { ok: true; value: T } | { ok: false; err: unknown } | undefined;
+    let resolveDone!: () => void;
+    const finished = new Promise<void>((resolve) => (resolveDone = resolve));
+    await this.start({
+      kind, ...(o.key !== undefined ? { key: o.key } : {}),
+      run: async (_none, job) => {
+        const abort = (): boolean => this.cancel(job.id, kind);
+        o.signal?.addEventListener('abort', abort, { once: true });
+        if (o.signal?.aborted) abort();
+        try {
+          result = { ok: true, value: await work(job) };
+        } catch (err) {
+          result = { ok: false, err };
+        } finally {
+          o.signal?.removeEventListener('abort', abort);
+          job.release();
+          resolveDone();
+        }
+      },
+    });
+    await finished;
+    if (!result!.ok) throw result!.err;
+    return result!.value;
+  }
+
   /** Abort a job of this kind by id; false when there is none (finished, or another kind's id). */
   cancel(jobId: string, kind: JobKind): boolean {
     const slot = this.slots.get(jobId);

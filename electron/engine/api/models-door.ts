@@ -6,7 +6,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { DeviceReport, EventName, EventOf, ModelInfo, ModelsOverview } from '../../shared/contract.js';
+import type { DeviceReport, EventName, EventOf, LocalModel, ModelInfo, ModelsOverview } from '../../shared/contract.js';
+import { resolveModelArg } from '../models/model-arg.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { BusyError, type JobSlots } from './job-slots.js';
 import { catalogEntry, MODEL_CATALOG } from '../models/catalog.js';
@@ -25,13 +26,28 @@ export class ModelsDoor {
     private readonly jobs: JobSlots,
   ) {}
 
+  /**
+   * This machine as model choice weighs it: the compute devices and memory. The probe runs the native
+   * trainer in a worker; without it (not built, a driver's abort) the CPU still counts, and the notes say why.
+   */
+  async hardware(refresh = false): Promise<DeviceReport & { ramBytes: number; ramFreeBytes: number }> {
+    const report = await this.devices(refresh).catch((err: unknown): DeviceReport => ({ devices: [], notes: `device probe failed, counting the CPU only: ${toWireError(err).message}` }));
+    return { ...report, ramBytes: os.totalmem(), ramFreeBytes: os.freemem() };
+  }
+
+  /** The GGUFs the user already has: DocTune's downloads, Ollama's store, LM Studio's folder (used in place). */
+  async local(): Promise<LocalModel[]> {
+    const [downloaded, ollama, lmstudio] = await Promise.all([discoverDownloaded(this.modelsDir), discoverOllama(), discoverLmStudio()]);
+    return [...downloaded, ...ollama, ...lmstudio];
+  }
+
   async overview(refresh: boolean, language?: 'en' | 'zh'): Promise<ModelsOverview> {
-    const report = await this.devices(refresh).catch((): DeviceReport => ({ devices: [], notes: '' }));
-    const hw = { devices: report.devices, ramBytes: os.totalmem(), cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
+    const report = await this.hardware(refresh);
+    const hw = { devices: report.devices, ramBytes: report.ramBytes, cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
     const rec = recommendModel(MODEL_CATALOG, hw, language ? { language } : {});
     const gpu = report.devices.find((d) => d.backend.toUpperCase() !== 'CPU');
-    const [downloaded, ollama, lmstudio] = await Promise.all([discoverDownloaded(this.modelsDir), discoverOllama(), discoverLmStudio()]);
-    const have = new Map(downloaded.map((m) => [m.name, m.path]));
+    const local = await this.local();
+    const have = new Map(local.filter((m) => m.source === 'downloaded').map((m) => [m.name, m.path]));
     return {
       ramBytes: hw.ramBytes,
       gpu: gpu ? `${gpu.name} (${gpu.description})` : null,
@@ -45,7 +61,7 @@ export class ModelsDoor {
       }),
       recommended: rec.entry?.id ?? null,
       reason: rec.reason,
-      local: [...downloaded, ...ollama, ...lmstudio],
+      local,
       modelsDir: this.modelsDir,
     };
   }
@@ -84,6 +100,18 @@ export class ModelsDoor {
       },
     });
     return { jobId };
+  }
+
+  /**
+   * A model fetched now (the command line's `models pull`): hf:OWNER/REPO/FILE.gguf or a URL downloaded into
+   * the models folder, resuming a partial download; a local path or Ollama name found where it is.
+   */
+  async fetch(spec: string, onProgress?: (received: number, total: number | null) => void): Promise<string> {
+    if (!spec.startsWith('hf:') && !/^https?:\/\//.test(spec)) return resolveModelArg(spec);
+    return downloadModel(spec, {
+      dir: this.modelsDir, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}),
+      ...(onProgress ? { onProgress: (p: { received: number; total: number | null }) => onProgress(p.received, p.total) } : {}),
+    });
   }
 
   cancel(jobId: string): { cancelled: boolean } {

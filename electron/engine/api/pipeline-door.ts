@@ -10,7 +10,11 @@ import type { z } from 'zod';
 import { PIPELINE_STAGES, type EventName, type EventOf, type PipelineRunInfo, type PipelineStartArgs } from '../../shared/contract.js';
 import type { TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError, toWireError } from '../errors.js';
-import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
+import { PIPELINE_TRAIN_DEFAULTS, runPipeline, type PipelineOptions, type PipelineProgress, type PipelineResult } from '../pipeline/pipeline.js';
+import { resolveModelArg } from '../models/model-arg.js';
+import { teacherChoiceOf } from './teacher-spec.js';
+
+export { PIPELINE_TRAIN_DEFAULTS, type PipelineProgress };
 import type { JobSlots } from './job-slots.js';
 import type { Workspace } from '../store/workspace.js';
 import { readPipelineState } from '../pipeline/pipeline-state.js';
@@ -106,6 +110,30 @@ export class PipelineDoor {
 
   cancel(jobId: string): { cancelled: boolean } {
     return { cancelled: this.jobs.cancel(jobId, 'pipeline') };
+  }
+
+  /**
+   * A whole run in a folder of its own, with its own workspace inside (`doctune pipeline`): the model named
+   * as a path, hf: URI or Ollama name (downloaded first if need be), the teacher as one string (auto,
+   * extractive, local:PATH.gguf, openai:BASE_URL#MODEL). In the pipeline's slot; rerun to resume.
+   */
+  /** A teacher named in one string: auto (the model itself if it is an instruct model, else extractive), or as teacherChoiceOf reads it. */
+  teacherOf(spec: string): TeacherChoice | 'auto' {
+    return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, ...(this.threads ? { threads: this.threads } : {}) });
+  }
+
+  async runInFolder(o: {
+    inputs: string[]; model: string; outDir: string; teacher: TeacherChoice | 'auto'; device?: PipelineOptions['device']; precision?: PipelineOptions['precision'];
+    train?: PipelineOptions['train']; signal?: AbortSignal; onProgress?: (p: PipelineProgress) => void; onDownload?: (received: number, total: number | null) => void;
+  }): Promise<PipelineResult> {
+    return this.jobs.run('pipeline', async (job) => {
+      const modelPath = await resolveModelArg(o.model, o.onDownload);
+      return runPipeline({
+        inputs: o.inputs, modelPath, outDir: o.outDir, teacher: o.teacher, ...(this.threads ? { threads: this.threads } : {}),
+        ...(o.device ? { device: o.device } : {}), ...(o.precision ? { precision: o.precision } : {}), ...(o.train ? { train: o.train } : {}),
+        signal: job.signal, ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      });
+    }, o.signal ? { signal: o.signal } : {});
   }
 
 

@@ -6,7 +6,7 @@ import { targetShape, writeLoraAdapter } from '../models/lora-adapter.js';
 import { doctune, doctuneWith } from '../testing/cli.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { randomF32, rng } from '../testing/random-model.js';
-import { resolveAdapterArg } from './adapter-arg.js';
+import { resolveAdapterArg } from '../api/adapter-arg.js';
 
 describe('chat and eval take a training run folder as --adapter', () => {
   const dir = tempDir('cli-chat');

@@ -1,66 +1,19 @@
 import path from 'node:path';
 import { type Command } from 'commander';
-import { resolveModelArg } from '../models/model-arg.js';
+import { resolveAdapterArg } from '../api/adapter-arg.js';
+import { REPORT_TEXT, type AskModels, type Cited, type VariantScores } from '../api/ask-door.js';
+import { teacherChoiceOf } from '../api/teacher-spec.js';
 import { int, optionalWorkspaceOption, UsageError } from './options.js';
-import { ChatHost } from '../chat/chat-host.js';
-import { withPassages } from '../chat/rag-prompt.js';
-import { openTeacher, teacherSource } from '../dataset/generate.js';
-import { REPORT_TEXT } from '../eval/report-text.js';
-import { runEval } from '../eval/run-eval.js';
-import type { VariantScores } from '../eval/variants.js';
-import { teacherChoiceOf } from './teacher-spec.js';
-import { openWorkspaceEmbedder, retrievePassages } from '../chat/retrieve.js';
-import { resolveAdapterArg } from './adapter-arg.js';
 import { chatRepl, type ReplAnswerer } from './chat-repl.js';
-import { openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
-
+import { named, withEngine } from './workspace-arg.js';
 
 interface ChatOptions {
   model: string; adapter?: string; scale: number; prompt?: string; interactive?: boolean; compare?: boolean; rag?: boolean; workspace?: string; greedy?: boolean;
   temperature: number; topP: number; maxTokens: number; threads?: number; json?: boolean;
 }
 
-type Hit = Awaited<ReturnType<typeof retrievePassages>>[number];
-
-const citationLine = (c: { n: number; title: string; page: number | null; heading: string[] }): string =>
+const citationLine = (c: Cited): string =>
   `[${c.n}] ${c.title}${c.page ? `, p. ${c.page}` : ''}${c.heading.length ? ` — ${c.heading.join(' › ')}` : ''}\n`;
-
-/** A conversation at the prompt: the models stay loaded, and each question is answered with the ones before. */
-async function chatInteractively(o: ChatOptions, modelPath: string, adapterPath: string | undefined): Promise<void> {
-  const ws = o.rag ? await openExistingWorkspace(o.workspace!) : null;
-  const embedder = ws ? await openWorkspaceEmbedder(ws, o.threads) : null;
-  const open = (adapter?: string): Promise<ChatHost> =>
-    ChatHost.open({ modelPath, ...(adapter ? { adapterPath: adapter } : {}), scale: o.scale, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), parallel: 1 });
-  const hosts: [label: string | null, host: ChatHost][] = [];
-  try {
-    if (o.compare) hosts.push(['base', await open()]);
-    hosts.push([o.compare ? 'adapted' : null, await open(adapterPath)]);
-    const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
-    const answer: ReplAnswerer = async (messages, onToken, signal) => {
-      const hits: Hit[] = ws ? await retrievePassages(ws, messages.at(-1)!.content, embedder) : [];
-      let text = '';
-      let cited: Hit[] = [];
-      for (const [label, host] of hosts) {
-        if (signal.aborted) break;
-        if (label) onToken(`${label}:\n`);
-        const { messages: prompt, used } = await withPassages(host, messages, hits, o.maxTokens);
-        text = (await host.generate(prompt, { ...sampling, onToken, signal })).text;
-        if (label) onToken('\n');
-        cited = used;
-      }
-      return { text, after: cited.map((h, i) => citationLine({ n: i + 1, ...h })).join('') };
-    };
-    const input = process.stdin;
-    await chatRepl({
-      input, output: process.stdout, terminal: Boolean(input.isTTY), answer,
-      ...(input.isTTY ? { greeting: `chatting with ${path.basename(modelPath)}${adapterPath ? ` + ${path.basename(adapterPath)}` : ''}: /exit or Ctrl-D leaves, /reset starts over, Ctrl-C stops an answer` } : {}),
-    });
-  } finally {
-    for (const [, host] of hosts) await host.close();
-    await embedder?.dispose();
-    ws?.close();
-  }
-}
 
 export function addChatCommands(program: Command): void {
   program
@@ -88,46 +41,51 @@ export function addChatCommands(program: Command): void {
       if (interactive && o.json) throw new UsageError('--json prints one answer: give the question, without --interactive');
       if (o.compare && !o.adapter) throw new UsageError('--compare needs an --adapter to compare with the base model');
       if (o.rag && !o.workspace) throw new UsageError('--rag needs a --workspace to retrieve from');
-      const adapterPath = o.adapter ? await resolveAdapterArg(o.adapter) : undefined;
-      if (o.rag) await requireWorkspace(o.workspace!);
-      const modelPath = await resolveModelArg(o.model);
-      if (interactive) return chatInteractively(o, modelPath, adapterPath);
-      let hits: Hit[] = [];
-      if (o.rag) {
-        const ws = await openExistingWorkspace(o.workspace!);
-        const embedder = await openWorkspaceEmbedder(ws, o.threads).catch((err: unknown) => {
-          ws.close();
-          throw err;
-        });
-        try {
-          hits = await retrievePassages(ws, prompt!, embedder);
-        } finally {
-          await embedder?.dispose();
-          ws.close();
-        }
-      }
-      let citations: { n: number; title: string; page: number | null; heading: string[]; chunkId: string }[] = [];
-      const sampling = { maxTokens: o.maxTokens, ...(o.greedy ? { temperature: 0 } : { temperature: o.temperature, topP: o.topP }) };
-      const ask = async (adapter?: string): Promise<string> => {
-        const host = await ChatHost.open({ modelPath, ...(adapter ? { adapterPath: adapter } : {}), scale: o.scale, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), parallel: 1 });
-        try {
-          // The passages that fit the model's context beside the question and the answer, and only those cited.
-          const { messages, used } = await withPassages(host, [{ role: 'user', content: prompt! }], hits, o.maxTokens);
-          citations = used.map((h, i) => ({ n: i + 1, title: h.title, page: h.page, heading: h.heading, chunkId: h.chunkId }));
-          return (await host.generate(messages, sampling)).text;
-        } finally {
-          await host.close();
-        }
+      const adapter = o.adapter ? await named(resolveAdapterArg(o.adapter)) : undefined;
+      const models: AskModels = {
+        model: o.model, adapter, scale: o.scale, compare: Boolean(o.compare), rag: Boolean(o.rag), maxTokens: o.maxTokens,
+        temperature: o.greedy ? 0 : o.temperature, topP: o.topP,
       };
-      const answer = await ask(adapterPath);
-      const base = o.compare ? await ask() : undefined;
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify({ answer, ...(base !== undefined ? { base_answer: base } : {}), ...(o.rag ? { citations } : {}) })}\n`);
-        return;
-      }
-      if (base !== undefined) process.stdout.write(`base:\n${base}\n\nadapted:\n${answer}\n`);
-      else process.stdout.write(`${answer}\n`);
-      for (const c of citations) process.stdout.write(citationLine(c));
+      // Only --rag reads the workspace.
+      await withEngine({ workspace: o.rag ? o.workspace : undefined, threads: o.threads }, async (engine) => {
+        if (interactive) {
+          const talk = await engine.ask.converse(models);
+          try {
+            const answer: ReplAnswerer = async (messages, onToken, signal) => {
+              // Each side's answer under its label when the base model answers too.
+              let labelled = false;
+              const { answers, citations } = await talk.answer(messages, {
+                signal,
+                onSide: (side) => {
+                  if (side) onToken(`${labelled ? '\n' : ''}${side}:\n`);
+                  labelled = Boolean(side);
+                },
+                onToken: (_side, text) => onToken(text),
+              });
+              if (labelled) onToken('\n');
+              return { text: answers.at(-1)?.text ?? '', after: citations.map(citationLine).join('') };
+            };
+            const input = process.stdin;
+            await chatRepl({
+              input, output: process.stdout, terminal: Boolean(input.isTTY), answer,
+              ...(input.isTTY ? { greeting: `chatting with ${path.basename(o.model)}${adapter ? ` + ${path.basename(adapter)}` : ''}: /exit or Ctrl-D leaves, /reset starts over, Ctrl-C stops an answer` } : {}),
+            });
+          } finally {
+            await talk.close();
+          }
+          return;
+        }
+        const { answers, citations } = await engine.ask.ask(models, prompt!);
+        const adapted = answers.at(-1)!.text;
+        const base = o.compare ? answers[0]!.text : undefined;
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ answer: adapted, ...(base !== undefined ? { base_answer: base } : {}), ...(o.rag ? { citations } : {}) })}\n`);
+          return;
+        }
+        if (base !== undefined) process.stdout.write(`base:\n${base}\n\nadapted:\n${adapted}\n`);
+        else process.stdout.write(`${adapted}\n`);
+        for (const c of citations) process.stdout.write(citationLine(c));
+      });
     });
 
   program
@@ -144,16 +102,14 @@ export function addChatCommands(program: Command): void {
     .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'print the scores as JSON')
     .action(async (o: { model: string; adapter: string; workspace?: string; rag?: boolean; run?: string; judge?: string; apiKeyEnv?: string; max: number; threads?: number; json?: boolean }) => {
-      const judgeChoice = o.judge ? teacherChoiceOf(o.judge, { concurrency: 1, threads: o.threads, apiKeyEnv: o.apiKeyEnv }) : null;
-      if (judgeChoice === 'extractive') throw new UsageError('the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
-      const adapterPath = await resolveAdapterArg(o.adapter);
-      const ws = o.workspace ? await openExistingWorkspace(o.workspace) : null;
-      const judge = judgeChoice ? await openTeacher(judgeChoice) : null;
-      try {
-        const r = await runEval({
-          modelPath: await resolveModelArg(o.model), adapterPath, workspace: ws, rag: Boolean(o.rag), maxQuestions: o.max,
-          ...(o.threads ? { threads: Math.max(1, o.threads) } : {}), ...(o.run ? { runPath: path.resolve(o.run) } : {}),
-          ...(judge && judgeChoice ? { judge: { teacher: judge, name: teacherSource(judgeChoice).teacher ?? judge.kind } } : {}),
+      const judge = o.judge ? await named(() => teacherChoiceOf(o.judge!, { concurrency: 1, threads: o.threads, apiKeyEnv: o.apiKeyEnv })) : null;
+      if (judge === 'extractive') throw new UsageError('the extractive teacher cannot grade answers: --judge takes local:PATH.gguf or openai:BASE_URL#MODEL');
+      if (o.rag && !o.workspace) throw new UsageError('--rag needs a --workspace to retrieve from');
+      const adapter = await named(resolveAdapterArg(o.adapter));
+      await withEngine({ workspace: o.workspace, threads: o.threads }, async (engine) => {
+        const r = await engine.ask.evaluate({
+          model: o.model, adapter, useWorkspace: Boolean(o.workspace), rag: Boolean(o.rag), maxQuestions: o.max, judge,
+          runPath: o.run ? path.resolve(o.run) : undefined,
           onProgress: (done, total) => {
             if (!o.json) process.stderr.write(`[${done}/${total}]\n`);
           },
@@ -168,9 +124,6 @@ export function addChatCommands(program: Command): void {
           const caveats = [r.warning ? `warning: ${r.warning}` : '', r.examples ? REPORT_TEXT.en.examples(r.examples, r.n) : ''].filter(Boolean).map((c) => `${c}\n`).join('');
           process.stdout.write(`${r.n} held-out questions\n${caveats}${line('base', r.base)}${line('adapted', r.adapted)}${o.rag ? line('base + RAG', r.base_rag) + line('adapted + RAG', r.adapted_rag) : ''}report: ${r.report}\n`);
         }
-      } finally {
-        await judge?.dispose();
-        ws?.close();
-      }
+      });
     });
 }

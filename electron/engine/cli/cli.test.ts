@@ -96,15 +96,15 @@ describe('doctune CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.hardware.ramBytes).toBe(os.totalmem());
-    expect(out.models.map((m: { id: string }) => m.id)).toEqual(MODEL_CATALOG.map((m) => m.id));
-    for (const m of out.models) {
-      for (const p of [m.fit.chat, m.fit.training]) {
+    expect(out.catalog.map((m: { id: string }) => m.id)).toEqual(MODEL_CATALOG.map((m) => m.id));
+    for (const m of out.catalog) {
+      for (const p of [m.chat, m.training]) {
         expect(['gpu', 'cpu', 'none']).toContain(p.runsOn);
         expect(p.needed).toBeGreaterThan(0);
         expect(p.reason.length).toBeGreaterThan(0);
       }
     }
-    if (out.recommended !== null) expect(out.models.find((m: { id: string }) => m.id === out.recommended).fit.training.runsOn).not.toBe('none');
+    if (out.recommended !== null) expect(out.catalog.find((m: { id: string }) => m.id === out.recommended).training.runsOn).not.toBe('none');
     expect(out.reason.length).toBeGreaterThan(0);
     expect(doctune('models', 'recommend', '--language', 'fr').code).toBe(2);
   });

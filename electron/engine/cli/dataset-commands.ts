@@ -4,37 +4,20 @@
  */
 import path from 'node:path';
 import { type Command } from 'commander';
-import { keychainDelete, keychainSet } from '../dataset/api-key.js';
-import { EXPORT_FORMATS, exportPairs, pairSources, type ExportFormat } from '../dataset/export.js';
-import { acceptAllPending, generatePairs } from '../dataset/generate.js';
-import { BUNDLE_ENGINES, writeTrainingBundle, type BundleEngine } from '../dataset/training-bundle.js';
-import { bundleChoice } from './bundle-options.js';
-import { addQaPairs, listQaPairs, pairsFromConversations, queryQaPairs, setQaStatus, updateQaPair, type QaStatus } from '../store/qa-store.js';
+import { BUNDLE_ENGINES, EXPORT_FORMATS, QaStatus, type BundleEngine, type ExportFormat } from '../../shared/contract.js';
+import type { Engine } from '../api/engine.js';
+import { teacherChoiceOf } from '../api/teacher-spec.js';
 import type { QaPairRow } from '../store/schema.js';
-import { Workspace } from '../store/workspace.js';
-import { readConversations } from '../dataset/conversation.js';
 import { interruptible } from './interrupt.js';
 import { int, num, oneOf, UsageError, workspaceOption } from './options.js';
-import { teacherChoiceOf } from './teacher-spec.js';
-import { findDocument, openExistingWorkspace } from './workspace-arg.js';
+import { named, withEngine } from './workspace-arg.js';
 
-const STATUSES = ['pending', 'accepted', 'rejected', 'edited'] as const satisfies readonly QaStatus[];
+const STATUSES = QaStatus.options;
 
-/** Pairs named on the command line by id, or by the start of one (as `dataset list` shows them). */
-async function pairIds(ws: Workspace, args: string[]): Promise<string[]> {
-  const ids = ((await (await ws.qaTable()).query().select(['id']).toArray()) as { id: string }[]).map((r) => r.id);
-  const known = new Set(ids);
-  return args.map((arg) => {
-    const want = arg.trim().toLowerCase();
-    if (known.has(want)) return want;
-    const matches = want.length >= 4 ? ids.filter((id) => id.startsWith(want)) : [];
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new UsageError(`"${arg}" is the start of ${matches.length} pairs' ids: give more of it`);
-    throw new UsageError(`no QA pair "${arg}" (doctune dataset list shows the ids)`);
-  });
-}
+const pairLine = (p: Pick<QaPairRow, 'id' | 'status' | 'question' | 'answer'>): string => `${p.id.slice(0, 8)} [${p.status}] Q: ${p.question}\n${' '.repeat(9)}A: ${p.answer}`;
 
-const pairLine = (p: QaPairRow): string => `${p.id.slice(0, 8)} [${p.status}] Q: ${p.question}\n${' '.repeat(9)}A: ${p.answer}`;
+/** A document named by --doc, as its id (a name matching none or several is a usage error). */
+const docId = async (engine: Engine, doc: string | undefined): Promise<string | undefined> => (doc ? (await named(engine.findDocument(doc))).id : undefined);
 
 function addReviewCommands(dataset: Command): void {
   dataset.command('accept')
@@ -45,13 +28,10 @@ function addReviewCommands(dataset: Command): void {
     .option('--json', 'print as JSON')
     .action(async (ids: string[], o: { workspace: string; all?: boolean; json?: boolean }) => {
       if (!o.all === !ids.length) throw new UsageError('say which pairs: their ids (doctune dataset list shows them), or --all for every pending pair');
-      const ws = await openExistingWorkspace(o.workspace);
-      try {
-        const accepted = o.all ? await acceptAllPending(ws) : await setQaStatus(ws, await pairIds(ws, ids), 'accepted');
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const accepted = o.all ? (await engine.dataset.acceptPending()).accepted : (await engine.dataset.setStatus(await named(engine.dataset.pairIds(ids)), 'accepted')).updated;
         process.stdout.write(o.json ? `${JSON.stringify({ accepted })}\n` : `accepted ${accepted} pair(s)\n`);
-      } finally {
-        ws.close();
-      }
+      });
     });
 
   dataset.command('reject')
@@ -60,13 +40,10 @@ function addReviewCommands(dataset: Command): void {
     .addOption(workspaceOption())
     .option('--json', 'print as JSON')
     .action(async (ids: string[], o: { workspace: string; json?: boolean }) => {
-      const ws = await openExistingWorkspace(o.workspace);
-      try {
-        const rejected = await setQaStatus(ws, await pairIds(ws, ids), 'rejected');
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const rejected = (await engine.dataset.setStatus(await named(engine.dataset.pairIds(ids)), 'rejected')).updated;
         process.stdout.write(o.json ? `${JSON.stringify({ rejected })}\n` : `rejected ${rejected} pair(s)\n`);
-      } finally {
-        ws.close();
-      }
+      });
     });
 
   dataset.command('edit')
@@ -78,15 +55,11 @@ function addReviewCommands(dataset: Command): void {
     .option('--json', 'print the pair as JSON')
     .action(async (id: string, o: { workspace: string; question?: string; answer?: string; json?: boolean }) => {
       if (!o.question?.trim() && !o.answer?.trim()) throw new UsageError('give the new wording: --question TEXT and/or --answer TEXT');
-      const ws = await openExistingWorkspace(o.workspace);
-      try {
-        const [full] = await pairIds(ws, [id]);
-        const pair = await updateQaPair(ws, full!, { ...(o.question ? { question: o.question } : {}), ...(o.answer ? { answer: o.answer } : {}) });
-        if (!pair) throw new UsageError(`no QA pair "${id}"`);
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const [full] = await named(engine.dataset.pairIds([id]));
+        const pair = await engine.dataset.update({ id: full!, question: o.question, answer: o.answer });
         process.stdout.write(o.json ? `${JSON.stringify(pair)}\n` : `${pairLine(pair)}\n`);
-      } finally {
-        ws.close();
-      }
+      });
     });
 }
 
@@ -99,14 +72,10 @@ function addDatasetGroup(program: Command): void {
     .option('--status <s>', 'accepted | pending', oneOf(['accepted', 'pending'] as const), 'accepted')
     .option('--json', 'print as JSON')
     .action(async (file: string, o: { workspace: string; status: 'accepted' | 'pending'; json?: boolean }) => {
-      const conversations = await readConversations(path.resolve(file));
-      const ws = await Workspace.open(o.workspace);
-      try {
-        const added = await addQaPairs(ws, pairsFromConversations(conversations, o.status));
+      await withEngine({ workspace: o.workspace, create: true }, async (engine) => {
+        const { added } = await engine.dataset.importFile(file, o.status);
         process.stdout.write(o.json ? `${JSON.stringify({ added })}\n` : `added ${added} QA pair(s) as ${o.status}\n`);
-      } finally {
-        ws.close();
-      }
+      });
     });
 
   dataset.command('list')
@@ -116,14 +85,10 @@ function addDatasetGroup(program: Command): void {
     .option('--doc <doc>', 'only pairs from this document (file name, title or id)')
     .option('--json', 'print as JSON')
     .action(async (o: { workspace: string; status?: QaStatus; doc?: string; json?: boolean }) => {
-      const ws = await openExistingWorkspace(o.workspace);
-      try {
-        const documentId = o.doc ? (await findDocument(ws, o.doc)).id : undefined;
-        const pairs = await queryQaPairs(ws, { ...(o.status ? { status: o.status } : {}), ...(documentId ? { documentId } : {}) });
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const pairs = await engine.dataset.rows({ status: o.status, documentId: await docId(engine, o.doc) });
         process.stdout.write(o.json ? `${JSON.stringify(pairs, null, 2)}\n` : `${pairs.map(pairLine).join('\n') || 'No QA pairs.'}\n`);
-      } finally {
-        ws.close();
-      }
+      });
     });
 
   addReviewCommands(dataset);
@@ -147,30 +112,21 @@ function addDatasetGroup(program: Command): void {
       bundle?: BundleEngine; run?: string; model?: string; base?: string; template?: string;
     }) => {
       if (!o.format && !o.bundle) throw new UsageError('give --format (a data file) or --bundle (a training folder)');
-      const choice = o.bundle ? await bundleChoice(o) : null;
-      const ws = await openExistingWorkspace(o.workspace);
-      try {
-        const documentId = o.doc ? (await findDocument(ws, o.doc)).id : undefined;
-        let pairs = o.status === 'all' ? await listQaPairs(ws) : [...(await listQaPairs(ws, 'accepted')), ...(await listQaPairs(ws, 'edited'))];
-        if (documentId) pairs = pairs.filter((p) => p.document_id === documentId);
-        if (o.bundle && choice) {
-          const { heldOut, ...settings } = choice;
-          const kept = pairs.filter((p) => !heldOut.has(p.question));
-          if (!kept.length) throw new UsageError('no accepted QA pairs to bundle (review some first, or --status all)');
-          const bundle = await writeTrainingBundle({ engine: o.bundle, outDir: o.out, pairs: kept, ...settings });
-          if (o.bundle === 'llama-factory' && choice.templateNote) process.stdout.write(`note: ${choice.templateNote}\n`);
-          if (kept.length < pairs.length) process.stdout.write(`left out the run's ${pairs.length - kept.length} held-out pair(s): \`doctune eval --run\` scores on them\n`);
-          process.stdout.write(`wrote a ${o.bundle} bundle of ${kept.length} pair(s) for ${choice.baseModel} to ${bundle.dir}\n  train:      ${bundle.commands.train}\n  multi-GPU:  ${bundle.commands.trainMultiGpu}\n  back:       ${bundle.commands.importBack}\n  serve:      ${bundle.commands.serve}\n`);
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const documentId = await docId(engine, o.doc);
+        if (o.bundle) {
+          const r = await named(engine.dataset.bundle({ engine: o.bundle, out: o.out, status: o.status, documentId, run: o.run, model: o.model, base: o.base, template: o.template }));
+          if (r.templateNote) process.stdout.write(`note: ${r.templateNote}\n`);
+          if (r.heldOutLeftOut) process.stdout.write(`left out the run's ${r.heldOutLeftOut} held-out pair(s): \`doctune eval --run\` scores on them\n`);
+          const c = r.bundle.commands;
+          process.stdout.write(`wrote a ${o.bundle} bundle of ${r.pairs} pair(s) for ${r.baseModel} to ${r.bundle.dir}\n  train:      ${c.train}\n  multi-GPU:  ${c.trainMultiGpu}\n  back:       ${c.importBack}\n  serve:      ${c.serve}\n`);
           return;
         }
-        if (!o.format) return;
-        const file = await exportPairs(pairs, o.format, path.resolve(o.out), {
-          name: o.name ?? path.basename(o.out).replace(/\.jsonl?$/i, ''), ...(o.source ? { sources: await pairSources(ws, pairs) } : {}),
-        });
-        process.stdout.write(`wrote ${pairs.length} pair(s) to ${file}${file !== path.resolve(o.out) ? ` (${o.format === 'messages' ? 'JSON Lines' : 'a JSON array'}: ${path.extname(file)})` : ''}\n`);
-      } finally {
-        ws.close();
-      }
+        const format = o.format!;
+        const r = await engine.dataset.exportTo({ format, out: o.out, status: o.status, documentId, name: o.name, sources: o.source });
+        const asked = path.resolve(o.out);
+        process.stdout.write(`wrote ${r.count} pair(s) to ${r.path}${r.path !== asked ? ` (${format === 'messages' ? 'JSON Lines' : 'a JSON array'}: ${path.extname(r.path)})` : ''}\n`);
+      });
     });
 }
 
@@ -194,35 +150,34 @@ export function addDatasetCommands(program: Command): void {
       workspace: string; teacher: string; questionsPerChunk: number; concurrency: number; paraphrases: number; apiKeyEnv?: string;
       timeout: number; priceIn?: number; priceOut?: number; json?: boolean;
     }) => {
-      const teacher = teacherChoiceOf(o.teacher, {
+      const teacher = await named(() => teacherChoiceOf(o.teacher, {
         concurrency: o.concurrency, apiKeyEnv: o.apiKeyEnv, timeoutSeconds: o.timeout,
         price: o.priceIn !== undefined || o.priceOut !== undefined ? { input: o.priceIn ?? 0, output: o.priceOut ?? 0 } : undefined,
+      }));
+      await withEngine({ workspace: o.workspace }, async (engine) => {
+        const interrupt = interruptible('stopping: the pairs written so far are kept, and a rerun skips their passages');
+        try {
+          // A section may finish several passages at once: a line each time a multiple of 25 is passed.
+          let shown = 0;
+          const summary = await engine.dataset.generateWith(teacher, {
+            questionsPerChunk: Math.max(1, o.questionsPerChunk),
+            paraphrases: o.paraphrases,
+            signal: interrupt.signal,
+            onProgress: (p) => {
+              if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
+              else if (p.done === p.total || Math.floor(p.done / 25) > Math.floor(shown / 25)) {
+                shown = p.done;
+                process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
+              }
+            },
+          });
+          const cost = summary.outputs?.cost !== undefined ? `, $${summary.outputs.cost.toFixed(4)}` : '';
+          const tokens = summary.outputs?.promptTokens !== undefined ? `; ${summary.outputs.requests} requests (${summary.outputs.retries} retried), ${summary.outputs.promptTokens} + ${summary.outputs.completionTokens} tokens${cost}` : '';
+          process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.paraphrases} paraphrases, ${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected, ${summary.failed} failed)${tokens}\n`);
+        } finally {
+          interrupt.dispose();
+        }
       });
-      const ws = await openExistingWorkspace(o.workspace);
-      const interrupt = interruptible('stopping: the pairs written so far are kept, and a rerun skips their passages');
-      try {
-        // A section may finish several passages at once: a line each time a multiple of 25 is passed.
-        let shown = 0;
-        const summary = await generatePairs(ws, {
-          teacher,
-          questionsPerChunk: Math.max(1, o.questionsPerChunk),
-          paraphrases: o.paraphrases,
-          signal: interrupt.signal,
-          onProgress: (p) => {
-            if (o.json) process.stderr.write(`${JSON.stringify(p)}\n`);
-            else if (p.done === p.total || Math.floor(p.done / 25) > Math.floor(shown / 25)) {
-              shown = p.done;
-              process.stderr.write(`[${p.done}/${p.total}] ${p.pairs} pairs${p.eta === null ? '' : `, ${p.eta}s left`}\n`);
-            }
-          },
-        });
-        const cost = summary.outputs?.cost !== undefined ? `, $${summary.outputs.cost.toFixed(4)}` : '';
-        const tokens = summary.outputs?.promptTokens !== undefined ? `; ${summary.outputs.requests} requests (${summary.outputs.retries} retried), ${summary.outputs.promptTokens} + ${summary.outputs.completionTokens} tokens${cost}` : '';
-        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${summary.pairs} pairs from ${summary.chunks} passages (${summary.paraphrases} paraphrases, ${summary.duplicates} near-duplicates dropped, ${summary.rejected_ungrounded} ungrounded rejected, ${summary.failed} failed)${tokens}\n`);
-      } finally {
-        interrupt.dispose();
-        ws.close();
-      }
     });
 
   const teacherCmd = program.command('teacher').description('teacher endpoints');
@@ -234,13 +189,14 @@ export function addDatasetCommands(program: Command): void {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       const key = Buffer.concat(chunks).toString('utf8').trim();
       if (!key) throw new UsageError('no key on standard input');
-      keychainSet(baseUrl, key);
+      await withEngine({}, async (engine) => engine.dataset.setKey(baseUrl, key));
       process.stdout.write(`stored the key for ${baseUrl} in the keychain\n`);
     });
   teacherCmd.command('delete-key')
     .description('remove the stored API key for a base URL')
     .argument('<base-url>')
-    .action((baseUrl: string) => {
-      process.stdout.write(keychainDelete(baseUrl) ? `removed the key for ${baseUrl}\n` : `no key stored for ${baseUrl}\n`);
+    .action(async (baseUrl: string) => {
+      const { deleted } = await withEngine({}, async (engine) => engine.dataset.deleteKey(baseUrl));
+      process.stdout.write(deleted ? `removed the key for ${baseUrl}\n` : `no key stored for ${baseUrl}\n`);
     });
 }

@@ -3,11 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { Engine } from '../api/engine.js';
-import { documentSummary } from '../api/views.js';
 import { DocTuneError, toWireError } from '../errors.js';
 import { closeLogging, configureLogging, defaultLogDir, log } from '../log.js';
 import { startBrowserServer } from '../server/browser-server.js';
-import { searchWorkspace } from '../store/search.js';
 import { formatDocuments, formatHits, formatIngestSummary, formatPassages, formatSyncSummary } from './format.js';
 import { addTrainCommands } from './train-commands.js';
 import { addDatasetCommands } from './dataset-commands.js';
@@ -20,8 +18,8 @@ import { int, oneOf, port, positiveInt, UsageError, workspaceOption } from './op
 import type { OcrLanguageSetting } from '../ingest/ocr/ocr-engine.js';
 import type { EventOf } from '../../shared/contract.js';
 import { EXIT_INTERRUPTED, interruptible } from './interrupt.js';
-import { ensurePortFree, listenError } from './port.js';
-import { findDocument, openExistingWorkspace, requireWorkspace } from './workspace-arg.js';
+import { ensurePortFree, listenError } from '../api/port.js';
+import { named, withEngine } from './workspace-arg.js';
 
 /** Exit codes: 0 success, 1 the work failed, 2 bad arguments, 3 busy (other work holds the workspace, or the port), 130 stopped by Ctrl-C. */
 const EXIT_FAILED = 1;
@@ -82,11 +80,10 @@ export function buildCli(): Command {
     .option('--json', 'print the result as JSON (with --watch: one line per sync)')
     .action(async (paths: string[], opts: { workspace: string; json?: boolean; watch?: boolean; chunkTokens?: number; chunkOverlap?: number; ocr?: OcrLanguageSetting | 'off' }) => {
       checkChunking(opts.chunkTokens, opts.chunkOverlap);
-      const engine = new Engine({ workspaceDir: opts.workspace });
-      try {
-        if (opts.ocr) await (await engine.ws()).updateSettings({ ocr: opts.ocr });
+      await withEngine({ workspace: opts.workspace, create: true }, async (engine) => {
+        if (opts.ocr) await engine.invoke('workspace.setOcr', { ocr: opts.ocr });
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
-          const s = (await engine.ws()).settings;
+          const s = await engine.invoke('workspace.info', {});
           await engine.setChunking(opts.chunkTokens ?? s.chunkTokens, opts.chunkOverlap ?? s.chunkOverlap);
         }
         const printProgress = (p: Omit<EventOf<'ingest.progress'>, 'jobId'>): void => {
@@ -116,9 +113,7 @@ export function buildCli(): Command {
         print(Boolean(opts.json), summary, () => formatIngestSummary(summary));
         // Failed only when files were tried and none got in or was already in.
         if (summary.documents === 0 && summary.unchanged === 0 && summary.errors.length > 0) process.exitCode = EXIT_FAILED;
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   const docs = program
@@ -127,13 +122,10 @@ export function buildCli(): Command {
     .addOption(workspaceOption())
     .option('--json', 'print as JSON')
     .action(async (opts: { workspace: string; json?: boolean }) => {
-      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace) });
-      try {
+      await withEngine({ workspace: opts.workspace }, async (engine) => {
         const docs = await engine.invoke('docs.list', {});
         print(Boolean(opts.json), docs, () => formatDocuments(docs));
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   docs
@@ -143,14 +135,11 @@ export function buildCli(): Command {
     .addOption(workspaceOption())
     .option('--json', 'print {"document", "passages": [{"id","ordinal","page","heading","text","tokens","ocr"}]} as JSON')
     .action(async (arg: string, opts: { workspace: string; json?: boolean }) => {
-      const ws = await openExistingWorkspace(opts.workspace);
-      try {
-        const doc = await findDocument(ws, arg);
-        const passages = (await ws.chunksOf(doc.id)).map((c) => ({ id: c.id, ordinal: c.ordinal, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens, ocr: c.ocr === true }));
-        print(Boolean(opts.json), { document: documentSummary(doc), passages }, () => formatPassages(doc, passages));
-      } finally {
-        ws.close();
-      }
+      await withEngine({ workspace: opts.workspace }, async (engine) => {
+        const doc = await named(engine.findDocument(arg));
+        const passages = (await engine.invoke('docs.chunks', { documentId: doc.id })).map(({ id, ordinal, page, heading, text, tokens, ocr }) => ({ id, ordinal, page, heading, text, tokens, ocr }));
+        print(Boolean(opts.json), { document: doc, passages }, () => formatPassages(doc, passages));
+      });
     });
 
   program
@@ -163,17 +152,12 @@ export function buildCli(): Command {
     .option('--json', 'print as JSON')
     .action(async (query: string, opts: { workspace: string; k: number; doc?: string; json?: boolean }) => {
       if (!query.trim()) throw new UsageError('give something to search for: doctune search "words" [--k N]');
-      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace) });
-      try {
-        const k = Math.min(100, opts.k);
-        const ws = await engine.ws();
-        const documentId = opts.doc ? (await findDocument(ws, opts.doc)).id : null;
-        const hits = documentId ? await searchWorkspace(ws, query, k, await engine.embedderFor(ws), { documentId }) : await engine.invoke('search.query', { query, k });
+      await withEngine({ workspace: opts.workspace }, async (engine) => {
+        const documentId = opts.doc ? (await named(engine.findDocument(opts.doc))).id : undefined;
+        const hits = await engine.invoke('search.query', { query, k: Math.min(100, opts.k), ...(documentId ? { documentId } : {}) });
         const out = hits.map((h) => ({ text: h.text, path: h.path, page: h.page, heading: h.heading.join(' > '), score: h.score, title: h.title }));
         print(Boolean(opts.json), out, () => formatHits(hits));
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   program
@@ -187,20 +171,17 @@ export function buildCli(): Command {
     .option('--json', 'print as JSON')
     .action(async (opts: { workspace: string; embeddingModel?: string; chunkTokens?: number; chunkOverlap?: number; threads?: number; json?: boolean }) => {
       checkChunking(opts.chunkTokens, opts.chunkOverlap);
-      const engine = new Engine({ workspaceDir: await requireWorkspace(opts.workspace), ...(opts.threads ? { threads: opts.threads } : {}) });
-      try {
-        const ws = await engine.ws();
+      await withEngine({ workspace: opts.workspace, threads: opts.threads }, async (engine) => {
         if (opts.chunkTokens !== undefined || opts.chunkOverlap !== undefined) {
-          await engine.setChunking(opts.chunkTokens ?? ws.settings.chunkTokens, opts.chunkOverlap ?? ws.settings.chunkOverlap);
+          const s = await engine.invoke('workspace.info', {});
+          await engine.setChunking(opts.chunkTokens ?? s.chunkTokens, opts.chunkOverlap ?? s.chunkOverlap);
         }
         if (opts.embeddingModel !== undefined) await engine.setEmbeddingModel(opts.embeddingModel === 'none' ? null : opts.embeddingModel);
         const info = await engine.invoke('workspace.info', {});
         print(Boolean(opts.json), info, () =>
           [`workspace:       ${info.path}`, `documents:       ${info.documents}`, `chunks:          ${info.chunks}`,
             `embedding model: ${info.embeddingModel ?? '(none: full-text search only)'}`, `chunk size:      ${info.chunkTokens} tokens, overlap ${info.chunkOverlap}`].join('\n'));
-      } finally {
-        await engine.close();
-      }
+      });
     });
 
   program

@@ -1,17 +1,10 @@
-import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { DeviceReport } from '../../shared/contract.js';
-import { deviceReport } from '../api/views.js';
-import { MODEL_CATALOG } from '../models/catalog.js';
-import { discoverDownloaded, discoverLmStudio, discoverOllama, type FoundModel } from '../models/discover.js';
-import { resolveModelArg } from '../models/model-arg.js';
-import { fitOnHardware, recommendModel, type Placement, type RecommendOptions } from '../train/model-fit.js';
-import { userDataDir } from '../paths.js';
-import { probeDevices } from '../train/devices.js';
+import type { CatalogModel, LocalModel } from '../../shared/contract.js';
+import { withEngine } from './workspace-arg.js';
 
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-const where = (p: Placement): string => (p.runsOn === 'none' ? `no   (needs ${gib(p.needed)})` : `${p.runsOn.toUpperCase()}  ${gib(p.needed)}`);
+const where = (p: CatalogModel['chat']): string => (p.runsOn === 'none' ? `no   (needs ${gib(p.needed)})` : `${p.runsOn.toUpperCase()}  ${gib(p.needed)}`);
 
 const language = (v: string): 'en' | 'zh' => {
   if (v !== 'en' && v !== 'zh') throw new InvalidArgumentError('expected en or zh');
@@ -19,7 +12,7 @@ const language = (v: string): 'en' | 'zh' => {
 };
 
 /** One row per model (its path on the line below): whether DocTune can train it, and why not. */
-function localTable(found: FoundModel[]): string {
+function localTable(found: LocalModel[]): string {
   const rows = found.map((m) => [m.source, m.name, `${(m.bytes / 2 ** 30).toFixed(2)} GiB`, m.architecture ?? '?', m.trainable ? 'yes' : `no: ${m.trainableReason ?? '?'}`]);
   const header = ['source', 'name', 'size', 'architecture', 'trainable'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -28,22 +21,13 @@ function localTable(found: FoundModel[]): string {
   return [line(header), ...rows.flatMap((r, i) => [line(r), `${indent}${found[i]!.path}`])].join('\n') + '\n';
 }
 
-/** The probe runs the native trainer in a worker; without it (not built, driver abort) the CPU still counts. */
-async function probe(): Promise<DeviceReport> {
-  try {
-    return deviceReport(await probeDevices());
-  } catch (err) {
-    return { devices: [], notes: `device probe failed, counting the CPU only: ${(err as Error).message}` };
-  }
-}
-
 export function addModelsCommand(program: Command): void {
   const models = program.command('models').description('GGUF models: the ones Ollama and LM Studio already have, and downloads');
   models.command('list')
     .description('models in DocTune\'s models folder, Ollama\'s store and LM Studio\'s folder (used in place, not copied), and whether each can be trained')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }) => {
-      const found = [...(await discoverDownloaded(path.join(userDataDir(), 'models'))), ...(await discoverOllama()), ...(await discoverLmStudio())];
+      const found = await withEngine({}, (engine) => engine.models.local());
       if (o.json) return void process.stdout.write(`${JSON.stringify(found)}\n`);
       process.stdout.write(found.length ? localTable(found) : 'no downloaded, Ollama or LM Studio models found\n');
     });
@@ -52,11 +36,11 @@ export function addModelsCommand(program: Command): void {
     .argument('<uri>')
     .action(async (uri: string) => {
       let shown = -1;
-      const file = await resolveModelArg(uri, (received, total) => {
+      const file = await withEngine({}, (engine) => engine.models.fetch(uri, (received, total) => {
         const pct = total ? Math.floor((100 * received) / total) : -1;
         if (pct !== shown) process.stderr.write(`\r${pct >= 0 ? `${pct}%` : `${received} bytes`}`);
         shown = pct;
-      });
+      }));
       process.stderr.write('\n');
       process.stdout.write(`${path.resolve(file)}\n`);
     });
@@ -65,28 +49,29 @@ export function addModelsCommand(program: Command): void {
     .option('--json', 'print as JSON')
     .option('--language <lang>', 'the documents\' language (en or zh); default: models that handle both come first', language)
     .action(async (o: { json?: boolean; language?: 'en' | 'zh' }) => {
-      const report = await probe();
-      const hardware = { ...report, ramBytes: os.totalmem(), ramFreeBytes: os.freemem() };
-      const hw = { devices: report.devices, ramBytes: hardware.ramBytes, cpuMatmul: !!report.cpuKernel && report.cpuKernel !== 'none' };
-      const options: RecommendOptions = o.language ? { language: o.language } : {};
-      const rec = recommendModel(MODEL_CATALOG, hw, options);
-      const models = MODEL_CATALOG.map((entry) => ({ ...entry, fit: fitOnHardware(entry, hw) }));
+      const { hardware, overview } = await withEngine({}, async (engine) => ({
+        hardware: await engine.models.hardware(),
+        overview: await engine.invoke('models.overview', o.language ? { language: o.language } : {}),
+      }));
+      const { local: _local, modelsDir: _dir, ...rec } = overview;
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ hardware, models, recommended: rec.entry?.id ?? null, reason: rec.reason })}\n`);
+        process.stdout.write(`${JSON.stringify({ hardware, ...rec })}\n`);
         return;
       }
-      for (const d of report.devices) process.stdout.write(`${d.backend.padEnd(7)} ${d.name.padEnd(10)} ${d.description}  ${gib(d.memoryFree)} free of ${gib(d.memoryTotal)}\n`);
+      for (const d of hardware.devices) process.stdout.write(`${d.backend.padEnd(7)} ${d.name.padEnd(10)} ${d.description}  ${gib(d.memoryFree)} free of ${gib(d.memoryTotal)}\n`);
       process.stdout.write(`RAM     ${gib(hardware.ramBytes)} (${gib(hardware.ramFreeBytes)} free)\n`);
-      if (report.notes) process.stdout.write(`notes: ${report.notes}\n`);
+      if (hardware.notes) process.stdout.write(`notes: ${hardware.notes}\n`);
       process.stdout.write(`\n  ${'model'.padEnd(30)} ${'size'.padStart(8)}  ${'licence'.padEnd(27)} ${'chat'.padEnd(15)} train\n`);
+      const models = rec.catalog;
       for (const m of models) {
-        const mark = m.id === rec.entry?.id ? '*' : ' ';
-        const batch = m.fit.training.runsOn !== 'none' ? `, batch ${m.fit.training.batch}` : '';
-        process.stdout.write(`${mark} ${m.id.padEnd(30)} ${gib(m.bytes).padStart(8)}  ${m.licence.padEnd(27)} ${where(m.fit.chat).padEnd(15)} ${where(m.fit.training)}${batch}\n`);
+        const mark = m.id === rec.recommended ? '*' : ' ';
+        const batch = m.training.runsOn !== 'none' ? `, batch ${m.training.batch}` : '';
+        process.stdout.write(`${mark} ${m.id.padEnd(30)} ${gib(m.bytes).padStart(8)}  ${m.licence.padEnd(27)} ${where(m.chat).padEnd(15)} ${where(m.training)}${batch}\n`);
       }
       const terms = new Map(models.filter((m) => m.terms).map((m) => [m.licence, m.terms!]));
       for (const [licence, url] of terms) process.stdout.write(`\n${licence}: ${url}`);
       if (terms.size) process.stdout.write('\n');
-      process.stdout.write(`\n${rec.entry ? `recommended: ${rec.entry.id}\n  ${rec.entry.uri}\n  ${rec.reason}` : rec.reason}\n`);
+      const pick = models.find((m) => m.id === rec.recommended);
+      process.stdout.write(`\n${pick ? `recommended: ${pick.id}\n  ${pick.uri}\n  ${rec.reason}` : rec.reason}\n`);
     });
 }

@@ -1,17 +1,10 @@
 import { Option, type Command } from 'commander';
-import type { TeacherChoice } from '../dataset/generate.js';
-import { runPipeline, type PipelineProgress } from '../pipeline/pipeline.js';
-import { DEVICES, PRECISIONS, type DeviceChoice, type Precision } from '../train/native-addon.js';
-import { int, num, oneOf, seqLength, UsageError } from './options.js';
+import { DEVICE_CHOICES, LONG_SEQUENCES, PRECISION_CHOICES, type DeviceChoice, type LongSequences, type PrecisionChoice } from '../../shared/contract.js';
+import { PIPELINE_TRAIN_DEFAULTS, type PipelineProgress } from '../api/pipeline-door.js';
+import { int, num, oneOf, seqLength } from './options.js';
 import { formatFit } from './format.js';
 import { interruptible } from './interrupt.js';
-import { LONG_SEQUENCES, type LongSequences } from '../train/sequence-length.js';
-import { teacherChoiceOf } from './teacher-spec.js';
-import { resolveModelArg } from '../models/model-arg.js';
-
-function teacherOf(spec: string, threads: number | undefined): TeacherChoice | 'auto' {
-  return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, threads });
-}
+import { named, withEngine } from './workspace-arg.js';
 
 /** Generation reports each section it finishes (a section may hold several passages): a line every 25 passages. */
 let shownPassages = 0;
@@ -43,42 +36,41 @@ export function addPipelineCommand(program: Command): void {
     .requiredOption('-m, --model <model>', 'base model: a GGUF path, hf:OWNER/REPO/FILE.gguf, or an Ollama model name')
     .requiredOption('-o, --out <dir>', 'output folder: workspace, run, adapter, Modelfile, eval report')
     .option('--teacher <teacher>', 'auto (the model if it is an instruct model, else extractive) | extractive | local:PATH.gguf | openai:BASE_URL#MODEL', 'auto')
-    .option('--epochs <n>', 'passes over the pairs', int, 3)
-    .option('--batch <n>', 'sequences per micro-batch', int, 4)
+    .option('--epochs <n>', 'passes over the pairs', int, PIPELINE_TRAIN_DEFAULTS.epochs)
+    .option('--batch <n>', 'sequences per micro-batch', int, PIPELINE_TRAIN_DEFAULTS.batch)
     .option('--lr <x>', 'peak learning rate', num)
     .option('--rank <n>', 'LoRA rank', int)
-    .addOption(new Option('--seq <n>', "longest training sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(0, 'auto'))
-    .option('--long-sequences <mode>', 'longer conversations: fit (answers split at sentences, the question repeated) | split (cut into windows) | refuse', oneOf(LONG_SEQUENCES), 'fit')
-    .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', 'auto')
-    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16', 'auto')
+    .addOption(new Option('--seq <n>', "longest training sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(PIPELINE_TRAIN_DEFAULTS.seq, 'auto'))
+    .option('--long-sequences <mode>', 'longer conversations: fit (answers split at sentences, the question repeated) | split (cut into windows) | refuse', oneOf(LONG_SEQUENCES), PIPELINE_TRAIN_DEFAULTS.longSequences)
+    .option('--device <kind>', 'auto | cpu | cuda | vulkan | metal', oneOf(DEVICE_CHOICES), PIPELINE_TRAIN_DEFAULTS.device)
+    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16', oneOf(PRECISION_CHOICES), PIPELINE_TRAIN_DEFAULTS.precision)
     .option('--threads <n>', 'CPU threads (default: the physical cores free when the model loads)', int)
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
-    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; seq: number; longSequences: LongSequences; device: string; precision: string; threads?: number; json?: boolean }) => {
-      const device = o.device.toLowerCase() as DeviceChoice;
-      if (!DEVICES.includes(device)) throw new UsageError(`unknown --device ${o.device}`);
-      const precision = o.precision.toLowerCase() as Precision;
-      if (!PRECISIONS.includes(precision)) throw new UsageError(`unknown --precision ${o.precision} (${PRECISIONS.join(', ')})`);
-      const interrupt = interruptible('stopping: training saves a checkpoint at the end of its step; run the same command again to continue');
-      try {
-        let shown = -1;
-        const modelPath = await resolveModelArg(o.model, (received, total) => {
-          const pct = total ? Math.floor((100 * received) / total) : -1;
-          if (pct !== shown && pct % 5 === 0) process.stderr.write(`downloading the model: ${pct}%\n`);
-          shown = pct;
-        });
-        const r = await runPipeline({
-          inputs, modelPath, outDir: o.out, teacher: teacherOf(o.teacher, o.threads), device, precision, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
-          train: { epochs: o.epochs, batch: Math.max(1, o.batch), seq: o.seq, longSequences: o.longSequences, ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
-          signal: interrupt.signal,
-          onProgress: (p) => {
-            const line = o.json ? JSON.stringify(p) : describe(p);
-            if (line) process.stderr.write(`${line}\n`);
-          },
-        });
-        process.stdout.write(o.json ? `${JSON.stringify(r)}\n`
-          : `adapter: ${r.adapter}\nModelfile: ${r.modelfile}\nreport: ${r.report}\n${r.scores.n} held-out questions: base F1 ${(100 * r.scores.base.f1).toFixed(1)}%, adapted F1 ${(100 * r.scores.adapted.f1).toFixed(1)}%\n`);
-      } finally {
-        interrupt.dispose();
-      }
+    .action(async (inputs: string[], o: { model: string; out: string; teacher: string; epochs: number; batch: number; lr?: number; rank?: number; seq: number; longSequences: LongSequences; device: DeviceChoice; precision: PrecisionChoice; threads?: number; json?: boolean }) => {
+      await withEngine({ threads: o.threads }, async (engine) => {
+        const teacher = await named(() => engine.pipeline.teacherOf(o.teacher));
+        const interrupt = interruptible('stopping: training saves a checkpoint at the end of its step; run the same command again to continue');
+        try {
+          let shown = -1;
+          const r = await engine.pipeline.runInFolder({
+            inputs, model: o.model, outDir: o.out, teacher, device: o.device, precision: o.precision,
+            train: { epochs: o.epochs, batch: Math.max(1, o.batch), seq: o.seq, longSequences: o.longSequences, ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.rank !== undefined ? { rank: o.rank, alpha: 2 * o.rank } : {}) },
+            signal: interrupt.signal,
+            onDownload: (received, total) => {
+              const pct = total ? Math.floor((100 * received) / total) : -1;
+              if (pct !== shown && pct % 5 === 0) process.stderr.write(`downloading the model: ${pct}%\n`);
+              shown = pct;
+            },
+            onProgress: (p) => {
+              const line = o.json ? JSON.stringify(p) : describe(p);
+              if (line) process.stderr.write(`${line}\n`);
+            },
+          });
+          process.stdout.write(o.json ? `${JSON.stringify(r)}\n`
+            : `adapter: ${r.adapter}\nModelfile: ${r.modelfile}\nreport: ${r.report}\n${r.scores.n} held-out questions: base F1 ${(100 * r.scores.base.f1).toFixed(1)}%, adapted F1 ${(100 * r.scores.adapted.f1).toFixed(1)}%\n`);
+        } finally {
+          interrupt.dispose();
+        }
+      });
     });
 }

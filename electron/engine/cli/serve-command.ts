@@ -1,12 +1,8 @@
-import path from 'node:path';
 import { type Command } from 'commander';
-import { resolveModelArg } from '../models/model-arg.js';
+import { resolveAdapterArg } from '../api/adapter-arg.js';
+import { needsApiKey, SERVE_DEFAULTS } from '../api/serve-door.js';
 import { int, port, UsageError } from './options.js';
-import { resolveAdapterArg } from './adapter-arg.js';
-import { ensurePortFree, listenError } from './port.js';
-import { ChatHost } from '../chat/chat-host.js';
-import { isLoopbackName, SERVE_DEFAULTS, startOpenAiServer } from '../chat/openai-server.js';
-
+import { named, withEngine } from './workspace-arg.js';
 
 export function addServeCommand(program: Command): void {
   program
@@ -32,7 +28,7 @@ export function addServeCommand(program: Command): void {
         if (!apiKey) throw new UsageError(`the environment variable ${o.apiKeyEnv} (--api-key-env) is not set`);
       }
       // As the app does: a network address needs a key, unless that is asked for by name.
-      if (!apiKey && !isLoopbackName(o.host)) {
+      if (!apiKey && needsApiKey(o.host)) {
         if (!o.insecureNoKey) {
           throw new UsageError(`--host ${o.host} serves other machines: give an API key with --api-key-env VAR (or, to serve everyone who can reach the port, --insecure-no-key)`);
         }
@@ -41,25 +37,17 @@ export function addServeCommand(program: Command): void {
       for (const origin of o.allowOrigin) {
         if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--allow-origin ${origin} is not an origin (scheme://host[:port])`);
       }
-      const adapterPath = o.adapter ? await resolveAdapterArg(o.adapter) : undefined;
-      // Before the model loads: a port in use is said at once.
-      await ensurePortFree(o.host, o.port);
-      const host = await ChatHost.open({
-        modelPath: await resolveModelArg(o.model), ...(adapterPath ? { adapterPath } : {}), scale: o.scale,
-        parallel: Math.max(1, o.parallel), maxQueue: o.queue, ...(o.threads ? { threads: Math.max(1, o.threads) } : {}),
+      const adapter = o.adapter ? await named(resolveAdapterArg(o.adapter)) : undefined;
+      await withEngine({ threads: o.threads }, async (engine) => {
+        const serving = await engine.serve.open({
+          model: o.model, adapter, scale: o.scale, port: o.port, host: o.host, apiKey, allowNoKey: o.insecureNoKey, allowOrigins: o.allowOrigin,
+          name: o.name, parallel: o.parallel, queue: o.queue,
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(serving)}\n` : `serving ${serving.model} at ${serving.url} on ${serving.threads} thread(s) (Ctrl-C stops)\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
       });
-      const modelName = o.name ?? path.basename(adapterPath ?? o.model).replace(/\.gguf$/i, '');
-      const server = await startOpenAiServer({ host, modelName, port: o.port, hostname: o.host, ...(apiKey ? { apiKey } : {}), allowOrigins: o.allowOrigin }).catch(async (err: unknown) => {
-        await host.close();
-        throw listenError(err, o.host, o.port);
-      });
-      process.stdout.write(o.json ? `${JSON.stringify({ url: server.url, model: modelName, threads: host.threads })}\n`
-        : `serving ${modelName} at ${server.url} on ${host.threads} thread(s) (Ctrl-C stops)\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await server.close();
-      await host.close();
     });
 }

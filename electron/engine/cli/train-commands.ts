@@ -1,16 +1,10 @@
-import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { resolveModelArg } from '../models/model-arg.js';
+import { CHECKPOINTING, DEVICE_CHOICES, LONG_SEQUENCES, LORA_TARGETS, PRECISION_CHOICES, type LoraTarget } from '../../shared/contract.js';
+import { describePlan, mib, TRAIN_DEFAULTS, type TrainProgress } from '../api/train-door.js';
 import { int, num, oneOf, seqLength, UsageError } from './options.js';
 import { formatFit } from './format.js';
 import { interruptible } from './interrupt.js';
-import { LONG_SEQUENCES, type LongSequences } from '../train/sequence-length.js';
-import { requireWorkspace } from './workspace-arg.js';
-import { DEVICES, LORA_TARGETS, PRECISIONS, type DeviceChoice, type LoraTarget, type Precision } from '../train/native-addon.js';
-import { probeDevices } from '../train/devices.js';
-import { describePlan, mib } from '../train/memory-plan.js';
-import { CHECKPOINTING, DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/train-config.js';
-import { runTraining, type TrainProgress } from '../train/train-supervisor.js';
+import { withEngine } from './workspace-arg.js';
 
 const targets = (v: string): LoraTarget[] => {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -31,13 +25,20 @@ function describe(e: TrainProgress): string | null {
   }
 }
 
+interface TrainOptions {
+  model: string; data?: string; workspace?: string; out: string; resume?: string; json?: boolean;
+  rank: number; alpha: number; targets: LoraTarget[]; epochs: number; lr: number; batch: number; accum: number; seq: number;
+  longSequences: (typeof LONG_SEQUENCES)[number]; evalSplit: number; seed: number; threads?: number; checkpointEvery: number;
+  device: (typeof DEVICE_CHOICES)[number]; precision: (typeof PRECISION_CHOICES)[number]; checkpointing: (typeof CHECKPOINTING)[number];
+}
+
 export function addTrainCommands(program: Command): void {
   program
     .command('devices')
     .description('the compute devices training can use (GPUs first, as --device auto picks them)')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }) => {
-      const report = await probeDevices();
+      const report = await withEngine({}, (engine) => engine.invoke('train.devices', {}));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
@@ -46,6 +47,7 @@ export function addTrainCommands(program: Command): void {
       if (report.notes) process.stdout.write(`notes: ${report.notes}\n`);
     });
 
+  const d = TRAIN_DEFAULTS;
   program
     .command('train')
     .description('train a LoRA adapter on a GGUF model (runs in a supervised child process)')
@@ -53,63 +55,45 @@ export function addTrainCommands(program: Command): void {
     .option('--data <file>', 'training data: JSON or JSONL in Alpaca, ShareGPT or OpenAI-messages format')
     .option('-w, --workspace <dir>', "train on the workspace's accepted QA pairs")
     .requiredOption('-o, --out <dir>', 'output folder (adapter, checkpoint, run record)')
-    .option('--rank <n>', 'LoRA rank', int, DEFAULT_TRAIN_CONFIG.rank)
-    .option('--alpha <x>', 'LoRA alpha (scale = alpha / rank)', num, DEFAULT_TRAIN_CONFIG.alpha)
-    .option('--targets <list>', `comma-separated, from ${LORA_TARGETS.join(',')}`, targets, DEFAULT_TRAIN_CONFIG.targets)
-    .option('--epochs <n>', 'passes over the data', int, DEFAULT_TRAIN_CONFIG.epochs)
-    .option('--lr <x>', 'peak learning rate', num, DEFAULT_TRAIN_CONFIG.lr)
-    .option('--batch <n>', 'sequences per gradient', int, DEFAULT_TRAIN_CONFIG.batch)
-    .option('--accum <n>', 'gradients accumulated per update', int, DEFAULT_TRAIN_CONFIG.accum)
-    .addOption(new Option('--seq <n>', "longest sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(DEFAULT_TRAIN_CONFIG.seq, 'auto'))
-    .option('--long-sequences <mode>', 'longer conversations: refuse | fit (answers split at sentences, the question repeated) | split (cut into windows)', oneOf(LONG_SEQUENCES), DEFAULT_TRAIN_CONFIG.longSequences)
-    .option('--eval-split <x>', 'share of examples held out for evaluation', num, DEFAULT_TRAIN_CONFIG.evalSplit)
-    .option('--seed <n>', 'seed for initialisation and data order', int, DEFAULT_TRAIN_CONFIG.seed)
+    .option('--rank <n>', 'LoRA rank', int, d.rank)
+    .option('--alpha <x>', 'LoRA alpha (scale = alpha / rank)', num, d.alpha)
+    .option('--targets <list>', `comma-separated, from ${LORA_TARGETS.join(',')}`, targets, d.targets)
+    .option('--epochs <n>', 'passes over the data', int, d.epochs)
+    .option('--lr <x>', 'peak learning rate', num, d.lr)
+    .option('--batch <n>', 'sequences per gradient', int, d.batch)
+    .option('--accum <n>', 'gradients accumulated per update', int, d.accum)
+    .addOption(new Option('--seq <n>', "longest sequence in tokens (auto: the model's context, at most 1024)").argParser(seqLength).default(d.seq, 'auto'))
+    .option('--long-sequences <mode>', 'longer conversations: refuse | fit (answers split at sentences, the question repeated) | split (cut into windows)', oneOf(LONG_SEQUENCES), d.longSequences)
+    .option('--eval-split <x>', 'share of examples held out for evaluation', num, d.evalSplit)
+    .option('--seed <n>', 'seed for initialisation and data order', int, d.seed)
     .option('--threads <n>', 'CPU threads (default: the physical cores free when training starts)', int)
-    .option('--checkpoint-every <n>', 'steps between checkpoints', int, DEFAULT_TRAIN_CONFIG.checkpointEvery)
-    .option('--device <kind>', 'auto (CUDA, then Vulkan or Metal, then CPU) | cpu | cuda | vulkan | metal', DEFAULT_TRAIN_CONFIG.device)
-    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16: operands of the products; accumulation, LoRA weights and optimizer stay F32', DEFAULT_TRAIN_CONFIG.precision)
-    .option('--checkpointing <mode>', 'auto (when the step does not fit otherwise) | on | off: recompute each layer in the backward to save activation memory', DEFAULT_TRAIN_CONFIG.checkpointing)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', int, d.checkpointEvery)
+    .option('--device <kind>', 'auto (CUDA, then Vulkan or Metal, then CPU) | cpu | cuda | vulkan | metal', oneOf(DEVICE_CHOICES), d.device)
+    .option('--precision <p>', 'auto (the fastest on the device, measured) | f32 | f16 | bf16: operands of the products; accumulation, LoRA weights and optimizer stay F32', oneOf(PRECISION_CHOICES), d.precision)
+    .option('--checkpointing <mode>', 'auto (when the step does not fit otherwise) | on | off: recompute each layer in the backward to save activation memory', oneOf(CHECKPOINTING), d.checkpointing)
     .option('--resume <dir>', 'continue the run whose checkpoint is in this folder')
     .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
-    .action(async (o: Record<string, unknown>) => {
-      const device = String(o.device).toLowerCase() as DeviceChoice;
-      if (!DEVICES.includes(device)) throw new UsageError(`unknown --device ${device} (${DEVICES.join(', ')})`);
-      const precision = String(o.precision).toLowerCase() as Precision;
-      if (!PRECISIONS.includes(precision)) throw new UsageError(`unknown --precision ${String(o.precision)} (${PRECISIONS.join(', ')})`);
-      const checkpointing = String(o.checkpointing).toLowerCase() as TrainConfig['checkpointing'];
-      if (!CHECKPOINTING.includes(checkpointing)) throw new UsageError(`unknown --checkpointing ${String(o.checkpointing)} (${CHECKPOINTING.join(', ')})`);
+    .action(async (o: TrainOptions) => {
       if (!o.data === !o.workspace) throw new UsageError('give the training data with --data FILE or --workspace DIR (one of them)');
-      if (o.workspace) await requireWorkspace(String(o.workspace));
-      const config: TrainConfig = {
-        ...DEFAULT_TRAIN_CONFIG,
-        modelPath: await resolveModelArg(String(o.model)),
-        rank: o.rank as number, alpha: o.alpha as number, targets: o.targets as LoraTarget[], epochs: o.epochs as number,
-        lr: o.lr as number, batch: Math.max(1, o.batch as number), accum: Math.max(1, o.accum as number), seq: o.seq as number,
-        longSequences: o.longSequences as LongSequences, evalSplit: o.evalSplit as number, seed: o.seed as number,
-        threads: o.threads ? Math.max(1, o.threads as number) : 0, checkpointEvery: o.checkpointEvery as number, device, precision, checkpointing,
-      };
-      if (config.rank < 1) throw new UsageError('--rank must be at least 1');
-      const json = Boolean(o.json);
-      const interrupt = interruptible('stopping after the current step, with a checkpoint');
-      try {
-        const result = await runTraining(
-          {
-            config,
-            ...(o.data ? { dataFile: path.resolve(String(o.data)) } : { workspace: path.resolve(String(o.workspace)) }),
-            outDir: path.resolve(String(o.out)),
-            ...(o.resume ? { resumeFrom: path.resolve(String(o.resume)) } : {}),
-          },
-          {
-            signal: interrupt.signal,
-            onEvent: (e) => {
-              const line = json ? JSON.stringify(e) : describe(e);
-              if (line) process.stderr.write(`${line}\n`);
+      if (o.rank < 1) throw new UsageError('--rank must be at least 1');
+      const { model, data, workspace, out, resume, json, threads, ...settings } = o;
+      await withEngine({ workspace }, async (engine) => {
+        const interrupt = interruptible('stopping after the current step, with a checkpoint');
+        try {
+          const result = await engine.train.train(
+            { model, dataFile: data, outDir: out, resumeFrom: resume, settings: { ...settings, threads: threads ?? 0 } },
+            {
+              signal: interrupt.signal,
+              onEvent: (e) => {
+                const line = json ? JSON.stringify(e) : describe(e);
+                if (line) process.stderr.write(`${line}\n`);
+              },
             },
-          },
-        );
-        process.stdout.write(json ? `${JSON.stringify(result)}\n` : `adapter: ${result.adapter}\nsteps: ${result.steps}, train loss ${result.train_loss.toFixed(4)}${result.eval_loss === null ? '' : `, eval loss ${result.eval_loss.toFixed(4)}`}, ${result.tokens_per_s} tokens/s\n`);
-      } finally {
-        interrupt.dispose();
-      }
+          );
+          process.stdout.write(json ? `${JSON.stringify(result)}\n` : `adapter: ${result.adapter}\nsteps: ${result.steps}, train loss ${result.train_loss.toFixed(4)}${result.eval_loss === null ? '' : `, eval loss ${result.eval_loss.toFixed(4)}`}, ${result.tokens_per_s} tokens/s\n`);
+        } finally {
+          interrupt.dispose();
+        }
+      });
     });
 }

@@ -5,8 +5,8 @@ import type { QaPairRow } from '../store/schema.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { plainChunk, type Workspace } from '../store/workspace.js';
 
-export const EXPORT_FORMATS = ['alpaca', 'sharegpt', 'messages'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import type { ExportFormat } from '../../shared/pipeline-schemas.js';
+export { EXPORT_FORMATS, type ExportFormat } from '../../shared/pipeline-schemas.js';
 
 /** Where a pair came from; every field null (and no heading) for pairs imported from a file. */
 export interface PairSource {

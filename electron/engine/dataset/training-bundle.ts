@@ -11,8 +11,8 @@ import { writeFileAtomic } from '../atomic-write.js';
 import type { QaPairRow } from '../store/schema.js';
 import { exportPairs } from './export.js';
 
-export type BundleEngine = 'llama-factory' | 'axolotl';
-export const BUNDLE_ENGINES: readonly BundleEngine[] = ['llama-factory', 'axolotl'];
+import type { BundleEngine } from '../../shared/pipeline-schemas.js';
+export { BUNDLE_ENGINES, type BundleEngine } from '../../shared/pipeline-schemas.js';
 
 export interface BundleTraining {
   rank: number;

@@ -26,6 +26,12 @@ import { PIPELINE_STATE_VERSION, readPipelineState, writePipelineState, type Pip
 export const STAGES = PIPELINE_STAGES;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * What a pipeline run trains with unless told otherwise: long answers are fitted to the sequence length
+ * (split at sentences, the question repeated) rather than refused, since the run is unattended.
+ */
+export const PIPELINE_TRAIN_DEFAULTS: Omit<TrainConfig, 'modelPath'> = { ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, longSequences: 'fit' };
+
 export interface PipelineOptions {
   /** Documents to import (none: train on the workspace's documents as they are). */
   inputs: string[];
@@ -189,10 +195,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     // The device and precision are today's choice: a checkpoint resumes on another device (after a driver
     // failure, say) and at another precision.
-    // Long answers are fitted to the sequence length (split at sentences, the question repeated) rather than
-    // refused: the pipeline runs unattended, on whatever documents it is given.
     const config: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, evalSplit: 0.1, longSequences: 'fit', threads: threads ?? 0, ...state.train, ...(o.device ? { device: o.device } : {}),
+      ...PIPELINE_TRAIN_DEFAULTS, threads: threads ?? 0, ...state.train, ...(o.device ? { device: o.device } : {}),
       ...(o.precision ? { precision: o.precision } : {}), modelPath: path.resolve(o.modelPath),
     };
     const resume = await exists(path.join(runDir, CHECKPOINT_FILE));

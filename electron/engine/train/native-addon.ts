@@ -7,11 +7,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DocTuneError } from '../errors.js';
-import { DEVICE_CHOICES, PRECISION_CHOICES } from '../../shared/pipeline-schemas.js';
+import { DEVICE_CHOICES, LORA_TARGETS, PRECISION_CHOICES, type LoraTarget } from '../../shared/pipeline-schemas.js';
 
 /** LoRA targets, in the order of the native DT_TARGET bits. */
-export const LORA_TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export { LORA_TARGETS, type LoraTarget };
 
 export function targetBits(targets: readonly LoraTarget[]): number {
   return targets.reduce((bits, t) => bits | (1 << LORA_TARGETS.indexOf(t)), 0);

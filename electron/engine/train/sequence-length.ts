@@ -1,12 +1,6 @@
 /** The sequence length and what is done with longer conversations: settings the CLI, app and trainer share. */
 
-/**
- * What to do with a conversation longer than the sequence length: refuse the data set (naming every such
- * conversation), split its tokens into windows, or fit it (its last answer split at sentence boundaries
- * into parts, each under the question repeated; what still does not fit is dropped and counted).
- */
-export type LongSequences = 'refuse' | 'split' | 'fit';
-export const LONG_SEQUENCES: readonly LongSequences[] = ['refuse', 'split', 'fit'];
+export { LONG_SEQUENCES, type LongSequences } from '../../shared/pipeline-schemas.js';
 
 /** What preparing the data did to make it fit, for the progress line and run.json. */
 export interface FitSummary {

@@ -37,7 +37,7 @@ export interface TrainConfig {
   checkpointing: 'auto' | 'on' | 'off';
 }
 
-export const CHECKPOINTING = ['auto', 'on', 'off'] as const;
+export { CHECKPOINTING } from '../../shared/pipeline-schemas.js';
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   rank: 16,

@@ -6,7 +6,7 @@ import { resolveModelArg } from '../models/model-arg.js';
 import { hfRepoOf, hfTargetNames } from '../models/peft-adapter.js';
 import { autoSeq } from '../train/sequence-length.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/train-config.js';
-import { UsageError } from './options.js';
+import { DocTuneError } from '../errors.js';
 import { readRunRecord, type RunRecord } from '../train/run-record.js';
 
 export interface BundleChoice {
@@ -25,7 +25,7 @@ export async function bundleChoice(o: { run?: string; model?: string; base?: str
   if (o.run) {
     const file = path.join(path.resolve(o.run), 'run.json');
     const record = await readRunRecord(file);
-    if (!record) throw new UsageError(`no run record at ${file}: give a training run's folder to --run`);
+    if (!record) throw new DocTuneError('NOT_FOUND', `no run record at ${file}: give a training run's folder to --run`, { path: file });
     run = record;
   }
   const modelSpec = o.model ?? run.base_model?.path;
@@ -34,7 +34,7 @@ export async function bundleChoice(o: { run?: string; model?: string; base?: str
   const arch = (gguf && metaString(gguf, 'general.architecture')) ?? 'llama';
   const baseModel = o.base ?? (gguf ? hfRepoOf(gguf) : null);
   if (!baseModel) {
-    throw new UsageError('name the Hugging Face model to train: --base ORG/MODEL (or --model BASE.gguf when the GGUF records the model it was converted from)');
+    throw new DocTuneError('BAD_ARGUMENT', 'name the Hugging Face model to train: --base ORG/MODEL (or --model BASE.gguf when the GGUF records the model it was converted from)');
   }
   const c = { ...DEFAULT_TRAIN_CONFIG, ...(run.config ?? {}) };
   const context = gguf ? metaNumber(gguf, `${arch}.context_length`) : undefined;

@@ -1,12 +1,12 @@
 /**
- * An --adapter argument (chat, eval, serve): an adapter GGUF file, or the folder of a training run (the
+ * An adapter as a request names it (the commands' --adapter): an adapter GGUF file, or the folder of a training run (the
  * adapter its run.json names, else the newest LoRA adapter GGUF in it), or a pipeline's output folder (its
  * run in run/).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
-import { UsageError } from './options.js';
+import { DocTuneError } from '../errors.js';
 import { readRunRecord } from '../train/run-record.js';
 
 const isDir = (p: string): Promise<boolean> => fs.stat(p).then((s) => s.isDirectory(), () => false);
@@ -45,5 +45,5 @@ export async function resolveAdapterArg(arg: string): Promise<string> {
     const found = await adapterIn(dir);
     if (found) return found;
   }
-  throw new UsageError(`no LoRA adapter in ${abs}: give an adapter .gguf file, or a training run's folder (with run.json and its adapter-….gguf)`);
+  throw new DocTuneError('NOT_FOUND', `no LoRA adapter in ${abs}: give an adapter .gguf file, or a training run's folder (with run.json and its adapter-….gguf)`, { path: abs });
 }

@@ -1,6 +1,5 @@
-import { UsageError } from './options.js';
 /**
- * A --teacher / --judge argument as the commands take it: `extractive`, `local:PATH.gguf` or
+ * A teacher named in one string, as the commands' --teacher and --judge take it: `extractive`, `local:PATH.gguf` or
  * `openai:BASE_URL#MODEL` (the key from --api-key-env, else the OS keychain's key for that URL).
  */
 import path from 'node:path';
@@ -27,16 +26,10 @@ export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): Teach
     try {
       endpoint = parseApiTeacher(spec);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new DocTuneError('BAD_ARGUMENT', (err as Error).message);
     }
-    let apiKey: string | undefined;
-    try {
-      apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
-    } catch (err) {
-      // --api-key-env names a variable that is not set: the command line is wrong, not the work.
-      if (err instanceof DocTuneError && err.code === 'BAD_ARGUMENT') throw new UsageError(err.message);
-      throw err;
-    }
+    // A variable named for the key that is not set is BAD_ARGUMENT, as a malformed name is.
+    const apiKey = resolveApiKey(endpoint.baseUrl, o.apiKeyEnv);
     return {
       api: {
         ...endpoint, ...(apiKey ? { apiKey } : {}), concurrency,
@@ -45,5 +38,5 @@ export function teacherChoiceOf(spec: string, o: TeacherSpecOptions = {}): Teach
       },
     };
   }
-  throw new UsageError(`unknown teacher "${spec}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
+  throw new DocTuneError('BAD_ARGUMENT', `unknown teacher "${spec}" (extractive, local:PATH.gguf or openai:BASE_URL#MODEL)`);
 }
