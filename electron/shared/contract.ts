@@ -502,6 +502,19 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const WireError = z.object({ code: z.string(), message: z.string(), path: z.string().optional(), busyWith: z.enum(JOB_KINDS).optional() });
 export type WireError = z.infer<typeof WireError>;
 
+/**
+ * Browser mode's socket, both ways: a request (its id echoed in the reply), and from the engine a reply
+ * (ok with the channel's result, checked against the channel's schema by the receiver; or an error) or an
+ * event (checked against the event's schema).
+ */
+export const SocketRequest = z.object({ id: z.number().int().nullable().optional(), channel: z.string(), args: z.unknown() });
+export const SocketMessage = z.union([
+  z.object({ event: z.string(), payload: z.unknown() }),
+  z.object({ id: z.number().int().nullable(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ id: z.number().int().nullable(), ok: z.literal(false), error: WireError }),
+]);
+export type SocketMessage = z.infer<typeof SocketMessage>;
+
 /** What the renderer sees, whichever door it came through. */
 export interface DocTuneApi {
   invoke<C extends Channel>(channel: C, args: ArgsOf<C>): Promise<ResultOf<C>>;

@@ -26,8 +26,13 @@ import { writeFileAtomic } from '../atomic-write.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
 import { log, logged } from '../log.js';
 import { readRunRecord, writeRunRecord } from '../train/run-record.js';
+import { recordFormat } from '../versioned-record.js';
+import { z } from 'zod';
 import { retrievePassages } from '../chat/retrieve.js';
 
+
+/** adapters.json: the adapter files the user added to a workspace's chat, in the order added. */
+const ADDED_ADAPTERS = recordFormat('adapters.json', z.object({ version: z.literal(1), adapters: z.array(z.string().min(1)) }), 1);
 
 /** The history with its last question replaced (by the question carrying passages), or as it is. */
 function withQuestion(history: ModelConversation, content: string | null): ModelConversation {
@@ -46,7 +51,8 @@ async function describeAdapter(file: string): Promise<{ adapterPath: string; mod
 }
 
 export class ChatDoor {
-  private readonly hosts = new Map<string, Promise<ChatHost>>();
+  /** Loaded chat models by model, adapter and scale; `adapted` says which role (base or adapted) each serves. */
+  private readonly hosts = new Map<string, { adapted: boolean; host: Promise<ChatHost> }>();
   private readonly settingsWrites = new Serial();
   private readonly fileWrites = new Serial();
 
@@ -97,12 +103,17 @@ export class ChatDoor {
     return path.join((await this.ws()).dir, 'adapters.json');
   }
 
-  /** Adapter files the user added (kept in the workspace, beside its settings). */
-  private async addedAdapters(): Promise<string[]> {
+  /**
+   * Adapter files the user added (kept in the workspace, beside its settings). A damaged list is logged and
+   * shown as empty; changing it (strict) refuses instead, so that what it held is not overwritten.
+   */
+  private async addedAdapters(strict = false): Promise<string[]> {
+    const file = await this.addedFile();
     try {
-      const { adapters } = JSON.parse(await fs.readFile(await this.addedFile(), 'utf8')) as { adapters?: unknown };
-      return Array.isArray(adapters) ? adapters.filter((a): a is string => typeof a === 'string') : [];
-    } catch {
+      return (await ADDED_ADAPTERS.read(file))?.adapters ?? [];
+    } catch (err) {
+      if (strict) throw err;
+      log.warn('the list of added adapters cannot be read', { path: file, err });
       return [];
     }
   }
@@ -123,8 +134,8 @@ export class ChatDoor {
     const already = listed.find((a) => a.adapterPath === full);
     if (already) return { adapters: listed, added: already };
     await this.fileWrites.run(async () => {
-      const known = await this.addedAdapters();
-      if (!known.includes(full)) await writeFileAtomic(await this.addedFile(), JSON.stringify({ adapters: [...known, full] }));
+      const known = await this.addedAdapters(true);
+      if (!known.includes(full)) await ADDED_ADAPTERS.write(await this.addedFile(), { adapters: [...known, full] });
     });
     const adapters = await this.adapters();
     return { adapters, added: adapters.find((a) => a.adapterPath === full)! };
@@ -155,8 +166,8 @@ export class ChatDoor {
   async forgetAdapter(file: string): Promise<ResultOf<'chat.adapters'>> {
     const full = path.resolve(file);
     await this.fileWrites.run(async () => {
-      const known = await this.addedAdapters();
-      if (known.includes(full)) await writeFileAtomic(await this.addedFile(), JSON.stringify({ adapters: known.filter((a) => a !== full) }));
+      const known = await this.addedAdapters(true);
+      if (known.includes(full)) await ADDED_ADAPTERS.write(await this.addedFile(), { adapters: known.filter((a) => a !== full) });
     });
     return this.adapters();
   }
@@ -164,17 +175,17 @@ export class ChatDoor {
   private host(modelPath: string, adapterPath: string | null, scale: number): Promise<ChatHost> {
     const key = JSON.stringify([modelPath, adapterPath, scale]);
     const existing = this.hosts.get(key);
-    if (existing) return existing;
+    if (existing) return existing.host;
+    const adapted = adapterPath !== null;
     // One worker per role (base, adapted): another model, adapter or scale replaces the old one.
     for (const [k, old] of this.hosts) {
-      const [, a] = JSON.parse(k) as [string, string | null];
-      if ((a === null) === (adapterPath === null)) {
+      if (old.adapted === adapted) {
         this.hosts.delete(k);
-        void old.then((x) => x.close()).catch(logged('closing the previous chat model', { key }));
+        void old.host.then((x) => x.close()).catch(logged('closing the previous chat model', { key }));
       }
     }
     const h = ChatHost.open({ modelPath, ...(adapterPath ? { adapterPath } : {}), scale, ...(this.threads ? { threads: this.threads } : {}), parallel: 1 });
-    this.hosts.set(key, h);
+    this.hosts.set(key, { adapted, host: h });
     h.catch(() => this.hosts.delete(key));
     return h;
   }
@@ -335,7 +346,7 @@ export class ChatDoor {
 
   async close(): Promise<void> {
     await this.jobs.close(['chat', 'evaluate']);
-    for (const h of this.hosts.values()) await h.then((x) => x.close()).catch(logged('closing a chat model'));
+    for (const { host } of this.hosts.values()) await host.then((x) => x.close()).catch(logged('closing a chat model'));
     this.hosts.clear();
   }
 }

@@ -7,6 +7,7 @@
  * Before the first request the server is reached once (GET /models): a server that cannot be reached at all
  * (connection refused, unknown host, TLS failure, no answer) ends the run at once, naming the URL and why.
  */
+import { z } from 'zod';
 import { DocTuneError } from '../errors.js';
 import { extractJson } from './json-extract.js';
 import type { TeacherStats } from './teacher.js';
@@ -54,6 +55,12 @@ export function networkReason(err: unknown): string {
   const message = inner.message || e.message;
   return code && !message.includes(code) ? `${message} (${code})` : message;
 }
+
+/** What DocTune reads of an OpenAI-compatible chat completion: the first choice's text, and the token counts when given. */
+const CompletionReply = z.object({
+  choices: z.array(z.object({ message: z.object({ content: z.string() }) })).min(1),
+  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() }).nullish(),
+});
 
 class Transient extends Error {
   constructor(message: string, readonly retryAfterMs: number | null = null) {
@@ -201,14 +208,17 @@ export class ChatCompletionsClient {
       const hint = res.status === 401 || res.status === 403 ? ' (check the API key)' : res.status === 404 ? ' (check the base URL and model name)' : '';
       throw new DocTuneError('MODEL', `${this.url} answered HTTP ${res.status}${hint}: ${detail}`);
     }
-    let body: { choices?: { message?: { content?: unknown } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    let json: unknown;
     try {
-      body = JSON.parse(text) as typeof body;
+      json = JSON.parse(text);
     } catch {
       throw new Transient('malformed JSON in the reply');
     }
-    const content = body.choices?.[0]?.message?.content;
-    if (typeof content !== 'string') throw new Transient('the reply has no message content');
+    const reply = CompletionReply.safeParse(json);
+    // A reply without a message's text (a server's hiccup, a proxy's page) is worth another try.
+    if (!reply.success) throw new Transient(`the reply has no message content (${reply.error.issues[0]?.path.join('.') || 'reply'}: ${reply.error.issues[0]?.message ?? 'unexpected'})`);
+    const body = reply.data;
+    const content = body.choices[0]!.message.content;
     const inTok = body.usage?.prompt_tokens ?? 0;
     const outTok = body.usage?.completion_tokens ?? 0;
     this.stats.promptTokens += inTok;

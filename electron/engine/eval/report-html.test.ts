@@ -75,7 +75,12 @@ describe('the evaluation report', () => {
     expect(again.html).toContain('<html lang="zh-CN">');
     expect(again.html).toContain('<time datetime="2026-01-02T03:04:05.000Z">');
     expect(again.data).toMatchObject({ n: 2, reliability: 'insufficient', examples: { train: 223, eval: 25 } });
-    fs.rmSync(file.replace(/\.html$/, '.json'));
+    // Data that is not a report's (a score that is not a number): the HTML as written, not a half-read report.
+    const json = file.replace(/\.html$/, '.json');
+    const written = JSON.parse(fs.readFileSync(json, 'utf8'));
+    fs.writeFileSync(json, JSON.stringify({ ...written, adapted: { ...written.adapted, f1: 'high' } }));
+    expect(await readEvalReport(dir, path.basename(file), { lang: 'zh-CN' })).toEqual({ html: fs.readFileSync(file, 'utf8'), data: null });
+    fs.rmSync(json);
     expect(await readEvalReport(dir, path.basename(file), { lang: 'zh-CN' })).toEqual({ html: fs.readFileSync(file, 'utf8'), data: null });
     await expect(readEvalReport(dir, 'eval-none.html')).rejects.toThrow(/no such report/);
   });

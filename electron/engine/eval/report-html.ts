@@ -7,29 +7,41 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { evalReliability, type EvalExamples, type EvalReliability } from '../../shared/eval-reliability.js';
+import { z } from 'zod';
+import { evalReliability, EvalExamples, EvalReliability } from '../../shared/eval-reliability.js';
+import { log } from '../log.js';
 import { DocTuneError } from '../errors.js';
 import type { EvalItem, Variant, VariantScores } from './variants.js';
 import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';
 
-export interface ReportData {
-  n: number;
-  rag: boolean;
+const Scores = z.object({ f1: z.number(), em: z.number(), judge: z.number().nullable() }) satisfies z.ZodType<VariantScores>;
+/** One value per variant (VARIANTS: base, adapted, base_rag, adapted_rag). */
+const perVariant = <T extends z.ZodType>(t: T) => z.object({ base: t, adapted: t, base_rag: t, adapted_rag: t });
+const Item = z.object({
+  question: z.string(), reference: z.string(), answers: perVariant(z.string()), f1: perVariant(z.number()), em: perVariant(z.number()),
+  judge: perVariant(z.number().nullable()), citations: z.array(z.object({ title: z.string(), page: z.number().nullable(), heading: z.array(z.string()) })),
+}) satisfies z.ZodType<EvalItem>;
+
+/** The report's data, as the JSON beside the HTML holds it (read back by this schema). */
+export const ReportData = z.object({
+  n: z.number().int().nonnegative(),
+  rag: z.boolean(),
   /** The judging model's name, if one graded the answers. */
-  judge: string | null;
-  model: string;
-  adapter: string;
-  base: VariantScores;
-  adapted: VariantScores;
-  base_rag: VariantScores;
-  adapted_rag: VariantScores;
-  items: EvalItem[];
-  failures: string[];
+  judge: z.string().nullable(),
+  model: z.string(),
+  adapter: z.string(),
+  base: Scores,
+  adapted: Scores,
+  base_rag: Scores,
+  adapted_rag: Scores,
+  items: z.array(Item),
+  failures: z.array(z.string()),
   /** Absent in reports written before these were recorded. */
-  reliability?: EvalReliability;
-  examples?: EvalExamples | null;
-  createdAt?: string;
-}
+  reliability: EvalReliability.optional(),
+  examples: EvalExamples.nullable().optional(),
+  createdAt: z.string().optional(),
+});
+export type ReportData = z.infer<typeof ReportData>;
 
 export interface RenderOptions {
   lang?: ReportLanguage;
@@ -136,12 +148,13 @@ export async function readEvalReport(dir: string, fileName: string, options: Ren
   const json = await fs.readFile(file.replace(/\.html$/, '.json'), 'utf8').catch(() => null);
   if (json !== null) {
     try {
-      const data = JSON.parse(json) as ReportData;
+      const data = ReportData.parse(JSON.parse(json));
       data.createdAt ??= (await fs.stat(file.replace(/\.html$/, '.json'))).mtime.toISOString();
       data.reliability ??= evalReliability(data.n);
       return { html: renderEvalReport(data, options), data };
-    } catch {
+    } catch (err) {
       // A damaged JSON file: the HTML as written still reads.
+      log.warn('an evaluation report\'s data cannot be read: showing the report as written', { path: file, err });
     }
   }
   const html = await fs.readFile(file, 'utf8').catch(() => {

@@ -46,12 +46,21 @@ describe('safetensors', () => {
   });
 
   it('refuses a truncated file, a header that lies, and other dtypes, naming the file', async () => {
+    const header = (h: unknown): Buffer => {
+      const json = Buffer.from(JSON.stringify(h));
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(json.length));
+      return Buffer.concat([length, json]);
+    };
     const good = handMade({ a: { dtype: 'F32', shape: [4], bytes: Buffer.from(Float32Array.from(values).buffer) } });
     const cases: [string, Buffer, RegExp][] = [
       ['short.safetensors', good.subarray(0, 5), /too short/],
       ['cut.safetensors', good.subarray(0, good.length - 4), /do not fit the file/],
       ['int.safetensors', handMade({ a: { dtype: 'I64', shape: [1], bytes: Buffer.alloc(8) } }), /dtype I64/],
       ['json.safetensors', Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{{{{')]), /not JSON/],
+      // An entry without offsets, and metadata that is not strings: named, not read as NaN or passed on.
+      ['entry.safetensors', header({ a: { dtype: 'F32', shape: [1] } }), /"a\.data_offsets"/],
+      ['meta.safetensors', header({ __metadata__: { epochs: 3 } }), /"__metadata__\.epochs"/],
     ];
     for (const [name, bytes, why] of cases) {
       const file = path.join(dir, name);

@@ -4,6 +4,7 @@
  * tensors' raw little-endian bytes. Read and written whole (LoRA adapters are megabytes, not gigabytes).
  */
 import fs from 'node:fs/promises';
+import { z } from 'zod';
 import { DocTuneError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { fromF16 } from './gguf/quantize.js';
@@ -20,6 +21,14 @@ export interface SafeTensorsFile {
 }
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** The header as the format defines it: `__metadata__` (strings), then one entry per tensor. */
+const TensorEntry = z.object({
+  dtype: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+});
+const Header = z.object({ __metadata__: z.record(z.string(), z.string()).optional() }).catchall(TensorEntry);
 /** A header larger than this is not an adapter's (and would be a way to exhaust memory). */
 const MAX_HEADER = 100 * 1024 * 1024;
 
@@ -29,26 +38,26 @@ export async function readSafetensors(file: string): Promise<SafeTensorsFile> {
   if (bytes.length < 8) throw bad('too short');
   const headerLength = Number(bytes.readBigUInt64LE(0));
   if (headerLength > MAX_HEADER || 8 + headerLength > bytes.length) throw bad(`header length ${headerLength} does not fit the file`);
-  let header: Record<string, unknown>;
+  let json: unknown;
   try {
-    header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
+    json = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
   } catch {
     throw bad('the header is not JSON');
   }
+  const header = Header.safeParse(json);
+  if (!header.success) {
+    const issue = header.error.issues[0];
+    throw bad(`the header does not follow the format: ${issue?.path.length ? `"${issue.path.join('.')}": ` : ''}${issue?.message ?? 'unexpected shape'}`);
+  }
   const body = bytes.subarray(8 + headerLength);
   const tensors = new Map<string, SafeTensor>();
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
-      continue;
-    }
-    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    const size = e.dtype ? DTYPE_BYTES[e.dtype] : undefined;
-    if (!size) throw bad(`tensor "${name}" has dtype ${String(e.dtype)}; LoRA weights must be F32, F16 or BF16`);
-    const [begin, end] = e.data_offsets ?? [NaN, NaN];
-    const count = (e.shape ?? []).reduce((n, d) => n * d, 1);
-    if (!Array.isArray(e.shape) || !(begin! >= 0) || end! > body.length || end! - begin! !== count * size) {
+  const { __metadata__: metadata = {}, ...entries } = header.data;
+  for (const [name, e] of Object.entries(entries)) {
+    const size = DTYPE_BYTES[e.dtype];
+    if (!size) throw bad(`tensor "${name}" has dtype ${e.dtype}; LoRA weights must be F32, F16 or BF16`);
+    const [begin, end] = e.data_offsets;
+    const count = e.shape.reduce((n, d) => n * d, 1);
+    if (end > body.length || end - begin !== count * size) {
       throw bad(`tensor "${name}" has offsets or a shape that do not fit the file`);
     }
     const raw = body.subarray(begin, end);

@@ -3,11 +3,9 @@
  * are done, with what, so that running it again resumes. One schema for the pipeline that writes it and the
  * app that lists the runs; versioned like run.json (a record from before versions is version 1).
  */
-import fs from 'node:fs/promises';
 import { z } from 'zod';
 import { PIPELINE_STAGES } from '../../shared/pipeline-schemas.js';
-import { writeFileAtomic } from '../atomic-write.js';
-import { DocTuneError } from '../errors.js';
+import { recordFormat } from '../versioned-record.js';
 import { RunConfig } from '../train/run-record.js';
 
 export const PIPELINE_STATE_VERSION = 1 as const;
@@ -28,30 +26,11 @@ export const PipelineState = z.object({
 });
 export type PipelineState = z.infer<typeof PipelineState>;
 
+const format = recordFormat('pipeline.json', PipelineState, PIPELINE_STATE_VERSION);
+
 /** The run's record, or null when it has none; a record that does not parse is an error naming the file. */
-export async function readPipelineState(file: string): Promise<PipelineState | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new DocTuneError('WORKSPACE', `cannot read pipeline.json: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new DocTuneError('WORKSPACE', `pipeline.json is damaged: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  const migrated = raw && typeof raw === 'object' && !('version' in raw) ? { ...raw, version: PIPELINE_STATE_VERSION } : raw;
-  const parsed = PipelineState.safeParse(migrated);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DocTuneError('WORKSPACE', `pipeline.json is damaged: ${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'not a pipeline record'}`, { path: file });
-  }
-  return parsed.data;
-}
+export const readPipelineState = format.read;
 
 export async function writePipelineState(file: string, state: PipelineState): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(PipelineState.parse(state), null, 2)}\n`);
+  await format.write(file, state);
 }

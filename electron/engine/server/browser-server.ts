@@ -5,7 +5,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { APP_CSP, events, isChannel, type EventName } from '../../shared/contract.js';
+import type { z } from 'zod';
+import { APP_CSP, events, isChannel, SocketRequest, type EventName } from '../../shared/contract.js';
 import type { Engine } from '../api/engine.js';
 import { DocTuneError, toWireError } from '../errors.js';
 
@@ -179,13 +180,13 @@ function serveSocket(ws: WebSocket, engine: Engine): void {
   );
   ws.on('close', () => unsubscribe.forEach((u) => u()));
   ws.on('message', (data) => {
-    let msg: { id?: unknown; channel?: unknown; args?: unknown };
+    let msg: z.infer<typeof SocketRequest>;
     try {
-      msg = JSON.parse(String(data)) as typeof msg;
+      msg = SocketRequest.parse(JSON.parse(String(data)));
     } catch {
-      return ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'BAD_ARGUMENT', message: 'malformed message' } }));
+      return ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'BAD_ARGUMENT', message: 'malformed message: expected {"id", "channel", "args"}' } }));
     }
-    const id = typeof msg.id === 'number' ? msg.id : null;
+    const id = msg.id ?? null;
     if (!isChannel(msg.channel)) {
       return ws.send(JSON.stringify({ id, ok: false, error: { code: 'BAD_ARGUMENT', message: `unknown channel ${String(msg.channel)}` } }));
     }

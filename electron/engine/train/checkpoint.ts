@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { z } from 'zod';
 import { DocTuneError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
 
@@ -23,6 +24,19 @@ export interface CheckpointState {
   /** The products' precision the run trained at (f32, f16, bf16); absent in checkpoints from before it was kept. */
   precision?: string;
 }
+
+/** The JSON header between the fixed fields and the three arrays (n floats each: parameters, Adam's m and v). */
+const Header = z.object({
+  step: z.number().int().nonnegative(),
+  epoch: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  fingerprint: z.string(),
+  trainLosses: z.array(z.number().nullable().transform((x) => x ?? NaN)),
+  evalLosses: z.array(z.number().nullable().transform((x) => x ?? NaN)),
+  optimizerStep: z.number().int().nonnegative(),
+  precision: z.string().optional(),
+  n: z.number().int().nonnegative(),
+});
 
 export async function writeCheckpoint(file: string, s: CheckpointState): Promise<void> {
   const header = Buffer.from(
@@ -50,12 +64,19 @@ export async function readCheckpoint(file: string): Promise<CheckpointState> {
   const version = buf.readUInt32LE(8);
   if (version !== CHECKPOINT_VERSION) throw new DocTuneError('BAD_ARGUMENT', `checkpoint format ${version} is not supported (expected ${CHECKPOINT_VERSION})`, { path: file });
   const headerLen = buf.readUInt32LE(12);
-  const h = JSON.parse(buf.toString('utf8', 16, 16 + headerLen)) as Omit<CheckpointState, 'params' | 'm' | 'v'> & { n: number };
+  if (16 + headerLen > buf.length) throw new DocTuneError('BAD_ARGUMENT', 'checkpoint is truncated', { path: file });
+  let h: z.infer<typeof Header>;
+  try {
+    h = Header.parse(JSON.parse(buf.toString('utf8', 16, 16 + headerLen)));
+  } catch (err) {
+    const issue = (err as z.ZodError).issues?.[0];
+    throw new DocTuneError('BAD_ARGUMENT', `checkpoint header is damaged: ${issue ? `${issue.path.join('.')}: ${issue.message}` : (err as Error).message}`, { path: file, cause: err });
+  }
   const start = 16 + headerLen;
   if (buf.length !== start + 12 * h.n) throw new DocTuneError('BAD_ARGUMENT', 'checkpoint is truncated', { path: file });
   const arr = (k: number): Float32Array => new Float32Array(buf.buffer.slice(buf.byteOffset + start + k * 4 * h.n, buf.byteOffset + start + (k + 1) * 4 * h.n));
   return {
     step: h.step, epoch: h.epoch, index: h.index, fingerprint: h.fingerprint, trainLosses: h.trainLosses, evalLosses: h.evalLosses, optimizerStep: h.optimizerStep,
-    params: arr(0), m: arr(1), v: arr(2), ...(typeof h.precision === 'string' ? { precision: h.precision } : {}),
+    params: arr(0), m: arr(1), v: arr(2), ...(h.precision !== undefined ? { precision: h.precision } : {}),
   };
 }

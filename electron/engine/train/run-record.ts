@@ -4,10 +4,8 @@
  * evaluation, the CLI's adapter and bundle commands. One schema, versioned: a record from before versions
  * (no `version`) is read as version 1, which added only the field.
  */
-import fs from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-write.js';
-import { DocTuneError } from '../errors.js';
+import { recordFormat } from '../versioned-record.js';
 import { CHECKPOINTING } from './train-config.js';
 import { DEVICES, LORA_TARGETS, PRECISIONS } from './native-addon.js';
 import { LONG_SEQUENCES } from './sequence-length.js';
@@ -64,41 +62,16 @@ export const RunRecord = z
 export type RunRecord = z.infer<typeof RunRecord>;
 export type RunRecordInput = z.input<typeof RunRecord>;
 
+const format = recordFormat('run.json', RunRecord, RUN_RECORD_VERSION);
+
 /** A record read from JSON, older versions brought up to this one. */
-export function parseRunRecord(raw: unknown, file: string): RunRecord {
-  const migrated = raw && typeof raw === 'object' && !('version' in raw) ? { ...raw, version: RUN_RECORD_VERSION } : raw;
-  const parsed = RunRecord.safeParse(migrated);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DocTuneError('WORKSPACE', `run.json is damaged: ${issue ? `${issue.path.join('.') || 'record'}: ${issue.message}` : 'not a run record'}`, { path: file });
-  }
-  return parsed.data;
-}
+export const parseRunRecord = format.parse;
 
 /** The run record in `file`, or null when there is none; a record that does not parse is an error naming the file. */
-export async function readRunRecord(file: string): Promise<RunRecord | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new DocTuneError('WORKSPACE', `cannot read run.json: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new DocTuneError('WORKSPACE', `run.json is damaged: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  return parseRunRecord(raw, file);
-}
+export const readRunRecord = format.read;
 
 /** Validated, then written atomically: a record that would not read back is never written. */
-export async function writeRunRecord(file: string, record: Omit<RunRecordInput, 'version'>): Promise<RunRecord> {
-  const valid = RunRecord.parse({ ...record, version: RUN_RECORD_VERSION });
-  await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`);
-  return valid;
-}
+export const writeRunRecord = format.write;
 
 /** run.json's JSON Schema, for tools outside DocTune (derived from the schema above). */
 export const RUN_RECORD_JSON_SCHEMA = z.toJSONSchema(RunRecord, { io: 'input', unrepresentable: 'any' });

@@ -88,5 +88,18 @@ describe('schedule, order and checkpoints', () => {
     await expect(readCheckpoint(file)).rejects.toThrow(/format 99 is not supported/);
     fs.writeFileSync(file, 'GGUF not a checkpoint at all');
     await expect(readCheckpoint(file)).rejects.toThrow(/not a DocTune checkpoint/);
+    // A header whose fields are not what the reader needs (a step that is not a number): named, not resumed from.
+    const headerLen = bytes.readUInt32LE(12);
+    const header = JSON.parse(bytes.toString('utf8', 16, 16 + headerLen));
+    const bad = Buffer.from(JSON.stringify({ ...header, step: 'seven' }));
+    const fixed = Buffer.from(bytes.subarray(0, 16));
+    fixed.writeUInt32LE(bad.length, 12);
+    fs.writeFileSync(file, Buffer.concat([fixed, bad, bytes.subarray(16 + headerLen)]));
+    await expect(readCheckpoint(file)).rejects.toMatchObject({ path: file, message: expect.stringMatching(/checkpoint header is damaged: step: /) });
+    // A header length past the end of the file.
+    const long = Buffer.from(bytes.subarray(0, 32));
+    long.writeUInt32LE(1 << 20, 12);
+    fs.writeFileSync(file, long);
+    await expect(readCheckpoint(file)).rejects.toThrow(/truncated/);
   });
 });

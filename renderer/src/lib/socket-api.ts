@@ -1,7 +1,7 @@
 import {
   channels,
   events,
-  WireError,
+  SocketMessage,
   type ArgsOf,
   type Channel,
   type DocTuneApi,
@@ -132,26 +132,37 @@ export class SocketApi implements DocTuneApi {
   }
 
   private receive(data: unknown): void {
-    let message: Record<string, unknown>;
+    let raw: unknown;
     try {
-      message = JSON.parse(String(data)) as Record<string, unknown>;
+      raw = JSON.parse(String(data));
     } catch {
       console.warn('DocTune: ignoring a malformed message from the engine');
       return;
     }
-    if (typeof message.event === 'string') return this.dispatchEvent(message.event, message.payload);
-    if (typeof message.id !== 'number') return;
+    const parsed = SocketMessage.safeParse(raw);
+    if (!parsed.success) {
+      // A reply that is not one (an error without its code, say) still ends its request, rather than leaving it waiting.
+      const id = (raw as { id?: unknown } | null)?.id;
+      const request = typeof id === 'number' ? this.inFlight.get(id) : undefined;
+      if (request && typeof id === 'number') {
+        this.inFlight.delete(id);
+        request.reject(new ApiError('BAD_RESPONSE', `${request.channel}: ${parsed.error.issues[0]?.message ?? 'invalid reply'}`));
+      } else console.warn('DocTune: ignoring a malformed message from the engine', parsed.error.issues[0]);
+      return;
+    }
+    const message = parsed.data;
+    if ('event' in message) return this.dispatchEvent(message.event, message.payload);
+    if (message.id === null) return;
     const request = this.inFlight.get(message.id);
     if (!request) return;
     this.inFlight.delete(message.id);
-    if (message.ok === true) {
+    if (message.ok) {
       const result = channels[request.channel].result.safeParse(message.result);
       if (result.success) request.resolve(result.data);
       else request.reject(new ApiError('BAD_RESPONSE', `${request.channel}: ${result.error.issues[0]?.message ?? 'invalid result'}`));
       return;
     }
-    const wire = WireError.safeParse(message.error);
-    request.reject(wire.success ? ApiError.fromWire(wire.data) : new ApiError('INTERNAL', `${request.channel} failed`));
+    request.reject(ApiError.fromWire(message.error));
   }
 
   private dispatchEvent(name: string, payload: unknown): void {
