@@ -94,6 +94,9 @@ typedef struct dt_memory_plan {
 // the model architectures it trains, and the device choices dt_trainer_params.device takes.
 const char * dt_supported_architectures(void);
 const char * dt_device_choices(void);
+// The ggml type of the transposed copy of a frozen matrix stored as `type` with rows of n_out values (compact:
+// keep the stored type where it can be re-encoded); the memory plan in TypeScript checks its rule against it.
+int dt_transposed_type(int type, int64_t n_out, int compact);
 
 dt_trainer * dt_trainer_init(const dt_trainer_params * params, char * error, size_t error_len);
 void         dt_trainer_free(dt_trainer * trainer);

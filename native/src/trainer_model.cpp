@@ -36,6 +36,10 @@ static ggml_type transposed_type(ggml_type type, int64_t n_out, bool compact) {
     return GGML_TYPE_F16;
 }
 
+int dt_transposed_type(int type, int64_t n_out, int compact) {
+    return (int) transposed_type((ggml_type) type, n_out, compact != 0);
+}
+
 // Runs fn(begin, end) over [0, n) split across the processor's threads (loading only: the step itself uses
 // the backend's own threads).
 static void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)> & fn) {

@@ -8,6 +8,7 @@ import { gguf, writeGguf } from './gguf/gguf-writer.js';
 import { mergeLoraPair, targetShape, validateLoraAdapter, writeLoraAdapter, type LoraAdapter } from './lora-adapter.js';
 import { tempDir, TINY_MODEL } from '../testing/corpus.js';
 import { randomF32, rng, writeRandomModel, writeWithReplacedTensors } from '../testing/random-model.js';
+import { maxAbsDifference, nextTokenProbabilities } from '../testing/llama-reference.js';
 
 const PROMPT = 'Once upon a time';
 
@@ -44,23 +45,15 @@ describe('LoRA adapters in llama.cpp\'s format', () => {
   });
   afterAll(() => llama?.dispose());
 
-  async function nextTokenProbs(modelPath: string, adapterPath?: string): Promise<Float64Array> {
-    const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-    const ctx = await model.createContext({ threads: 1, contextSize: 64, ...(adapterPath ? { lora: { adapters: [{ filePath: adapterPath, scale: 1 }] } } : {}) });
-    try {
-      const it = ctx.getSequence().evaluateWithMetadata(model.tokenize(PROMPT), { probabilities: true });
-      const first = (await it.next()).value!;
-      await it.return();
-      const probs = new Float64Array(Math.max(...first.probabilities.keys()) + 1);
-      for (const [token, p] of first.probabilities) probs[token] = p;
-      return probs;
-    } finally {
-      await ctx.dispose();
-      await model.dispose();
-    }
-  }
-
-  const maxDiff = (a: Float64Array, b: Float64Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+  /** The prompt's tokens (the random models share the tiny model's tokenizer). */
+  let tokens: number[] = [];
+  beforeAll(async () => {
+    const model = await llama.loadModel({ modelPath: TINY_MODEL, gpuLayers: 0 });
+    tokens = [...model.tokenize(PROMPT)];
+    await model.dispose();
+  });
+  const nextTokenProbs = (modelPath: string, adapterPath?: string): Promise<Float64Array> => nextTokenProbabilities(llama, modelPath, tokens, adapterPath);
+  const maxDiff = maxAbsDifference;
 
   for (const kind of ['stories260K', 'random GQA llama'] as const) {
     it(`${kind}: an adapter loaded by llama.cpp equals the hand-merged model, and a zero adapter is a no-op`, async () => {

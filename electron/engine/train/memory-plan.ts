@@ -25,15 +25,24 @@ export interface StaticMemory {
 }
 
 const EXACT = new Set([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
+/** Types ggml quantizes only with an importance matrix (ggml_quantize_requires_imatrix): never re-encoded to. */
+const NEEDS_IMATRIX = new Set([GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ1_S]);
 
-/** The native trainer's choice of type for a transposed copy with rows of nOut values (trainer_model.cpp). */
-function transposedBytes(type: GgmlType, nIn: number, nOut: number, compact: boolean): number {
-  const sized = (t: GgmlType): number | null => tensorBytes(t, [nOut, nIn]);
-  if (EXACT.has(type)) return sized(type) ?? nIn * nOut * 4;
+/**
+ * The native trainer's type for the transposed copy of a matrix stored as `type` with rows of nOut values
+ * (dt_transposed_type in trainer_model.cpp; native-addon-lists.test checks the two agree on every type).
+ */
+export function transposedCopyType(type: GgmlType, nOut: number, compact: boolean): GgmlType {
+  if (EXACT.has(type)) return type;
   const block = GGML_BLOCK[type];
-  if (compact && block && nOut % block.elements === 0) return sized(type)!;
-  if (nOut % 32 === 0) return sized(GgmlType.Q8_0)!;
-  return sized(GgmlType.F16)!;
+  if (compact && block && !NEEDS_IMATRIX.has(type) && nOut % block.elements === 0) return type;
+  if (nOut % GGML_BLOCK[GgmlType.Q8_0]!.elements === 0) return GgmlType.Q8_0;
+  return GgmlType.F16;
+}
+
+function transposedBytes(type: GgmlType, nIn: number, nOut: number, compact: boolean): number {
+  const t = transposedCopyType(type, nOut, compact);
+  return tensorBytes(t, [nOut, nIn]) ?? nIn * nOut * 4;
 }
 
 /**

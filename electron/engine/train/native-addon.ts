@@ -147,6 +147,8 @@ interface Addon {
   /** What this build trains and where: checked against TRAINABLE_ARCHITECTURES and DEVICE_CHOICES by the tests. */
   readonly supportedArchitectures: readonly string[];
   readonly deviceChoices: readonly string[];
+  /** The ggml type the trainer gives the transposed copy of a matrix stored as `type` with rows of nOut values. */
+  transposedCopyType(type: number, nOut: number, compact: boolean): number;
   createTrainer(options: TrainerOptions): Promise<NativeTrainer>;
   /** Devices in the backend folders, GPUs first, the CPU last; notes say why a GPU library was unusable. */
   listDevices(backendDirs: string[]): { devices: DeviceInfo[]; notes: string };
