@@ -174,13 +174,17 @@ export async function writeWithReplacedTensors(path: string, base: GgufFile, rep
   await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });
 }
 
-/** A copy of an F32 model with its 2-D weight matrices converted to `type` (norms and embeddings stay F32). */
-export async function writeQuantizedCopy(path: string, base: GgufFile, type: GgmlType, quantize: (t: GgmlType, v: Float32Array) => Uint8Array): Promise<GgufFile> {
+/**
+ * A copy of an F32 model with its 2-D weight matrices converted to `type` (norms stay F32; the embedding and
+ * output matrices too, unless `embeddings`: then they are converted as llama-quantize does for Q8_0).
+ */
+export async function writeQuantizedCopy(path: string, base: GgufFile, type: GgmlType, quantize: (t: GgmlType, v: Float32Array) => Uint8Array, o: { embeddings?: boolean } = {}): Promise<GgufFile> {
   const tensors: GgufTensorInput[] = [];
   for (const t of base.tensors) {
     const raw = await readTensorData(base, t.name);
     // Rows must fill whole blocks (stories260K's ffn_down rows of 172 stay F32 in Q8_0).
-    const convert = t.dims.length === 2 && /^blk\./.test(t.name) && t.dims[0]! % (GGML_BLOCK[type]?.elements ?? 1) === 0;
+    const matrix = /^blk\./.test(t.name) || (o.embeddings === true && /^(token_embd|output)\.weight$/.test(t.name));
+    const convert = t.dims.length === 2 && matrix && t.dims[0]! % (GGML_BLOCK[type]?.elements ?? 1) === 0;
     tensors.push({ name: t.name, dims: t.dims, type: convert ? type : t.type, data: convert ? quantize(type, new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)) : raw });
   }
   await writeGguf(path, { metadata: base.metadata, tensors, alignment: base.alignment });

@@ -58,18 +58,22 @@ export function chatMemory(entry: CatalogEntry, context = CHAT_CONTEXT): ChatMem
  * gemma3 its two post-norms and, for its GELU-gated FFN, one more E) plus the softmaxed attention scores
  * (heads × seq per token); one layer's worth of backward temporaries (2·(E+F) per token); gemma3's scaled
  * embeddings (E per token) and sliding-window mask (seq²); and the logits of every position (V per token:
- * softmax and its gradient reuse the buffer in place). Against the trainer's plan(512, 4) on random models of
- * Qwen2.5-0.5B's and Llama-3.2-1B's layer shape this gives 191 and 396 MiB per layer where the trainer
- * measures 177 and 368 (on the CPU), and one vocabulary-sized buffer per token, as measured: conservative by
- * about 8%; on small random qwen3, gemma3 and phi3 models, by 2 to 9%.
+ * softmax and its gradient reuse the buffer in place). Once, for the layer being differentiated, the scores'
+ * own temporaries of the backward: 1.5 sets of heads × seq² per sequence where ggml's mul_mat computes the
+ * products (GPUs: it multiplies against transposed copies of the scores), half a set in DocTune's CPU GEMM.
+ * Against the trainer's plan(512, 4) on random models of Qwen2.5-0.5B's and Llama-3.2-1B's layer shape this
+ * gives 191 and 396 MiB per layer where the trainer measures 177 and 368, and one vocabulary-sized buffer per
+ * token, as measured: conservative by about 8%; on small random llama, qwen3, gemma3 and phi3 models of 2
+ * and 6 layers, by 1 to 20% from 128 to 1024 tokens on both paths (model-fit.test).
  */
-export function trainingActivationBytes(s: ModelShape, batch: number, seq: number): number {
+export function trainingActivationBytes(s: ModelShape, batch: number, seq: number, products: 'ggml' | 'gemm' = 'ggml'): number {
   const tokens = batch * seq;
   const { q, kv } = attentionDims(s);
   const gemma = s.arch === 'gemma3';
   const extra = (s.arch === 'qwen3' || gemma ? q + kv : 0) + (gemma ? 3 * s.nEmbd : 0);
   const perLayer = tokens * (5 * s.nEmbd + 3 * q + 3 * kv + 2 * s.nFf + extra) * 4 + batch * s.nHead * seq * seq * 4;
-  const once = gemma ? tokens * s.nEmbd * 4 + seq * seq * 4 : 0;
+  const scores = batch * s.nHead * seq * seq * 4;
+  const once = (products === 'ggml' ? 1.5 : 0.5) * scores + (gemma ? tokens * s.nEmbd * 4 + seq * seq * 4 : 0);
   return s.nLayer * perLayer + tokens * 2 * (s.nEmbd + s.nFf) * 4 + tokens * s.nVocab * 4 + once;
 }
 
@@ -87,9 +91,10 @@ export interface TrainingMemory {
  */
 export const PLAN_SEQ = 512;
 
-export function trainingMemory(entry: CatalogEntry, batch: number = DEFAULT_TRAIN_CONFIG.batch, seq: number = PLAN_SEQ): TrainingMemory {
+/** `products`: ggml's mul_mat with transposed copies (GPUs, and CPUs without AVX2), or DocTune's CPU GEMM. */
+export function trainingMemory(entry: CatalogEntry, batch: number = DEFAULT_TRAIN_CONFIG.batch, seq: number = PLAN_SEQ, products: 'ggml' | 'gemm' = 'ggml'): TrainingMemory {
   const st = estimateStaticMemory(syntheticGguf(entry.shape, entry.quant, entry.id), DEFAULT_TRAIN_CONFIG.rank, DEFAULT_TRAIN_CONFIG.targets);
-  const activations = trainingActivationBytes(entry.shape, batch, seq);
+  const activations = trainingActivationBytes(entry.shape, batch, seq, products);
   const fixed = st.weights + st.lora + st.optimizer + activations;
   return { static: st, activations, total: fixed + st.transposed, totalCompact: fixed + st.transposedCompact };
 }
@@ -171,8 +176,8 @@ export function fitOnHardware(entry: CatalogEntry, hw: Hardware): ModelFit {
   // A GPU at a smaller batch beats the CPU at the default one: places first, then batches.
   for (const p of all) {
     for (const batch of batches) {
-      const m = trainingMemory(entry, batch, seq);
       const copies = !(p.runsOn === 'cpu' && hw.cpuMatmul);
+      const m = trainingMemory(entry, batch, seq, copies ? 'ggml' : 'gemm');
       const compactTransposed = copies && m.total > p.usable;
       const needed = !copies ? m.total - m.static.transposed : compactTransposed ? m.totalCompact : m.total;
       if (needed > p.usable) continue;
