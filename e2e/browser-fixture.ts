@@ -59,8 +59,9 @@ export interface BrowserFixture {
   close(): Promise<void>;
 }
 
-export async function browserFixture(workspace: string, height = 860): Promise<BrowserFixture> {
-  const server = await startUi(workspace);
+/** `env` adds to the server's environment (a home folder of its own, a stand-in for Hugging Face). */
+export async function browserFixture(workspace: string, height = 860, env: Record<string, string> = {}): Promise<BrowserFixture> {
+  const server = await startUi(workspace, env);
   const { browser, page, consoleErrors } = await openPage(server.url, height);
   return {
     workspace, server, browser, page, consoleErrors,
