@@ -85,6 +85,8 @@ export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 /** Operands of the training step's products (auto: the fastest on the device, measured). */
 export const PRECISION_CHOICES = ['auto', 'f32', 'f16', 'bf16'] as const;
 export type PrecisionChoice = (typeof PRECISION_CHOICES)[number];
+/** Passes over the training data unless told otherwise: the CLI's --epochs, the pipeline and the wizard. */
+export const DEFAULT_EPOCHS = 3;
 /** The LoRA target modules by their llama.cpp names; the native trainer takes them as a bit mask in this order. */
 export const LORA_TARGETS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];

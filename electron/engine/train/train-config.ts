@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LongSequences } from './sequence-length.js';
 import { LORA_TARGETS, type DeviceChoice, type LoraTarget, type Precision } from './native-addon.js';
+import { DEFAULT_EPOCHS } from '../../shared/pipeline-schemas.js';
 
 export interface TrainConfig {
   modelPath: string;
@@ -43,7 +44,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'modelPath'> = {
   rank: 16,
   alpha: 32,
   targets: [...LORA_TARGETS],
-  epochs: 3,
+  epochs: DEFAULT_EPOCHS,
   lr: 2e-4,
   batch: 4,
   accum: 1,

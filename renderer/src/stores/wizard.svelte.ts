@@ -1,4 +1,4 @@
-import type { DeviceChoice, ModelInfo, PrecisionChoice } from '$shared/contract';
+import { DEFAULT_EPOCHS, type DeviceChoice, type ModelInfo, type PrecisionChoice } from '$shared/contract';
 
 export type WizardStep = 'documents' | 'model' | 'training' | 'run';
 export const WIZARD_STEPS: readonly WizardStep[] = ['documents', 'model', 'training', 'run'];
@@ -12,7 +12,7 @@ class WizardStore {
   /** The model to train, checked by the engine (null until one is chosen). */
   model = $state.raw<ModelInfo | null>(null);
   teacher = $state<TeacherOption>('auto');
-  epochs = $state(3);
+  epochs = $state(DEFAULT_EPOCHS);
   device = $state<DeviceOption>('auto');
   precision = $state<PrecisionOption>('auto');
 }
