@@ -124,6 +124,12 @@ describe('chat window and evaluation through the contract', () => {
     fs.writeFileSync(path.join(chats, 'wrong.json'), JSON.stringify([1, 2, 3]));
     expect(await engine.invoke('chat.history', {})).toEqual([conversation]);
     for (const f of ['no-date.json', 'broken.json', 'wrong.json']) fs.rmSync(path.join(chats, f));
+    // Saved with its version; one saved before versions (no version field) still loads.
+    expect(JSON.parse(fs.readFileSync(path.join(chats, 'c1.json'), 'utf8'))).toMatchObject({ version: 1, id: 'c1' });
+    const older = { ...conversation, id: 'c0', updatedAt: '2020-01-01T00:00:00.000Z' };
+    fs.writeFileSync(path.join(chats, 'c0.json'), JSON.stringify(older));
+    expect(await engine.invoke('chat.history', {})).toEqual([conversation, older]);
+    fs.rmSync(path.join(chats, 'c0.json'));
     expect(await engine.invoke('chat.delete', { id: 'c1' })).toEqual({ deleted: true });
     expect(await engine.invoke('chat.history', {})).toEqual([]);
   });

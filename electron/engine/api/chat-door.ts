@@ -22,7 +22,6 @@ import type { ReportLanguage } from '../eval/report-text.js';
 import { runEval } from '../eval/run-eval.js';
 import type { Embedder } from '../models/embedder.js';
 import { metaString, readGguf } from '../models/gguf/gguf-reader.js';
-import { writeFileAtomic } from '../atomic-write.js';
 import type { StoredChatSettings, Workspace } from '../store/workspace.js';
 import { log, logged } from '../log.js';
 import { readRunRecord, writeRunRecord } from '../train/run-record.js';
@@ -33,6 +32,9 @@ import { retrievePassages } from '../chat/retrieve.js';
 
 /** adapters.json: the adapter files the user added to a workspace's chat, in the order added. */
 const ADDED_ADAPTERS = recordFormat('adapters.json', z.object({ version: z.literal(1), adapters: z.array(z.string().min(1)) }), 1);
+
+/** chats/<id>.json: a saved conversation (versioned; those saved before versions are version 1). */
+const SAVED_CONVERSATION = recordFormat('conversation', ConversationRecord.extend({ version: z.literal(1) }), 1);
 
 /** The history with its last question replaced (by the question carrying passages), or as it is. */
 function withQuestion(history: ModelConversation, content: string | null): ModelConversation {
@@ -258,9 +260,11 @@ export class ChatDoor {
       if (!f.endsWith('.json')) continue;
       const file = path.join(dir, f);
       try {
-        const parsed = ConversationRecord.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
-        if (parsed.success) out.push(parsed.data);
-        else log.warn('skipped a saved conversation that is not one', { path: file, issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`) });
+        const record = await SAVED_CONVERSATION.read(file);
+        if (record) {
+          const { version: _v, ...conversation } = record;
+          out.push(conversation);
+        }
       } catch (err) {
         log.warn('skipped a saved conversation that cannot be read', { path: file, err });
       }
@@ -275,7 +279,7 @@ export class ChatDoor {
       await fs.mkdir(dir, { recursive: true });
       const file = path.join(dir, `${c.id}.json`);
       try {
-        await writeFileAtomic(file, JSON.stringify(c));
+        await SAVED_CONVERSATION.write(file, c);
       } catch (err) {
         throw new DocTuneError('WORKSPACE', `cannot save the conversation: ${(err as Error).message}`, { path: file, cause: err });
       }

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { evalReliability, EvalExamples, EvalReliability } from '../../shared/eval-reliability.js';
 import { log } from '../log.js';
+import { recordFormat } from '../versioned-record.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { DocTuneError } from '../errors.js';
 import type { EvalItem, Variant, VariantScores } from './variants.js';
 import { REPORT_TEXT, userReportLanguage, type ReportLanguage } from './report-text.js';
@@ -42,6 +44,9 @@ export const ReportData = z.object({
   createdAt: z.string().optional(),
 });
 export type ReportData = z.infer<typeof ReportData>;
+
+/** eval-<time>.json beside the HTML: the report's data, versioned (those written before versions are version 1). */
+const REPORT_DATA = recordFormat('the report\'s data', ReportData.extend({ version: z.literal(1) }), 1);
 
 export interface RenderOptions {
   lang?: ReportLanguage;
@@ -134,8 +139,8 @@ export async function writeEvalReport(dir: string, d: ReportData, lang: ReportLa
   const data = { ...d, reliability: d.reliability ?? evalReliability(d.n), createdAt };
   const stamp = createdAt.replace(/[:.]/g, '-');
   const file = path.join(dir, `eval-${stamp}.html`);
-  await fs.writeFile(file, renderEvalReport(data, { lang }));
-  await fs.writeFile(path.join(dir, `eval-${stamp}.json`), JSON.stringify(data, null, 2));
+  await writeFileAtomic(file, renderEvalReport(data, { lang }));
+  await REPORT_DATA.write(path.join(dir, `eval-${stamp}.json`), data);
   return file;
 }
 
@@ -145,17 +150,18 @@ export async function writeEvalReport(dir: string, d: ReportData, lang: ReportLa
  */
 export async function readEvalReport(dir: string, fileName: string, options: RenderOptions = {}): Promise<{ html: string; data: ReportData | null }> {
   const file = path.join(dir, path.basename(fileName));
-  const json = await fs.readFile(file.replace(/\.html$/, '.json'), 'utf8').catch(() => null);
-  if (json !== null) {
-    try {
-      const data = ReportData.parse(JSON.parse(json));
-      data.createdAt ??= (await fs.stat(file.replace(/\.html$/, '.json'))).mtime.toISOString();
+  const jsonFile = file.replace(/\.html$/, '.json');
+  try {
+    const record = await REPORT_DATA.read(jsonFile);
+    if (record) {
+      const { version: _v, ...data } = record;
+      data.createdAt ??= (await fs.stat(jsonFile)).mtime.toISOString();
       data.reliability ??= evalReliability(data.n);
       return { html: renderEvalReport(data, options), data };
-    } catch (err) {
-      // A damaged JSON file: the HTML as written still reads.
-      log.warn('an evaluation report\'s data cannot be read: showing the report as written', { path: file, err });
     }
+  } catch (err) {
+    // A damaged JSON file: the HTML as written still reads.
+    log.warn('an evaluation report\'s data cannot be read: showing the report as written', { path: jsonFile, err });
   }
   const html = await fs.readFile(file, 'utf8').catch(() => {
     throw new DocTuneError('NOT_FOUND', 'no such report', { path: file });
