@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
-import type { AddressInfo } from 'node:net';
 import { SocketApi } from './socket-api';
 
 /**
@@ -32,7 +31,7 @@ describe('the browser-mode socket', () => {
         }
       });
     });
-    api = new SocketApi(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/api`, 'token');
+    api = new SocketApi(`ws://127.0.0.1:${(server.address() as { port: number }).port}/api`, 'token');
   });
 
   afterAll(() => {
