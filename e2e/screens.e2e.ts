@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { corpusFile, REPO_ROOT, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
+import { corpusFile, tempDir, TINY_MODEL } from '../electron/engine/testing/corpus.js';
 import { STORY_QA } from '../electron/engine/testing/qa-fixtures.js';
 import { readGguf } from '../electron/engine/models/gguf/gguf-reader.js';
 import { exportPeftAdapter, readLoraGguf } from '../electron/engine/models/peft-adapter.js';
 import { OUTPUT, openPage, startUi, writeAdapterRun, type UiServer } from './helpers.js';
+import { doctuneCli } from './browser-templates.js';
 
 /**
  * The screens at the window sizes people use (1024 and 1400 px wide), in both languages and both themes:
@@ -38,9 +37,6 @@ const HEADER_CONTROLS = [
 const QUESTION = 'What is lockout/tagout?';
 /** A reference answer with a long unbroken run (a URL), which the report must wrap rather than overflow. */
 const LONG_ANSWER = `Lockout/tagout keeps machines from starting up while they are serviced; see https://www.osha.gov/${'control-of-hazardous-energy-'.repeat(12)}end.`;
-
-const doctune = async (...args: string[]): Promise<string> =>
-  (await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'bin', 'doctune.js'), ...args], { cwd: REPO_ROOT, env: { ...process.env, GGML_NO_BACKTRACE: '1' } })).stdout;
 
 /** What is wrong with the layout now: sideways scrolling, header controls missing, off screen or cut, elements outside the window. */
 async function layoutProblems(page: Page, inside: string[]): Promise<string[]> {
@@ -124,10 +120,10 @@ describe('screens at 1024 and 1400 px, in English and Chinese, light and dark', 
 
   beforeAll(async () => {
     workspace = tempDir('e2e-screens');
-    await doctune('ingest', corpusFile('osha3120_control_of_hazardous_energy_lockout_tagout.pdf'), corpusFile('治安管理处罚法(2012-10-26).md'), '--workspace', workspace);
+    await doctuneCli('ingest', corpusFile('osha3120_control_of_hazardous_energy_lockout_tagout.pdf'), corpusFile('治安管理处罚法(2012-10-26).md'), '--workspace', workspace);
     const pairs = path.join(outside, 'pairs.jsonl');
     fs.writeFileSync(pairs, STORY_QA.map(([instruction, output]) => JSON.stringify({ instruction, output })).join('\n'));
-    await doctune('dataset', 'import', pairs, '--workspace', workspace, '--status', 'pending');
+    await doctuneCli('dataset', 'import', pairs, '--workspace', workspace, '--status', 'pending');
     // A run with ten examples, three held out, of which one conversation was held out whole.
     runAdapter = await writeAdapterRun(path.join(workspace, 'runs', 'e2e'), [[QUESTION, LONG_ANSWER]], { train: 7, eval: 3 });
     // Trained elsewhere (doctune train --out …): not under the workspace's runs.
@@ -138,7 +134,7 @@ describe('screens at 1024 and 1400 px, in English and Chinese, light and dark', 
     fs.writeFileSync(path.join(interrupted, 'pipeline.json'), JSON.stringify({
       model: TINY_MODEL, stages: { ingest: { at: '2025-01-02T03:05:00.000Z', summary: {} }, generate: { at: '2025-01-02T03:06:00.000Z', summary: {} } }, choices: { teacher: 'extractive', epochs: 1 },
     }));
-    rawNotes = (JSON.parse(await doctune('devices', '--json')) as { notes: string }).notes;
+    rawNotes = (JSON.parse(await doctuneCli('devices', '--json')) as { notes: string }).notes;
     server = await startUi(workspace);
     ({ browser, page, consoleErrors } = await openPage(server.url, HEIGHT));
   });

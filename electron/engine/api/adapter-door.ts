@@ -11,7 +11,7 @@ import { readRunRecord } from '../train/run-record.js';
 
 export class AdapterDoor {
   /** The base model a run's adapter was trained on, from the run record beside it (null: none recorded). */
-  async runBaseModel(adapterPath: string): Promise<string | null> {
+  private async runBaseModel(adapterPath: string): Promise<string | null> {
     return (await readRunRecord(path.join(path.dirname(adapterPath), 'run.json')))?.base_model.path ?? null;
   }
 
@@ -20,9 +20,14 @@ export class AdapterDoor {
    * model is the one named, else the one the run record beside the adapter names.
    */
   async exportPeft(o: { adapter: string; out: string; model?: string | undefined; baseModel?: string | undefined }): Promise<PeftExport> {
-    const model = o.model ? await resolveModelArg(o.model) : await this.runBaseModel(o.adapter);
-    if (!model) throw new DocTuneError('BAD_ARGUMENT', `the adapter has no run.json naming its base model: give it with --model BASE.gguf`, { path: o.adapter });
-    return exportPeftAdapter(o.adapter, model, path.resolve(o.out), o.baseModel ? { baseModel: o.baseModel } : {});
+    return exportPeftAdapter(o.adapter, await this.baseModelOf(o.adapter, o.model), path.resolve(o.out), o.baseModel ? { baseModel: o.baseModel } : {});
+  }
+
+  /** The base model named (resolved), else the one the run record beside the adapter names. */
+  async baseModelOf(adapter: string, model?: string): Promise<string> {
+    const found = model ? await resolveModelArg(model) : await this.runBaseModel(adapter);
+    if (!found) throw new DocTuneError('BAD_ARGUMENT', `the adapter has no run.json naming its base model: give it with --model BASE.gguf (${adapter})`, { path: adapter });
+    return found;
   }
 
   /** A PEFT adapter trained elsewhere, converted for a base model into a DocTune adapter .gguf. */

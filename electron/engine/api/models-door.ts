@@ -106,12 +106,8 @@ export class ModelsDoor {
    * A model fetched now (the command line's `models pull`): hf:OWNER/REPO/FILE.gguf or a URL downloaded into
    * the models folder, resuming a partial download; a local path or Ollama name found where it is.
    */
-  async fetch(spec: string, onProgress?: (received: number, total: number | null) => void): Promise<string> {
-    if (!spec.startsWith('hf:') && !/^https?:\/\//.test(spec)) return resolveModelArg(spec);
-    return downloadModel(spec, {
-      dir: this.modelsDir, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}),
-      ...(onProgress ? { onProgress: (p: { received: number; total: number | null }) => onProgress(p.received, p.total) } : {}),
-    });
+  fetch(spec: string, onProgress?: (received: number, total: number | null) => void): Promise<string> {
+    return resolveModelArg(spec, onProgress, this.modelsDir);
   }
 
   cancel(jobId: string): { cancelled: boolean } {

@@ -17,6 +17,9 @@ export { SERVE_DEFAULTS };
 /** Whether serving this address reaches other machines, and so needs an API key (unless waived by name). */
 export const needsApiKey = (host: string): boolean => !isLoopbackName(host);
 
+/** A web page origin CORS can allow: scheme://host[:port], nothing after. */
+export const isOrigin = (origin: string): boolean => /^https?:\/\/[^/\s]+$/.test(origin);
+
 export interface ServeOptions {
   /** The base model: a GGUF path, hf: URI or Ollama model name. */
   model: string;
@@ -80,7 +83,7 @@ export class ServeDoor {
       throw new DocTuneError('BAD_ARGUMENT', `serving ${o.host} reaches other machines and needs an API key (or, to serve everyone who can reach the port, to be told so)`);
     }
     for (const origin of o.allowOrigins ?? []) {
-      if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new DocTuneError('BAD_ARGUMENT', `${origin} is not an origin (scheme://host[:port])`);
+      if (!isOrigin(origin)) throw new DocTuneError('BAD_ARGUMENT', `${origin} is not an origin (scheme://host[:port])`);
     }
     // Before the model loads: a port in use is said at once.
     await ensurePortFree(o.host, o.port);

@@ -22,10 +22,8 @@ export function addAdapterCommands(program: Command, print: (json: boolean, valu
     .action(async (arg: string, opts: { out: string; model?: string; base?: string; json?: boolean }) => {
       const adapterPath = await named(resolveAdapterArg(arg));
       await withEngine({}, async (engine) => {
-        if (!opts.model && !(await engine.adapters.runBaseModel(adapterPath))) {
-          throw new UsageError(`the adapter has no run.json naming its base model: give it with --model BASE.gguf (${adapterPath})`);
-        }
-        const result = await engine.adapters.exportPeft({ adapter: adapterPath, out: opts.out, model: opts.model, baseModel: opts.base });
+        const model = await named(engine.adapters.baseModelOf(adapterPath, opts.model));
+        const result = await engine.adapters.exportPeft({ adapter: adapterPath, out: opts.out, model, baseModel: opts.base });
         print(Boolean(opts.json), result, () => [
           `PEFT adapter for ${result.baseModel} (${result.targetModules.join(', ')}):`,
           ...result.files.map((f) => `  ${f}`),

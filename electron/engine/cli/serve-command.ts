@@ -1,6 +1,6 @@
 import { type Command } from 'commander';
 import { resolveAdapterArg } from '../api/adapter-arg.js';
-import { needsApiKey, SERVE_DEFAULTS } from '../api/serve-door.js';
+import { isOrigin, needsApiKey, SERVE_DEFAULTS } from '../api/serve-door.js';
 import { int, port, UsageError } from './options.js';
 import { named, withEngine } from './workspace-arg.js';
 
@@ -35,7 +35,7 @@ export function addServeCommand(program: Command): void {
         process.stderr.write(`warning: serving ${o.host} without an API key (--insecure-no-key): anyone who can reach the port can use the model\n`);
       }
       for (const origin of o.allowOrigin) {
-        if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--allow-origin ${origin} is not an origin (scheme://host[:port])`);
+        if (!isOrigin(origin)) throw new UsageError(`--allow-origin ${origin} is not an origin (scheme://host[:port])`);
       }
       const adapter = o.adapter ? await named(resolveAdapterArg(o.adapter)) : undefined;
       await withEngine({ threads: o.threads }, async (engine) => {

@@ -7,9 +7,10 @@ import { userDataDir } from '../paths.js';
 import { resolveLocalModel } from './discover.js';
 import { downloadModel } from './download.js';
 
-export async function resolveModelArg(spec: string, onProgress?: (received: number, total: number | null) => void): Promise<string> {
+/** `modelsDir`: where downloads go (default: DocTune's models folder in the user-data folder). */
+export async function resolveModelArg(spec: string, onProgress?: (received: number, total: number | null) => void, modelsDir = path.join(userDataDir(), 'models')): Promise<string> {
   if (spec.startsWith('hf:') || /^https?:\/\//.test(spec)) {
-    return downloadModel(spec, { dir: path.join(userDataDir(), 'models'), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}), onProgress: (p) => onProgress?.(p.received, p.total) });
+    return downloadModel(spec, { dir: modelsDir, ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}), onProgress: (p) => onProgress?.(p.received, p.total) });
   }
   return resolveLocalModel(spec);
 }
