@@ -8,7 +8,7 @@ import type { SearchHit } from '../../shared/contract.js';
 import { ChatHost } from '../chat/chat-host.js';
 import { withPassages } from '../chat/rag-prompt.js';
 import { retrievePassages } from '../chat/retrieve.js';
-import { openTeacher, teacherSource, type TeacherChoice } from '../dataset/generate.js';
+import { openJudge, type TeacherChoice } from '../dataset/generate.js';
 import { DocTuneError } from '../errors.js';
 import { runEval, type EvalResult } from '../eval/run-eval.js';
 import { logged } from '../log.js';
@@ -166,17 +166,17 @@ export class AskDoor {
     const ws = r.useWorkspace ? await this.ws() : null;
     const embedder = ws && r.rag ? await this.embedder(ws) : null;
     return this.jobs.run('evaluate', async (job) => {
-      const judge = r.judge ? await openTeacher(r.judge) : null;
+      const judge = r.judge ? await openJudge(r.judge) : null;
       try {
         return await runEval({
           modelPath, adapterPath: r.adapter, workspace: ws, rag: Boolean(r.rag), embedder, signal: job.signal,
           ...(r.maxQuestions !== undefined ? { maxQuestions: r.maxQuestions } : {}), ...(this.threads ? { threads: this.threads } : {}),
           ...(r.runPath ? { runPath: r.runPath } : {}),
-          ...(judge && r.judge ? { judge: { teacher: judge, name: teacherSource(r.judge).teacher ?? judge.kind } } : {}),
+          ...(judge ? { judge } : {}),
           ...(r.onProgress ? { onProgress: r.onProgress } : {}),
         });
       } finally {
-        await judge?.dispose().catch(logged('closing the judge model'));
+        await judge?.teacher.dispose().catch(logged('closing the judge model'));
       }
     }, r.signal ? { signal: r.signal } : {});
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DEFAULT_TEACHER, type EventName, type EventOf, type QaPairView, type ResultOf } from '../../shared/contract.js';
 import { keychainAvailable, keychainDelete, keychainSet, resolveApiKey } from '../dataset/api-key.js';
 import { exportFileName, exportPairs, pairSources, type ExportFormat } from '../dataset/export.js';
-import { acceptAllPending, generatePairs, openTeacher, teacherSource, type GenerateOptions, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
+import { acceptAllPending, generatePairs, openJudge, type GenerateOptions, type GenerateSummary, type TeacherChoice } from '../dataset/generate.js';
 import { readConversations } from '../dataset/conversation.js';
 import { writeTrainingBundle, type Bundle, type BundleEngine } from '../dataset/training-bundle.js';
 import { bundleChoice } from './bundle-choice.js';
@@ -170,9 +170,8 @@ export class DatasetDoor {
   async openJudge(): Promise<{ teacher: Teacher; name: string }> {
     // One answer graded at a time: the judge runs beside the two models being evaluated.
     const choice = this.choice({ ...DEFAULT_TEACHER, ...((await this.ws()).settings.teacher ?? {}), concurrency: 1 });
-    const teacher = await openTeacher(choice);
-    if (!teacher) throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: choose a local model or an API as the teacher');
-    return { teacher, name: teacherSource(choice).teacher ?? teacher.kind };
+    if (choice === 'extractive') throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: choose a local model or an API as the teacher');
+    return openJudge(choice);
   }
 
   /** Starts generation in the background (one at a time); a rerun resumes where the last one stopped. */

@@ -13,12 +13,12 @@ import { DocTuneError, toWireError } from '../errors.js';
 import { PIPELINE_TRAIN_DEFAULTS, runPipeline, type PipelineOptions, type PipelineProgress, type PipelineResult } from '../pipeline/pipeline.js';
 import { resolveModelArg } from '../models/model-arg.js';
 import { teacherChoiceOf } from './teacher-spec.js';
-
-export { PIPELINE_TRAIN_DEFAULTS, type PipelineProgress };
 import type { JobSlots } from './job-slots.js';
 import type { Workspace } from '../store/workspace.js';
 import { readPipelineState } from '../pipeline/pipeline-state.js';
 import { logged } from '../log.js';
+
+export { PIPELINE_TRAIN_DEFAULTS, type PipelineProgress };
 
 type StartArgs = z.infer<typeof PipelineStartArgs>;
 
@@ -112,16 +112,16 @@ export class PipelineDoor {
     return { cancelled: this.jobs.cancel(jobId, 'pipeline') };
   }
 
-  /**
-   * A whole run in a folder of its own, with its own workspace inside (`doctune pipeline`): the model named
-   * as a path, hf: URI or Ollama name (downloaded first if need be), the teacher as one string (auto,
-   * extractive, local:PATH.gguf, openai:BASE_URL#MODEL). In the pipeline's slot; rerun to resume.
-   */
   /** A teacher named in one string: auto (the model itself if it is an instruct model, else extractive), or as teacherChoiceOf reads it. */
   teacherOf(spec: string): TeacherChoice | 'auto' {
     return spec === 'auto' ? 'auto' : teacherChoiceOf(spec, { concurrency: 4, ...(this.threads ? { threads: this.threads } : {}) });
   }
 
+  /**
+   * A whole run in a folder of its own, with its own workspace inside (`doctune pipeline`): the model named
+   * as a path, hf: URI or Ollama name (downloaded first if need be), the teacher as teacherOf reads it.
+   * In the pipeline's slot; rerun to resume.
+   */
   async runInFolder(o: {
     inputs: string[]; model: string; outDir: string; teacher: TeacherChoice | 'auto'; device?: PipelineOptions['device']; precision?: PipelineOptions['precision'];
     train?: PipelineOptions['train']; signal?: AbortSignal; onProgress?: (p: PipelineProgress) => void; onDownload?: (received: number, total: number | null) => void;

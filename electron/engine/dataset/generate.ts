@@ -61,6 +61,13 @@ export async function openTeacher(t: TeacherChoice): Promise<Teacher | null> {
   return new ApiTeacher(t.api);
 }
 
+/** A teacher opened as a judge of answers (evaluation), with the name reports give it; the extractive teacher cannot judge. */
+export async function openJudge(t: TeacherChoice): Promise<{ teacher: Teacher; name: string }> {
+  const teacher = await openTeacher(t);
+  if (!teacher) throw new DocTuneError('BAD_ARGUMENT', 'the extractive teacher cannot grade answers: a judge is a local model or an API');
+  return { teacher, name: teacherSource(t).teacher ?? teacher.kind };
+}
+
 /** A failure no retry fixes (wrong key, unknown model, a server not there, cancelled): it ends the run instead of one passage. */
 const isFatal = (err: unknown): boolean =>
   err instanceof DocTuneError && (err.code === 'MODEL' || err.code === 'CONNECTION' || err.code === 'CANCELLED' || err.code === 'BAD_ARGUMENT');
